@@ -1,0 +1,1 @@
+"""The Telegram channel: renders the conversation with python-telegram-bot."""

@@ -1,0 +1,1 @@
+"""The ``pmd`` command line: loads settings and wires the pieces together."""

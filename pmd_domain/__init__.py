@@ -1,0 +1,1 @@
+"""Participa PMD: the participation process, independent of any channel."""

@@ -1,0 +1,21 @@
+"""Time helpers: the domain works in aware UTC datetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+
+def utcnow() -> datetime:
+    """The current moment, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+def as_aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes for stored UTC values; make them aware again."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def local_day(moment: datetime, zone: str) -> str:
+    """The calendar day (YYYY-MM-DD) of ``moment`` in the consultation's time zone."""
+    return as_aware(moment).astimezone(ZoneInfo(zone)).date().isoformat()

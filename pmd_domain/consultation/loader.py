@@ -1,0 +1,119 @@
+"""Load and validate a consultation definition, reporting every error with its line."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from pmd_domain.consultation.locate import find_line, line_index
+from pmd_domain.consultation.schema import Consultation
+
+DEFAULT_NAME = "pachuca-2023.toml"
+
+_SPANISH = {
+    "missing": "falta este dato",
+    "extra_forbidden": "clave desconocida (¿un error de escritura?)",
+    "string_pattern_mismatch": "formato no válido",
+    "string_type": "debe ser un texto",
+    "int_type": "debe ser un número entero",
+    "int_parsing": "debe ser un número entero",
+    "float_type": "debe ser un número",
+    "float_parsing": "debe ser un número",
+    "bool_type": "debe ser true o false",
+    "datetime_type": "debe ser una fecha y hora (AAAA-MM-DDTHH:MM:SS)",
+    "datetime_parsing": "debe ser una fecha y hora (AAAA-MM-DDTHH:MM:SS)",
+    "list_type": "debe ser una lista",
+    "dict_type": "debe ser una tabla",
+    "too_short": "tiene muy pocos elementos",
+    "greater_than_equal": "es demasiado pequeño",
+    "greater_than": "es demasiado pequeño",
+    "less_than_equal": "es demasiado grande",
+    "string_too_short": "es demasiado corto",
+    "string_too_long": "es demasiado largo",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error in a consultation file."""
+
+    file: str
+    line: int | None
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        place = f"{self.file}:{self.line}" if self.line else self.file
+        return (
+            f"{place}: {self.where}: {self.message}" if self.where else f"{place}: {self.message}"
+        )
+
+
+class ConsultationError(Exception):
+    """A consultation file is not valid; ``problems`` lists every error."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def parse_consultation(text: str, *, name: str = "<consulta>") -> Consultation:
+    """Validate the TOML ``text`` of a consultation; raise ConsultationError on errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(match.group(1)) if match else None
+        detail = re.sub(r"\s*\(at line.*\)$", "", str(exc))
+        raise ConsultationError([Problem(name, line, "", f"sintaxis TOML: {detail}")]) from exc
+    try:
+        return Consultation.model_validate(data)
+    except ValidationError as exc:
+        index = line_index(text)
+        problems = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
+            message = _SPANISH.get(error["type"], error["msg"])
+            if error["type"] in ("value_error", "assertion_error"):
+                message = (
+                    str(error["ctx"].get("error", error["msg"]))
+                    if error.get("ctx")
+                    else error["msg"]
+                )
+            where = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc).replace(
+                ".[", "["
+            )
+            problems.append(Problem(name, find_line(index, loc), where, message))
+        raise ConsultationError(_dedupe(problems)) from exc
+
+
+def _is_union_tag(part: object) -> bool:
+    return isinstance(part, str) and part in ("str", "dict[str,str]")
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[int | None, str, str]] = set()
+    unique = []
+    for problem in problems:
+        key = (problem.line, problem.where, problem.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(problem)
+    return sorted(unique, key=lambda p: (p.line or 0, p.where))
+
+
+def load_consultation(path: Path | None = None) -> Consultation:
+    """Load ``path`` or, when None, the default consultation shipped with the package."""
+    if path is None:
+        text = resources.files("pmd_domain.consultation").joinpath(DEFAULT_NAME).read_text("utf-8")
+        return parse_consultation(text, name=DEFAULT_NAME)
+    try:
+        text = Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConsultationError([Problem(str(path), None, "", f"no se puede leer: {exc}")]) from exc
+    return parse_consultation(text, name=str(path))

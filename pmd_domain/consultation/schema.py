@@ -1,0 +1,192 @@
+"""The shape of a consultation definition file (TOML), validated with pydantic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_\-.]{0,31}$"
+Key = Annotated[str, Field(pattern=KEY_PATTERN)]
+
+# A text is either one string (the consultation's default language) or a table
+# of languages: ``{ es = "Salud", en = "Health" }``.
+Text = str | dict[str, str]
+
+
+def pick(text: Text, language: str, default: str) -> str:
+    """Return the text in ``language``, falling back to the default language."""
+    if isinstance(text, str):
+        return text
+    return text.get(language) or text.get(default) or next(iter(text.values()))
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors (a typo must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Exercise(Strict):
+    slug: Key
+    title: Text
+    municipality: str
+    authority: str
+    opens: datetime
+    closes: datetime
+    timezone: str = "America/Mexico_City"
+    vision_year: int = Field(ge=2000, le=2200)
+    folio_prefix: str = Field(pattern=r"^[A-Z0-9]{2,10}$")
+    default_language: str = "es"
+    languages: list[str] = Field(default_factory=lambda: ["es", "en"])
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"zona horaria desconocida: {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _localize(self) -> Exercise:
+        zone = ZoneInfo(self.timezone)
+        for name in ("opens", "closes"):
+            moment: datetime = getattr(self, name)
+            if moment.tzinfo is None:
+                object.__setattr__(self, name, moment.replace(tzinfo=zone))
+        if self.closes <= self.opens:
+            raise ValueError("closes debe ser posterior a opens")
+        return self
+
+
+class Topic(Strict):
+    key: Key
+    name: Text
+
+
+class Action(Strict):
+    key: str = Field(min_length=1, max_length=32)
+    name: Text
+
+
+class Pillar(Strict):
+    key: Key
+    number: int = Field(ge=1, le=99)
+    name: Text
+    vision_subject: Text = ""
+    topics: list[Topic] = Field(min_length=1)
+    actions: list[Action] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> Pillar:
+        _require_unique([t.key for t in self.topics], "topics")
+        _require_unique([a.key for a in self.actions], "actions")
+        return self
+
+    def topic(self, key: str) -> Topic | None:
+        """The topic of this pillar with ``key``, if any."""
+        return next((t for t in self.topics if t.key == key), None)
+
+
+class Option(Strict):
+    key: Key
+    label: Text
+
+
+class Question(Strict):
+    key: Key
+    prompt: Text
+    kind: str = Field(default="choice", pattern=r"^(choice|postal_code|text)$")
+    options: list[Option] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _options_for_choice(self) -> Question:
+        if self.kind == "choice" and len(self.options) < 2:
+            raise ValueError("una pregunta de opciones necesita al menos dos opciones")
+        _require_unique([o.key for o in self.options], "options")
+        return self
+
+
+class Census(Strict):
+    source: str
+    population: int = Field(gt=0)
+    shares: dict[str, dict[str, float]] = Field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+
+class Limits(Strict):
+    problem_min_chars: int = Field(default=10, ge=1)
+    proposal_min_chars: int = Field(default=10, ge=1)
+    text_max_chars: int = Field(default=1000, ge=20, le=3500)
+    vision_max_chars: int = Field(default=600, ge=20, le=3500)
+    proposals_per_participant: int = Field(default=10, ge=1)
+    supports_per_participant: int = Field(default=100, ge=1)
+    small_cell_k: int = Field(default=5, ge=1)
+    reports_to_requeue: int = Field(default=3, ge=1)
+    name_max_chars: int = Field(default=120, ge=10, le=300)
+
+
+class Privacy(Strict):
+    version: str = Field(min_length=1)
+    short: Text
+    full: Text
+    keep_anonymous_proposals: bool = True
+    controller: str = ""
+
+
+class Vision(Strict):
+    question: Text
+
+
+class CertificateWording(Strict):
+    title: Text = "Constancia de participación"
+    grants: Text = "Otorga la presente constancia a"
+    reason: Text = "por su participación en"
+    signer_name: str = ""
+    signer_title: str = ""
+    folio_prefix: str = Field(default="C", pattern=r"^[A-Z0-9]{1,10}$")
+
+
+class Consultation(Strict):
+    exercise: Exercise
+    pillars: list[Pillar] = Field(min_length=1)
+    demographics: list[Question] = Field(default_factory=list)
+    census: Census | None = None
+    limits: Limits = Limits()
+    privacy: Privacy
+    vision: Vision
+    certificate: CertificateWording = CertificateWording()
+
+    @model_validator(mode="after")
+    def _unique_pillars(self) -> Consultation:
+        _require_unique([p.key for p in self.pillars], "pillars")
+        _require_unique([q.key for q in self.demographics], "demographics")
+        return self
+
+    def pillar(self, key: str) -> Pillar | None:
+        """The pillar with ``key``, if any."""
+        return next((p for p in self.pillars if p.key == key), None)
+
+    def question(self, key: str) -> Question | None:
+        """The demographic question with ``key``, if any."""
+        return next((q for q in self.demographics if q.key == key), None)
+
+    def is_open(self, now: datetime) -> bool:
+        """Whether proposals and votes are accepted at ``now`` (aware datetime)."""
+        return self.exercise.opens <= now < self.exercise.closes
+
+    def text(self, value: Text, language: str) -> str:
+        """Resolve a configured text in ``language``."""
+        return pick(value, language, self.exercise.default_language)
+
+
+def _require_unique(keys: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise ValueError(f"clave repetida en {what}: {key!r}")
+        seen.add(key)

@@ -1,0 +1,5 @@
+"""Storage: tables, engines and migrations."""
+
+from pmd_domain.db.engine import Database
+
+__all__ = ["Database"]

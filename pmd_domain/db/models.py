@@ -1,0 +1,285 @@
+"""Database tables (SQLAlchemy 2 declarative). Uniqueness that matters is a constraint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored in UTC; always read back aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use pmd_domain.clock.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Moment = UtcDateTime()
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Participant(Base):
+    """A citizen who accepted the privacy notice, on one channel."""
+
+    __tablename__ = "participants"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_participants_channel_external"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    consent_at: Mapped[datetime] = mapped_column(Moment)
+    notice_version: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8), default="es")
+    source: Mapped[str | None] = mapped_column(String(64), index=True)
+    gender: Mapped[str | None] = mapped_column(String(32))
+    age_group: Mapped[str | None] = mapped_column(String(32))
+    sector: Mapped[str | None] = mapped_column(String(32))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    demographics_at: Mapped[datetime | None] = mapped_column(Moment)
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    supports_given: Mapped[int] = mapped_column(Integer, default=0)
+    proposals_made: Mapped[int] = mapped_column(Integer, default=0)
+    erased_at: Mapped[datetime | None] = mapped_column(Moment)
+    created_at: Mapped[datetime] = mapped_column(Moment)
+
+
+class ConversationState(Base):
+    """Where a participant is in the conversation; written with each step."""
+
+    __tablename__ = "conversation_states"
+
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(48))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(Moment)
+
+
+class ProcessedUpdate(Base):
+    """An inbound update already handled: a retried or duplicated update is ignored."""
+
+    __tablename__ = "processed_updates"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(Moment)
+
+
+class Proposal(Base):
+    """A citizen's proposal: problem, proposal and optional 2040 vision."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'published', 'rejected')", name="status"),
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN ('incluida', 'considerada', 'no_procede')",
+            name="outcome",
+        ),
+        Index("ix_proposals_status_pillar_views", "status", "pillar", "views"),
+        Index("ix_proposals_status_views", "status", "views"),
+        Index("ix_proposals_status_pillar_supports", "status", "pillar", "supports"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    folio: Mapped[str | None] = mapped_column(String(24), unique=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    pillar: Mapped[str] = mapped_column(String(32))
+    topic: Mapped[str] = mapped_column(String(32))
+    problem: Mapped[str] = mapped_column(Text)
+    proposal: Mapped[str] = mapped_column(Text)
+    vision: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    moderation_reason: Mapped[str | None] = mapped_column(Text)
+    moderated_by: Mapped[int | None] = mapped_column(BigInteger)
+    moderated_at: Mapped[datetime | None] = mapped_column(Moment)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    supports: Mapped[int] = mapped_column(Integer, default=0)
+    reports: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    outcome_at: Mapped[datetime | None] = mapped_column(Moment)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    submitted_at: Mapped[datetime] = mapped_column(Moment, index=True)
+
+
+class ProposalAction(Base):
+    """Alignment of a proposal with a strategic action of its pillar."""
+
+    __tablename__ = "proposal_actions"
+
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True
+    )
+    action: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class Vote(Base):
+    """A participant's judgement of a proposal shown to them: support, skip or report."""
+
+    __tablename__ = "votes"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "participant_id", name="uq_votes_proposal_participant"),
+        CheckConstraint("verdict IN ('support', 'skip', 'report')", name="verdict"),
+        Index("ix_votes_participant", "participant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    verdict: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(Moment)
+
+
+class Certificate(Base):
+    """A participation certificate; the token in its QR code is random (≥128 bits)."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), unique=True)
+    folio: Mapped[str | None] = mapped_column(String(24), unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    topics: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    issued_at: Mapped[datetime] = mapped_column(Moment)
+    updated_at: Mapped[datetime] = mapped_column(Moment)
+    revoked_at: Mapped[datetime | None] = mapped_column(Moment)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class StaffMember(Base):
+    """A member of the planning office's staff, by Telegram user id."""
+
+    __tablename__ = "staff"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'moderator', 'analyst')", name="role"),)
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(120))
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(Moment)
+
+
+class StaffLogin(Base):
+    """A one-time link into the staff web area; only a hash of the token is kept."""
+
+    __tablename__ = "staff_logins"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff.user_id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(Moment)
+    used_at: Mapped[datetime | None] = mapped_column(Moment)
+
+
+class Campaign(Base):
+    """A broadcast message to an audience of participants."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('draft', 'queued', 'sending', 'paused', 'cancelled', 'done')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+    photo: Mapped[str | None] = mapped_column(Text)
+    button_text: Mapped[str | None] = mapped_column(String(64))
+    button_url: Mapped[str | None] = mapped_column(Text)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    lock_owner: Mapped[str | None] = mapped_column(String(64))
+    lock_until: Mapped[datetime | None] = mapped_column(Moment)
+    created_at: Mapped[datetime] = mapped_column(Moment)
+    started_at: Mapped[datetime | None] = mapped_column(Moment)
+    finished_at: Mapped[datetime | None] = mapped_column(Moment)
+
+
+class Delivery(Base):
+    """One campaign message to one participant; at most one per pair."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint(
+            "campaign_id", "participant_id", name="uq_deliveries_campaign_participant"
+        ),
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'blocked', 'failed', 'skipped')",
+            name="status",
+        ),
+        Index("ix_deliveries_campaign_status", "campaign_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(Moment)
+
+
+class StatCounter(Base):
+    """An aggregate count kept up to date in the same transaction as the fact it counts.
+
+    ``metric`` names what is counted (``participants``, ``proposals``, ``supports``);
+    ``dimension`` the breakdown (``total``, ``gender``, ``pillar``, ``day``, ``gender:pillar``...);
+    ``bucket`` the value (``mujer``, ``2023-06-14``, ``mujer|bienestar``).
+    """
+
+    __tablename__ = "stat_counters"
+
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(48), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(96), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

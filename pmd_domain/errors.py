@@ -1,0 +1,65 @@
+"""Domain exceptions. Each has a stable ``code`` that channels translate into a kind message."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule of the participation process was not met."""
+
+    code = "error.generic"
+
+    def __init__(self, message: str = "", **params: object):
+        self.params = params
+        super().__init__(message or self.code)
+
+
+class NotFound(DomainError):
+    code = "error.not_found"
+
+
+class ExerciseClosed(DomainError):
+    code = "error.closed"
+
+
+class ConsentRequired(DomainError):
+    code = "error.consent_required"
+
+
+class InvalidChoice(DomainError):
+    code = "error.invalid_choice"
+
+
+class TextTooShort(DomainError):
+    code = "error.text_too_short"
+
+
+class TextTooLong(DomainError):
+    code = "error.text_too_long"
+
+
+class TextNotReadable(DomainError):
+    code = "error.text_not_readable"
+
+
+class LimitReached(DomainError):
+    code = "error.limit_reached"
+
+
+class OwnProposal(DomainError):
+    code = "error.own_proposal"
+
+
+class AlreadyJudged(DomainError):
+    code = "error.already_judged"
+
+
+class NotPublished(DomainError):
+    code = "error.not_published"
+
+
+class NotAllowed(DomainError):
+    code = "error.not_allowed"
+
+
+class Erased(DomainError):
+    code = "error.erased"

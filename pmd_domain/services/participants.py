@@ -1,0 +1,157 @@
+"""Participants: consent, demographics, preferences."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmd_domain.clock import local_day
+from pmd_domain.consultation import Consultation
+from pmd_domain.db.models import Participant
+from pmd_domain.errors import Erased, InvalidChoice, NotFound
+from pmd_domain.services.counters import Bump, bucket, bump
+
+DEMOGRAPHIC_FIELDS = ("gender", "age_group", "sector", "postal_code")
+POSTAL_CODE = re.compile(r"^\d{5}$")
+SOURCE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+def clean_source(raw: str | None) -> str | None:
+    """A campaign source from a deep link, or None when absent or malformed."""
+    if raw and SOURCE.match(raw):
+        return raw.lower()
+    return None
+
+
+async def find(session: AsyncSession, *, channel: str, external_id: str) -> Participant | None:
+    """The participant behind a chat, if they consented."""
+    return await session.scalar(
+        select(Participant).where(
+            Participant.channel == channel, Participant.external_id == external_id
+        )
+    )
+
+
+async def get(session: AsyncSession, *, participant_id: int) -> Participant:
+    """A participant by id; NotFound or Erased otherwise."""
+    participant = await session.get(Participant, participant_id)
+    if participant is None:
+        raise NotFound("participant")
+    if participant.erased_at is not None:
+        raise Erased("participant")
+    return participant
+
+
+async def register(
+    session: AsyncSession,
+    *,
+    consultation: Consultation,
+    channel: str,
+    external_id: str,
+    now: datetime,
+    language: str = "es",
+    source: str | None = None,
+) -> Participant:
+    """Record consent (the first personal data stored). Idempotent per chat."""
+    existing = await find(session, channel=channel, external_id=external_id)
+    if existing is not None:
+        return existing
+    participant = Participant(
+        channel=channel,
+        external_id=external_id,
+        consent_at=now,
+        notice_version=consultation.privacy.version,
+        language=language if language in consultation.exercise.languages else "es",
+        source=clean_source(source),
+        muted=False,
+        reachable=True,
+        supports_given=0,
+        proposals_made=0,
+        created_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(participant)
+            await session.flush()
+    except IntegrityError:
+        # Another process registered the same chat at the same moment.
+        again = await find(session, channel=channel, external_id=external_id)
+        if again is None:
+            raise
+        return again
+    changes: list[Bump] = [
+        ("participants", "total", "all", 1),
+        ("participants", "day", local_day(now, consultation.exercise.timezone), 1),
+        ("participants", "source", bucket(participant.source), 1),
+    ]
+    changes += [
+        ("participants", q.key, bucket(None), 1)
+        for q in consultation.demographics
+        if q.kind == "choice"
+    ]
+    await bump(session, changes)
+    return participant
+
+
+def validate_answer(consultation: Consultation, *, question: str, answer: str | None) -> str | None:
+    """Check one demographic answer against the consultation; None means "Prefiero no decir"."""
+    spec = consultation.question(question)
+    if spec is None or question not in DEMOGRAPHIC_FIELDS:
+        raise InvalidChoice(question=question)
+    if answer is None:
+        return None
+    if spec.kind == "choice":
+        if answer not in {o.key for o in spec.options}:
+            raise InvalidChoice(question=question)
+        return answer
+    if spec.kind == "postal_code":
+        value = answer.strip()
+        if not POSTAL_CODE.match(value):
+            raise InvalidChoice(question=question)
+        return value
+    return answer.strip()[:64] or None
+
+
+async def record_answer(
+    session: AsyncSession,
+    *,
+    consultation: Consultation,
+    participant: Participant,
+    question: str,
+    answer: str | None,
+    now: datetime,
+) -> Participant:
+    """Store (or correct) one demographic answer, frozen at this time."""
+    if participant.erased_at is not None:
+        raise Erased("participant")
+    value = validate_answer(consultation, question=question, answer=answer)
+    old = getattr(participant, question)
+    if old == value:
+        participant.demographics_at = now
+        return participant
+    setattr(participant, question, value)
+    participant.demographics_at = now
+    spec = consultation.question(question)
+    if spec is not None and spec.kind == "choice":
+        await bump(
+            session,
+            [
+                ("participants", question, bucket(old), -1),
+                ("participants", question, bucket(value), 1),
+            ],
+        )
+    return participant
+
+
+async def set_language(session: AsyncSession, *, participant: Participant, language: str) -> None:
+    """Change the participant's language."""
+    participant.language = language
+
+
+async def set_muted(session: AsyncSession, *, participant: Participant, muted: bool) -> None:
+    """Opt out of (or back into) campaign messages."""
+    participant.muted = muted

@@ -1,0 +1,182 @@
+"""Public statistics, read from the aggregate counters (cost independent of data size)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmd_domain.consultation import Consultation
+from pmd_domain.db.models import Proposal, StatCounter
+from pmd_domain.services.counters import NO_ANSWER
+
+TOP_PER_PILLAR = 5
+
+
+async def counters(session: AsyncSession) -> dict[tuple[str, str], dict[str, int]]:
+    """Every counter as ``{(metric, dimension): {bucket: value}}``."""
+    table: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for row in await session.execute(
+        select(StatCounter.metric, StatCounter.dimension, StatCounter.bucket, StatCounter.value)
+    ):
+        table[(row.metric, row.dimension)][row.bucket] = int(row.value)
+    return table
+
+
+def suppress(value: int, k: int) -> int | str:
+    """A cell of a cross-tabulation: the count, or ``"< k"`` when it could single people out."""
+    return value if value == 0 or value >= k else f"< {k}"
+
+
+async def top_proposals(
+    session: AsyncSession, *, consultation: Consultation, language: str, limit: int = TOP_PER_PILLAR
+) -> dict[str, list[dict[str, Any]]]:
+    """The most supported published proposals of each pillar."""
+    top: dict[str, list[dict[str, Any]]] = {}
+    for pillar in consultation.pillars:
+        rows = await session.scalars(
+            select(Proposal)
+            .where(Proposal.status == "published", Proposal.pillar == pillar.key)
+            .order_by(Proposal.supports.desc(), Proposal.id)
+            .limit(limit)
+        )
+        top[pillar.key] = [
+            {
+                "folio": p.folio,
+                "topic": p.topic,
+                "topic_name": _topic_name(consultation, p.pillar, p.topic, language),
+                "problem": p.problem,
+                "proposal": p.proposal,
+                "supports": p.supports,
+            }
+            for p in rows
+        ]
+    return top
+
+
+def _topic_name(consultation: Consultation, pillar: str, topic: str, language: str) -> str:
+    spec = consultation.pillar(pillar)
+    found = spec.topic(topic) if spec else None
+    return consultation.text(found.name, language) if found else topic
+
+
+async def snapshot(
+    session: AsyncSession, *, consultation: Consultation, now: datetime, language: str = "es"
+) -> dict[str, Any]:
+    """The public figures of the consultation, ready for the dashboard and the JSON API."""
+    table = await counters(session)
+    k = consultation.limits.small_cell_k
+
+    def series(
+        metric: str, dimension: str, labels: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        values = table.get((metric, dimension), {})
+        keys = list(labels) if labels else sorted(values)
+        if labels and NO_ANSWER in values:
+            keys.append(NO_ANSWER)
+        return [
+            {"key": key, "label": (labels or {}).get(key, key), "count": values.get(key, 0)}
+            for key in keys
+        ]
+
+    question_labels = {
+        q.key: {o.key: consultation.text(o.label, language) for o in q.options}
+        for q in consultation.demographics
+        if q.kind == "choice"
+    }
+    for labels in question_labels.values():
+        labels[NO_ANSWER] = "Prefiero no decir" if language == "es" else "Prefer not to say"
+    pillar_labels = {p.key: consultation.text(p.name, language) for p in consultation.pillars}
+    topic_labels = {
+        f"{p.key}.{t.key}": consultation.text(t.name, language)
+        for p in consultation.pillars
+        for t in p.topics
+    }
+
+    def total(metric: str) -> int:
+        return table.get((metric, "total"), {}).get("all", 0)
+
+    crosstabs = {}
+    for dim, labels in question_labels.items():
+        values = table.get(("proposals", f"{dim}:pillar"), {})
+        crosstabs[f"{dim}:pillar"] = {
+            "rows": [{"key": key, "label": label} for key, label in labels.items()],
+            "cols": [{"key": key, "label": label} for key, label in pillar_labels.items()],
+            "cells": [
+                [suppress(values.get(f"{row}|{col}", 0), k) for col in pillar_labels]
+                for row in labels
+            ],
+        }
+
+    exercise = consultation.exercise
+    return {
+        "exercise": {
+            "slug": exercise.slug,
+            "title": consultation.text(exercise.title, language),
+            "municipality": exercise.municipality,
+            "opens": exercise.opens.isoformat(),
+            "closes": exercise.closes.isoformat(),
+            "open": consultation.is_open(now),
+        },
+        "generated_at": now.isoformat(),
+        "small_cell_k": k,
+        "totals": {
+            "participants": total("participants"),
+            "proposals": total("proposals"),
+            "published": table.get(("proposals", "status"), {}).get("published", 0),
+            "supports": total("supports"),
+        },
+        "participants": {
+            **{dim: series("participants", dim, labels) for dim, labels in question_labels.items()},
+            "day": series("participants", "day"),
+            "source": series("participants", "source"),
+        },
+        "proposals": {
+            "pillar": series("proposals", "pillar", pillar_labels),
+            "topic": series("proposals", "topic", topic_labels),
+            "day": series("proposals", "day"),
+        },
+        "supports": {
+            "pillar": series("supports", "pillar", pillar_labels),
+            "day": series("supports", "day"),
+        },
+        "crosstabs": crosstabs,
+        "representativeness": representativeness(consultation, table, question_labels),
+        "top": await top_proposals(session, consultation=consultation, language=language),
+    }
+
+
+def representativeness(
+    consultation: Consultation,
+    table: dict[tuple[str, str], dict[str, int]],
+    labels: dict[str, dict[str, str]],
+) -> dict[str, list[dict[str, Any]]]:
+    """Share of participants per group against the census reference, where configured."""
+    census = consultation.census
+    if census is None:
+        return {}
+    result: dict[str, list[dict[str, Any]]] = {}
+    for dim in sorted(set(census.shares) | set(census.counts)):
+        reference = dict(census.shares.get(dim, {}))
+        if dim in census.counts:
+            whole = sum(census.counts[dim].values()) or 1
+            reference = {key: value / whole for key, value in census.counts[dim].items()}
+        observed = {
+            key: v for key, v in table.get(("participants", dim), {}).items() if key != NO_ANSWER
+        }
+        answered = sum(observed.values())
+        result[dim] = [
+            {
+                "key": key,
+                "label": labels.get(dim, {}).get(key, key),
+                "census_share": round(share, 4),
+                "participant_share": round(observed.get(key, 0) / answered, 4)
+                if answered
+                else None,
+            }
+            for key, share in reference.items()
+        ]
+    return result

@@ -1,0 +1,103 @@
+"""The ``pmd`` command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.domain.test_consultation import DEFAULT
+
+ROOT = Path(__file__).parents[2]
+
+
+def pmd(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``pmd`` with a clean environment plus ``env``."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PMD_", "TELEGRAM_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pmd_cli", *args],
+        cwd=ROOT,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_consultation_check_accepts_the_default_file() -> None:
+    result = pmd("consultation", "check", str(DEFAULT))
+    assert result.returncode == 0, result.stderr
+    assert "válido" in result.stdout and "5 ejes" in result.stdout
+
+
+def test_consultation_check_lists_errors_with_lines(tmp_path: Path) -> None:
+    broken = tmp_path / "rota.toml"
+    text = DEFAULT.read_text("utf-8").replace("vision_year = 2040", "vision_year = 1900", 1)
+    broken.write_text(text.replace('key = "agua"', 'key = "Agua Potable"', 1), "utf-8")
+    line_year = next(
+        n for n, line in enumerate(broken.read_text().splitlines(), 1) if "vision_year" in line
+    )
+    result = pmd("consultation", "check", str(broken))
+    assert result.returncode == 1
+    assert f"rota.toml:{line_year}: exercise.vision_year: es demasiado pequeño" in result.stderr
+    assert "pillars[1].topics[0].key: formato no válido" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_settings_get_one_clear_line(tmp_path: Path) -> None:
+    result = pmd("serve", env={"PMD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.sqlite3"})
+    assert result.returncode == 2
+    assert "PMD_SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = pmd("staff", "list", env={"PMD_PORT": "no-es-número"})
+    assert (
+        result.returncode == 2 and "PMD_PORT" in result.stderr and "Traceback" not in result.stderr
+    )
+
+
+def test_malformed_consultation_never_starts_the_service(tmp_path: Path) -> None:
+    broken = tmp_path / "rota.toml"
+    broken.write_text("[exercise]\nslug = 'x'\n", "utf-8")
+    result = pmd(
+        "serve",
+        env={
+            "PMD_ENV": "development",
+            "PMD_CONSULTATION": str(broken),
+            "PMD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.sqlite3",
+        },
+    )
+    assert result.returncode == 2
+    assert "rota.toml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_db_upgrade_staff_and_demo_data(tmp_path: Path) -> None:
+    env = {"PMD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/pmd.sqlite3"}
+    assert pmd("db", "upgrade", env=env).returncode == 0
+    added = pmd("staff", "add", "5551234", "--role", "moderator", "--name", "Lucía", env=env)
+    assert added.returncode == 0 and "moderator" in added.stdout
+    listed = pmd("staff", "list", env={**env, "PMD_ADMIN_IDS": "77,88"})
+    assert "5551234\tmoderator\tLucía" in listed.stdout and "77\tadmin" in listed.stdout
+    bad_role = pmd("staff", "add", "1", "--role", "jefe", env=env)
+    assert bad_role.returncode == 2 and "invalid choice" in bad_role.stderr
+    first = pmd("demo-data", "--participants", "500", "--seed", "7", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "500 participantes" in first.stdout
+    again = pmd("demo-data", "--participants", "500", "--seed", "7", env=env)
+    assert again.returncode == 2 and "semilla 7" in again.stderr
+
+
+@pytest.mark.parametrize("seed", [11])
+def test_demo_data_is_reproducible(tmp_path: Path, seed: int) -> None:
+    outputs = []
+    for name in ("a", "b"):
+        env = {"PMD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/{name}.sqlite3"}
+        result = pmd("demo-data", "--participants", "300", "--seed", str(seed), env=env)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]

@@ -1,0 +1,92 @@
+"""Shared fixtures: databases (SQLite and a real PostgreSQL), the open consultation."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pmd_domain.consultation import Consultation
+from pmd_domain.db import Database
+from pmd_domain.db.migrate import upgrade
+from tests.factories import open_consultation
+from tests.pg import PostgresServer, unavailable_reason
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session, with a migrated template database."""
+    reason = unavailable_reason()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI: {reason}")
+        pytest.skip(f"PostgreSQL not available: {reason}")
+    server = PostgresServer().start()
+    run_async(server.create_database("pmd_template"))
+    upgrade(server.url("pmd_template"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file copied for each test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """The URL of a fresh, migrated SQLite database."""
+    target = tmp_path / "pmd.sqlite3"
+    shutil.copy(sqlite_template, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+def run_async(coro: Any) -> Any:
+    """Run a coroutine to completion from synchronous code, even inside a running loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a fresh, migrated PostgreSQL database."""
+    return str(
+        run_async(
+            postgres_server.create_database(f"pmd_test_{next(_names)}", template="pmd_template")
+        )
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh migrated database of each kind: the domain tests run on both."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A Database handle on a fresh database of each kind."""
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def consultation() -> Consultation:
+    """The default consultation, open now."""
+    return open_consultation()

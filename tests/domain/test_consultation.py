@@ -1,0 +1,91 @@
+"""The consultation definition: the default file and errors reported with their lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pmd_domain.consultation import ConsultationError, load_consultation, parse_consultation
+from pmd_domain.consultation.loader import DEFAULT_NAME
+
+DEFAULT = Path(__file__).parents[2] / "pmd_domain" / "consultation" / DEFAULT_NAME
+
+
+def test_default_file_is_the_pachuca_update_exercise() -> None:
+    consultation = load_consultation()
+    exercise = consultation.exercise
+    assert exercise.authority == "La Presidencia Municipal de Pachuca de Soto"
+    assert exercise.vision_year == 2040
+    assert str(exercise.opens.tzinfo) == "America/Mexico_City"
+    assert [consultation.text(p.name, "es") for p in consultation.pillars] == [
+        "Bienestar social",
+        "Servicios públicos y desarrollo sostenible",
+        "Seguridad y paz ciudadana",
+        "Prosperidad y dinamismo económico",
+        "Honestidad, cercanía y modernidad",
+    ]
+    assert all(p.topics and p.actions for p in consultation.pillars)
+    assert [q.key for q in consultation.demographics] == [
+        "gender",
+        "age_group",
+        "sector",
+        "postal_code",
+    ]
+    assert consultation.census is not None and consultation.census.population == 314331
+    assert consultation.census.shares["gender"] == {"mujer": 0.519, "hombre": 0.481}
+    assert consultation.census.counts["age_group"]["18_29"] == 574360
+    assert consultation.limits.small_cell_k == 5
+
+
+def _broken() -> str:
+    lines = DEFAULT.read_text("utf-8").splitlines()
+    for i, line in enumerate(lines):
+        if line == "number = 3":
+            lines[i] = 'number = "tres"'
+        elif line == "vision_year = 2040":
+            lines[i] = "vision_yr = 2040"
+        elif line == 'timezone = "America/Mexico_City"':
+            lines[i] = 'timezone = "America/Ciudad_Gotica"'
+    return "\n".join(lines) + "\n"
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if line.strip() == needle)
+
+
+def test_every_error_is_reported_with_its_line() -> None:
+    text = _broken()
+    with pytest.raises(ConsultationError) as caught:
+        parse_consultation(text, name="mi-consulta.toml")
+    messages = [str(p) for p in caught.value.problems]
+    zone_line = _line_of(text, 'timezone = "America/Ciudad_Gotica"')
+    pillar_line = _line_of(text, 'number = "tres"')
+    assert messages == [
+        f"mi-consulta.toml:{_line_of(text, '[exercise]')}: exercise.vision_year: falta este dato",
+        f"mi-consulta.toml:{zone_line}: exercise.timezone: "
+        "zona horaria desconocida: 'America/Ciudad_Gotica'",
+        f"mi-consulta.toml:{_line_of(text, 'vision_yr = 2040')}: exercise.vision_yr: "
+        "clave desconocida (¿un error de escritura?)",
+        f"mi-consulta.toml:{pillar_line}: pillars[2].number: debe ser un número entero",
+    ]
+
+
+def test_syntax_error_names_its_line() -> None:
+    with pytest.raises(ConsultationError) as caught:
+        parse_consultation('[exercise]\nslug = "x"\ntitle = \n', name="roto.toml")
+    (problem,) = caught.value.problems
+    assert problem.line == 3
+    assert str(problem).startswith("roto.toml:3: sintaxis TOML")
+
+
+def test_duplicate_topic_key_is_an_error() -> None:
+    text = DEFAULT.read_text("utf-8").replace('key = "educacion"', 'key = "salud"', 1)
+    with pytest.raises(ConsultationError) as caught:
+        parse_consultation(text)
+    assert any("clave repetida en topics: 'salud'" in str(p) for p in caught.value.problems)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConsultationError, match="no se puede leer"):
+        load_consultation(tmp_path / "no-existe.toml")

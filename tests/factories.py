@@ -1,0 +1,104 @@
+"""Test data builders: an open consultation, participants, proposals."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmd_domain.clock import utcnow
+from pmd_domain.consultation import Consultation, load_consultation
+from pmd_domain.db.models import Participant, Proposal
+from pmd_domain.services import participants, proposals
+
+_ids = itertools.count(1000)
+
+
+def open_consultation(*, now: datetime | None = None, days: int = 30) -> Consultation:
+    """The default consultation with its dates moved so that it is open at ``now``."""
+    base = load_consultation()
+    moment = now or utcnow()
+    exercise = base.exercise.model_copy(
+        update={"opens": moment - timedelta(days=1), "closes": moment + timedelta(days=days)}
+    )
+    return base.model_copy(update={"exercise": exercise})
+
+
+def closed_consultation() -> Consultation:
+    """The default consultation, closed since yesterday."""
+    moment = utcnow()
+    return open_consultation(now=moment - timedelta(days=31), days=30)
+
+
+async def make_participant(
+    session: AsyncSession,
+    consultation: Consultation,
+    *,
+    channel: str = "telegram",
+    external_id: str | None = None,
+    source: str | None = None,
+    gender: str | None = None,
+    age_group: str | None = None,
+    sector: str | None = None,
+    now: datetime | None = None,
+) -> Participant:
+    """A participant who accepted the notice, with the given answers."""
+    moment = now or utcnow()
+    person = await participants.register(
+        session,
+        consultation=consultation,
+        channel=channel,
+        external_id=external_id or str(next(_ids)),
+        now=moment,
+        source=source,
+    )
+    for question, answer in (("gender", gender), ("age_group", age_group), ("sector", sector)):
+        if answer is not None:
+            await participants.record_answer(
+                session,
+                consultation=consultation,
+                participant=person,
+                question=question,
+                answer=answer,
+                now=moment,
+            )
+    return person
+
+
+async def make_proposal(
+    session: AsyncSession,
+    consultation: Consultation,
+    author: Participant,
+    *,
+    pillar: str = "servicios",
+    topic: str = "agua",
+    problem: str = "Falta agua en la colonia tres días por semana.",
+    proposal: str = "Reparar las fugas y publicar el calendario de suministro.",
+    vision: str | None = None,
+    publish: bool = True,
+    now: datetime | None = None,
+) -> Proposal:
+    """A submitted proposal, published by default."""
+    moment = now or utcnow()
+    record = await proposals.submit(
+        session,
+        consultation=consultation,
+        participant=author,
+        pillar=pillar,
+        topic=topic,
+        problem=problem,
+        proposal=proposal,
+        vision=vision,
+        now=moment,
+    )
+    if publish:
+        await proposals.moderate(
+            session,
+            consultation=consultation,
+            proposal_id=record.id,
+            decision="publish",
+            staff_id=1,
+            now=moment,
+        )
+    return record

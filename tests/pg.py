@@ -1,0 +1,119 @@
+"""A throw-away PostgreSQL server for tests and benchmarks (see TESTING.md)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+PG_BIN = Path(os.environ.get("PMD_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unavailable_reason() -> str | None:
+    """Why a PostgreSQL server cannot be started here, or None if it can."""
+    if not (PG_BIN / "pg_ctl").exists():
+        return f"PostgreSQL binaries not found in {PG_BIN}"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "runuser is missing"
+    if os.geteuid() == 0:
+        try:
+            import pwd
+
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "there is no postgres user"
+    return None
+
+
+class PostgresServer:
+    """initdb + pg_ctl start in a temporary directory, as the postgres user when root."""
+
+    def __init__(self, *, durable: bool = False):
+        self.durable = durable
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="pmd-pg-"))
+        self.data = self.dir / "data"
+
+    def _cmd(self, *args: str) -> list[str]:
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--", *args]
+        return list(args)
+
+    def start(self) -> PostgresServer:
+        """Create the cluster and start the server; wait until it accepts connections."""
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        subprocess.run(
+            self._cmd(
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ),
+            check=True,
+            capture_output=True,
+        )
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        )
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        subprocess.run(
+            self._cmd(
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.dir / "pg.log"),
+                "-w",
+                "-o",
+                options,
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
+        return self
+
+    def url(self, database: str = "postgres") -> str:
+        """The SQLAlchemy URL of a database on this server."""
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+
+    async def create_database(self, name: str, *, template: str | None = None) -> str:
+        """Create a database (optionally copied from ``template``) and return its URL."""
+        import asyncpg
+
+        conn = await asyncpg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", database="postgres"
+        )
+        try:
+            suffix = f' TEMPLATE "{template}"' if template else ""
+            await conn.execute(f'CREATE DATABASE "{name}"{suffix}')
+        finally:
+            await conn.close()
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+        subprocess.run(
+            self._cmd(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"),
+            capture_output=True,
+        )
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""The aiohttp side: public pages, verification, open data, browser chat, staff area."""

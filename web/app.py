@@ -1,0 +1,62 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from pmd_domain.consultation import Consultation, load_consultation
+from pmd_domain.db import Database
+from pmd_domain.db.migrate import upgrade_async
+from pmd_domain.settings import Settings
+from web import health
+from web.keys import BOT_STATUS, CONSULTATION, DATABASE, SETTINGS
+from web.security import errors, security_headers
+
+HERE = Path(__file__).parent
+
+
+def create_app(
+    settings: Settings,
+    *,
+    consultation: Consultation | None = None,
+    database: Database | None = None,
+    migrate: bool = True,
+) -> web.Application:
+    """Build the web application; resources open and close in its lifecycle hooks."""
+    app = web.Application(middlewares=[security_headers, errors], client_max_size=256 * 1024)
+    app[SETTINGS] = settings
+    app[CONSULTATION] = consultation or load_consultation(settings.consultation)
+    app[BOT_STATUS] = {"state": "disabled"}
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    env.globals.update(_globals(app[CONSULTATION]))
+    app.router.add_routes(health.routes)
+    app.router.add_static("/static", HERE / "static", name="static", append_version=True)
+
+    async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+        if migrate:
+            await upgrade_async(settings.database_url)
+        owned = database is None
+        app[DATABASE] = database or Database(settings.database_url)
+        yield
+        if owned:
+            await app[DATABASE].dispose()
+
+    app.cleanup_ctx.append(database_ctx)
+    return app
+
+
+def _globals(consultation: Consultation) -> dict[str, object]:
+    return {
+        "consultation": consultation,
+        "exercise_title": consultation.text(consultation.exercise.title, "es"),
+        "municipality": consultation.exercise.municipality,
+    }

@@ -1,0 +1,14 @@
+"""Typed handles on the objects the aiohttp application shares."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from pmd_domain.consultation import Consultation
+from pmd_domain.db import Database
+from pmd_domain.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+CONSULTATION = web.AppKey("consultation", Consultation)
+DATABASE = web.AppKey("database", Database)
+BOT_STATUS = web.AppKey("bot_status", dict)

@@ -1,0 +1,68 @@
+"""Security headers on every response and the one global error handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import aiohttp_jinja2
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Add the CSP and related headers to every response, errors included."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        for name, value in HEADERS.items():
+            exc.headers.setdefault(name, value)
+        raise
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _error_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
+    if "application/json" in request.headers.get("Accept", "") or request.path.startswith("/api/"):
+        return web.json_response({"error": message}, status=status)
+    response = aiohttp_jinja2.render_template(
+        "error.html", request, {"title": title, "message": message}, status=status
+    )
+    return response
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Kind pages for 404 and 500; the traceback goes to the log only."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return _error_page(request, 404, "Página no encontrada", "La página que buscas no existe.")
+    except web.HTTPMethodNotAllowed:
+        return _error_page(request, 405, "Acción no permitida", "Esta página no acepta esa acción.")
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+        return _error_page(
+            request, 500, "Algo salió mal", "Tuvimos un problema. Inténtalo de nuevo en un momento."
+        )
