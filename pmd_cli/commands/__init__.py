@@ -1,0 +1,1 @@
+"""One module per ``pmd`` command; each exposes ``register(subparsers)``."""

@@ -1,0 +1,38 @@
+"""``pmd demo-data``: realistic synthetic participation."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pmd_cli import common
+from pmd_domain.db import Database
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate synthetic participants, proposals and supports."""
+    from pmd_domain.demo import generate
+
+    settings = common.settings()
+    consultation = common.consultation(settings)
+
+    async def work(database: Database) -> Any:
+        async with database.transaction() as session:
+            return await generate(
+                session, consultation=consultation, participants=args.participants, seed=args.seed
+            )
+
+    summary = common.run(common.with_database(settings, work))
+    print(
+        f"Datos de demostración: {summary.participants} participantes, "
+        f"{summary.proposals} propuestas, {summary.supports} apoyos."
+    )
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``demo-data`` to the parser."""
+    demo = sub.add_parser("demo-data", help="genera participación sintética realista")
+    demo.add_argument("--participants", type=int, default=1000)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.set_defaults(func=run)

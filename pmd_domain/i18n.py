@@ -1,0 +1,62 @@
+"""Translation catalogues: gettext ``.po`` files keyed by stable message ids.
+
+Each language has a folder ``pmd_domain/locales/<lang>/`` holding one or more
+``.po`` files (one per area: ``chat.po``, ``certificates.po``, ``web.po`` ...);
+they are merged when loaded. A municipality adds a language (Hñähñu, Náhuatl, ...)
+by adding a folder with translated copies. Missing entries fall back to Spanish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+DEFAULT_LANGUAGE = "es"
+LANGUAGE_NAMES = {"es": "Español", "en": "English"}
+
+
+class _Params(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass
+class Catalogs:
+    """Every language's messages, loaded once at start-up."""
+
+    messages: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> Catalogs:
+        """Read every ``.po`` file under ``root`` (default: the packaged locales)."""
+        base = Path(str(resources.files("pmd_domain") / "locales")) if root is None else root
+        catalogs = cls()
+        for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+            merged: dict[str, str] = {}
+            for po in sorted(folder.glob("*.po")):
+                with po.open("rb") as handle:
+                    catalog = read_po(handle, locale=None)
+                for message in catalog:
+                    if message.id and isinstance(message.id, str) and message.string:
+                        merged[message.id] = str(message.string)
+            catalogs.messages[folder.name] = merged
+        return catalogs
+
+    @property
+    def languages(self) -> list[str]:
+        """Languages with a catalogue, Spanish first."""
+        return sorted(self.messages, key=lambda lang: (lang != DEFAULT_LANGUAGE, lang))
+
+    def text(self, language: str, key: str, **params: object) -> str:
+        """The message ``key`` in ``language`` (Spanish when missing), with ``{params}`` filled in."""
+        template = self.messages.get(language, {}).get(key)
+        if template is None:
+            template = self.messages.get(DEFAULT_LANGUAGE, {}).get(key, key)
+        return template.format_map(_Params(params)) if params else template
+
+    def has(self, key: str, language: str = DEFAULT_LANGUAGE) -> bool:
+        """Whether ``key`` exists in ``language``."""
+        return key in self.messages.get(language, {})

@@ -1,0 +1,27 @@
+"""Translation catalogues: every Spanish message has an English one, accents intact."""
+
+from __future__ import annotations
+
+from pmd_domain.errors import DomainError
+from pmd_domain.i18n import Catalogs
+
+
+def test_spanish_and_english_have_the_same_keys() -> None:
+    catalogs = Catalogs.load()
+    assert catalogs.languages[:2] == ["es", "en"]
+    assert set(catalogs.messages["es"]) == set(catalogs.messages["en"])
+
+
+def test_every_domain_error_has_a_message() -> None:
+    catalogs = Catalogs.load()
+    codes = {cls.code for cls in [DomainError, *DomainError.__subclasses__()]}
+    missing = [code for code in codes if not catalogs.has(code)]
+    assert missing == []
+
+
+def test_params_are_filled_and_missing_language_falls_back_to_spanish() -> None:
+    catalogs = Catalogs.load()
+    assert catalogs.text("es", "error.text_too_short", min=10) == (
+        "Tu texto es muy corto. Escribe al menos 10 caracteres, por favor."
+    )
+    assert catalogs.text("nah", "error.closed").startswith("La consulta ya cerró")
