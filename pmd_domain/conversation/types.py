@@ -1,0 +1,81 @@
+"""What goes into a conversation step and what comes out, independent of any channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# Telegram's limits, which every channel respects so that both render the same.
+MAX_BUTTON_DATA_BYTES = 64
+MAX_TEXT_CHARS = 4096
+
+InboundKind = Literal["start", "text", "button", "command", "media", "edited", "forwarded"]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing the citizen did.
+
+    - ``start``: ``/start [payload]``; ``text`` holds the payload (campaign source), may be "".
+    - ``text``: a typed message; ``text`` holds it.
+    - ``button``: a button press; ``data`` holds the button's data.
+    - ``command``: any other ``/command``; ``command`` is its name (lower case, no slash,
+      no ``@bot`` suffix) and ``text`` its arguments.
+    - ``media``: a sticker, photo, voice note, location, document, ...; ``media`` names it.
+    - ``edited`` / ``forwarded``: an edited or forwarded message.
+    """
+
+    kind: InboundKind
+    text: str = ""
+    data: str = ""
+    command: str = ""
+    media: str = ""
+    update_id: str | None = None  # a channel's unique id for this input, to ignore repeats
+    language_hint: str | None = None  # the client's language (Telegram language_code)
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button: pressing it sends ``data`` back as a ``button`` input, or opens ``url``."""
+
+    label: str
+    data: str = ""
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.url is None and not 0 < len(self.data.encode()) <= MAX_BUTTON_DATA_BYTES:
+            raise ValueError(f"button data must be 1..{MAX_BUTTON_DATA_BYTES} bytes: {self.data!r}")
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file sent to the citizen (the certificate PDF, the export of their data)."""
+
+    filename: str
+    content: bytes
+    mime: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the citizen: text, optional button rows, optional document.
+
+    ``edit`` asks the channel to replace the message whose button was pressed (only
+    meaningful when answering a ``button`` input); ``notice`` is a short toast for a
+    button press (Telegram's callback answer), shown in addition to the message.
+    """
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = field(default=())
+    document: Document | None = None
+    edit: bool = False
+    notice: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one step: the replies, and events other parts may act on."""
+
+    replies: tuple[Reply, ...]
+    duplicate: bool = False  # the input had already been handled (same update_id)
