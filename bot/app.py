@@ -1,0 +1,84 @@
+"""The bot's application factory."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, TypeHandler
+
+from bot.citizen import CitizenHandler, ConversationEngine
+from bot.context import Services, attach
+from bot.errors import on_error
+from bot.ordering import DEFAULT_CONCURRENCY, ChatOrderedProcessor
+from pmd_domain.settings import Settings
+
+log = logging.getLogger("pmd.bot")
+
+COMMANDS = ("start", "menu", "ayuda", "idioma", "silenciar", "cancelar")
+# What the bot asks Telegram for; the conversation ignores the rest anyway.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+CITIZEN_GROUP = 0
+
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def build_application(
+    settings: Settings,
+    *,
+    services: Services,
+    conversation: ConversationEngine,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> BotApplication:
+    """Build (not start) the Telegram application talking to ``TELEGRAM_API_URL``."""
+    if not settings.telegram_bot_token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    api = settings.telegram_api_url
+    application: BotApplication = (
+        Application.builder()
+        .token(settings.telegram_bot_token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .concurrent_updates(ChatOrderedProcessor(concurrency))
+        .connection_pool_size(max(8, concurrency * 2))
+        .connect_timeout(5.0)
+        .read_timeout(10.0)
+        .write_timeout(10.0)
+        .media_write_timeout(30.0)
+        .pool_timeout(10.0)
+        .get_updates_connect_timeout(5.0)
+        .get_updates_read_timeout(10.0)
+        .post_init(partial(publish_commands, services=services))
+        .build()
+    )
+    attach(application, services)
+
+    # ---- Staff commands go here, before the citizen handler (they use group -1 and
+    # stop the update when they handle it):
+    #     from bot import staff
+    #     staff.register(application)
+    # ----
+
+    application.add_handler(TypeHandler(Update, CitizenHandler(conversation)), CITIZEN_GROUP)
+    application.add_error_handler(on_error)
+    return application
+
+
+async def publish_commands(application: BotApplication, *, services: Services) -> None:
+    """Publish the command menu in Spanish (default) and English."""
+    catalogs = services.catalogs
+    try:
+        for language in ("es", "en"):
+            commands = [
+                BotCommand(name, catalogs.text(language, f"telegram.command.{name}"))
+                for name in COMMANDS
+            ]
+            await application.bot.set_my_commands(
+                commands, language_code=None if language == "es" else language
+            )
+    except TelegramError as exc:
+        # The menu is a convenience: a failure here must not keep the bot down.
+        log.warning("could not set the command menu", extra={"reason": type(exc).__name__})

@@ -1,0 +1,164 @@
+"""Conversation replies turned into Bot API calls.
+
+Texts go out as plain text (no parse mode), so nothing a citizen typed can break the
+formatting or inject markup. Long texts are split at Telegram's 4,096-character limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import TypeVar
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+)
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from pmd_domain.conversation.types import MAX_TEXT_CHARS, Button, Reply
+
+log = logging.getLogger("pmd.bot")
+
+MAX_CAPTION_CHARS = 1024
+MAX_RETRY_WAIT_SECONDS = 30.0
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+T = TypeVar("T")
+
+
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    """The inline keyboard of a reply's button rows (``None`` when there are none)."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.label, callback_data=b.data)
+                for b in row
+            ]
+            for row in rows
+            if row
+        ]
+    )
+
+
+def split_text(text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:
+    """``text`` cut into pieces of at most ``limit`` characters, at line breaks when possible."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", limit // 2, limit)
+        if cut == -1:
+            cut = rest.rfind(" ", limit // 2, limit)
+        if cut == -1:
+            cut = limit
+        pieces.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n ")
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+async def render(
+    bot: Bot,
+    chat_id: int,
+    replies: Sequence[Reply],
+    *,
+    query: CallbackQuery | None = None,
+) -> None:
+    """Send ``replies`` to ``chat_id``; answer ``query`` (always) and edit its message if asked."""
+    if query is not None:
+        notice = next((r.notice for r in replies if r.notice), None)
+        await answer_query(query, notice)
+    pressed = query.message if query is not None and isinstance(query.message, Message) else None
+    try:
+        for reply in replies:
+            if reply.edit and pressed is not None and await _edit(bot, pressed, reply):
+                pressed = None  # only the first edit replaces the pressed message
+                continue
+            await _send(bot, chat_id, reply)
+    except Forbidden:
+        # The citizen blocked the bot or deleted the account: nobody to talk to.
+        log.info("reply not delivered: blocked", extra={"chat_id": chat_id})
+
+
+async def answer_query(query: CallbackQuery, notice: str | None = None) -> None:
+    """Answer a button press so the client stops waiting; a stale query is not an error."""
+    try:
+        await query.answer(text=notice[:200] if notice else None)
+    except TelegramError as exc:
+        log.info("callback answer failed", extra={"reason": type(exc).__name__})
+
+
+async def _edit(bot: Bot, message: Message, reply: Reply) -> bool:
+    """Replace the pressed message with ``reply``; ``False`` when that is not possible."""
+    if reply.document is not None or not reply.text or len(reply.text) > MAX_TEXT_CHARS:
+        return False
+    try:
+        await _retrying(
+            partial(
+                bot.edit_message_text,
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                text=reply.text,
+                reply_markup=keyboard(reply.buttons),
+                link_preview_options=NO_PREVIEW,
+            )
+        )
+    except BadRequest as exc:
+        # "message is not modified", "message can't be edited" (too old), deleted, ...
+        log.info("edit failed, sending instead", extra={"reason": exc.message[:80]})
+        return False
+    return True
+
+
+async def _send(bot: Bot, chat_id: int, reply: Reply) -> None:
+    markup = keyboard(reply.buttons)
+    pieces = split_text(reply.text) if reply.text else []
+    document = reply.document
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        # With a document the buttons go under the file, which comes after the text.
+        buttons = markup if last and document is None else None
+        await _retrying(
+            partial(
+                bot.send_message,
+                chat_id=chat_id,
+                text=piece,
+                reply_markup=buttons,
+                link_preview_options=NO_PREVIEW,
+            )
+        )
+    if document is not None:
+        await bot.send_chat_action(chat_id=chat_id, action=ChatAction.UPLOAD_DOCUMENT)
+        await _retrying(
+            partial(
+                bot.send_document,
+                chat_id=chat_id,
+                document=InputFile(document.content, filename=document.filename),
+                caption=document.caption[:MAX_CAPTION_CHARS] or None,
+                reply_markup=markup,
+            )
+        )
+
+
+async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
+    """Make ``call``; when Telegram asks to slow down, wait as told and try once more."""
+    try:
+        return await call()
+    except RetryAfter as exc:
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if not isinstance(wait, int | float) else float(wait)
+        await asyncio.sleep(min(seconds, MAX_RETRY_WAIT_SECONDS))
+        return await call()

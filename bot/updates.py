@@ -1,0 +1,107 @@
+"""Telegram updates turned into channel-neutral conversation inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from telegram import Chat, Message, Update
+
+from pmd_domain.conversation.types import Inbound
+
+CHANNEL = "telegram"
+
+# Message attributes that make a message "media" for the conversation, in the order
+# they are checked (a photo with a caption is still a photo).
+MEDIA_KINDS = (
+    "sticker",
+    "photo",
+    "voice",
+    "video_note",
+    "video",
+    "animation",
+    "audio",
+    "document",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+    "story",
+    "paid_media",
+    "invoice",
+)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A citizen's input together with the chat it came from."""
+
+    external_id: str
+    inbound: Inbound
+
+
+def private_chat(update: Update) -> Chat | None:
+    """The private chat of ``update``, or ``None`` for groups, channels and chat-less updates."""
+    chat = update.effective_chat
+    if chat is None or chat.type != Chat.PRIVATE:
+        return None
+    return chat
+
+
+def to_inbound(update: Update) -> Incoming | None:
+    """The conversation input of ``update``; ``None`` when it is not for the citizen flow."""
+    chat = private_chat(update)
+    if chat is None:
+        return None
+    user = update.effective_user
+    if update.callback_query is not None:
+        inbound = Inbound(kind="button", data=update.callback_query.data or "")
+    elif update.edited_message is not None:
+        inbound = Inbound(kind="edited")
+    elif update.message is not None:
+        inbound = _from_message(update.message)
+    else:
+        return None
+    inbound = replace(
+        inbound,
+        update_id=str(update.update_id),
+        language_hint=user.language_code if user else None,
+    )
+    return Incoming(str(chat.id), inbound)
+
+
+def _from_message(message: Message) -> Inbound:
+    if message.forward_origin is not None:
+        return Inbound(kind="forwarded")
+    for kind in MEDIA_KINDS:
+        if getattr(message, kind, None):
+            return Inbound(kind="media", media=kind)
+    text = message.text
+    if text is None:
+        # A service message or something newer than this code: treat it as media.
+        return Inbound(kind="media", media="other")
+    command = _command(message)
+    if command is not None:
+        name, arguments = command
+        if name == "start":
+            return Inbound(kind="start", text=arguments)
+        return Inbound(kind="command", command=name, text=arguments)
+    return Inbound(kind="text", text=text)
+
+
+def _command(message: Message) -> tuple[str, str] | None:
+    """``(name, arguments)`` when the message starts with a bot command."""
+    text = message.text or ""
+    entities = message.entities or ()
+    starts_with_command = any(e.type == "bot_command" and e.offset == 0 for e in entities)
+    if not starts_with_command and not (text.startswith("/") and len(text) > 1):
+        return None
+    parts = text[1:].split(maxsplit=1)
+    if not parts:
+        return None
+    name = parts[0].split("@", 1)[0].lower()
+    arguments = parts[1] if len(parts) > 1 else ""
+    if not name or not name.replace("_", "").isalnum():
+        return None
+    return name, arguments.strip()

@@ -1,0 +1,155 @@
+"""The Telegram bot hosted in the web process: long polling, or a webhook route.
+
+``setup(app)`` does nothing without ``TELEGRAM_BOT_TOKEN``. With one, a cleanup
+context builds the bot application once the database is open, starts it in the
+background (retrying while Telegram cannot be reached, so the web side never waits
+for it), and stops it cleanly on shutdown. ``app[BOT_STATUS]["state"]`` follows it:
+``starting`` → ``up`` (→ ``down`` while retrying or after shutdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+from telegram import Update
+
+from bot.app import ALLOWED_UPDATES, BotApplication, build_application
+from bot.citizen import ConversationEngine
+from bot.context import Services
+from pmd_domain.i18n import Catalogs
+from web.keys import BOT_STATUS, CONSULTATION, DATABASE, SETTINGS
+from web.links import RouterLinks
+
+log = logging.getLogger("pmd.bot")
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+RETRY_MAX_SECONDS = 60.0
+POLL_TIMEOUT_SECONDS = 10
+
+TELEGRAM = web.AppKey("telegram_application", BotApplication)
+ConversationFactory = Callable[[Services], ConversationEngine]
+CONVERSATION_FACTORY: web.AppKey[ConversationFactory] = web.AppKey("telegram_conversation_factory")
+
+
+def setup(app: web.Application) -> None:
+    """Host the bot in ``app`` when a token is configured (call after the database ctx)."""
+    settings = app[SETTINGS]
+    if not settings.telegram_bot_token:
+        return
+    if settings.telegram_mode == "webhook":
+        app.router.add_post(WEBHOOK_PATH, webhook, name="telegram_webhook")
+    app[BOT_STATUS]["state"] = "starting"
+    app.cleanup_ctx.append(_bot_ctx)
+
+
+def default_conversation(services: Services) -> ConversationEngine:
+    """The real conversation engine for ``services``."""
+    from pmd_domain.conversation import Conversation
+
+    return Conversation(
+        consultation=services.consultation, catalogs=services.catalogs, links=services.links
+    )
+
+
+async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    services = Services(
+        settings=settings,
+        database=app[DATABASE],
+        consultation=app[CONSULTATION],
+        catalogs=Catalogs.load(),
+        links=RouterLinks(app.router, settings.public_url),
+    )
+    factory = app.get(CONVERSATION_FACTORY, default_conversation)
+    application = build_application(settings, services=services, conversation=factory(services))
+    app[TELEGRAM] = application
+    status = app[BOT_STATUS]
+    runner = asyncio.create_task(_start(app, application), name="telegram-start")
+    yield
+    runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    await _stop(application)
+    status["state"] = "down"
+
+
+async def _start(app: web.Application, application: BotApplication) -> None:
+    """Start the bot, retrying with backoff while Telegram does not answer."""
+    settings = app[SETTINGS]
+    status = app[BOT_STATUS]
+    delay = 1.0
+    while True:
+        status["state"] = "starting"
+        try:
+            await application.initialize()  # a no-op once it succeeded
+            if not application.running:
+                await application.start()
+            if settings.telegram_mode == "webhook":
+                url = settings.public_url + str(app.router["telegram_webhook"].url_for())
+                await application.bot.set_webhook(
+                    url=url,
+                    secret_token=settings.telegram_webhook_secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+            else:
+                assert application.updater is not None
+                await application.updater.start_polling(
+                    timeout=POLL_TIMEOUT_SECONDS, allowed_updates=ALLOWED_UPDATES
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            status["state"] = "down"
+            log.warning(
+                "bot could not start, retrying",
+                extra={"reason": type(exc).__name__, "retry_in": delay},
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
+            continue
+        status["state"] = "up"
+        log.info("bot up", extra={"mode": settings.telegram_mode})
+        return
+
+
+async def _stop(application: BotApplication) -> None:
+    """Stop polling, finish the updates in hand, close the HTTP client."""
+    try:
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()  # a no-op when it never initialized
+    except Exception as exc:
+        log.warning("bot did not stop cleanly", extra={"reason": type(exc).__name__})
+
+
+async def webhook(request: web.Request) -> web.Response:
+    """Receive one update from Telegram; 403 without the right secret header."""
+    expected = request.app[SETTINGS].telegram_webhook_secret or ""
+    given = request.headers.get(SECRET_HEADER, "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise web.HTTPForbidden()
+    application = request.app.get(TELEGRAM)
+    if application is None or not application.running:
+        # Telegram retries later; nothing is lost.
+        raise web.HTTPServiceUnavailable()
+    try:
+        data = await request.json()
+        update = Update.de_json(data, application.bot)
+    except (json.JSONDecodeError, ValueError, TypeError, KeyError):
+        raise web.HTTPBadRequest() from None
+    await application.update_queue.put(update)
+    return web.Response(text="ok")
+
+
+def conversation_factory(app: web.Application, factory: ConversationFactory) -> None:
+    """Use ``factory`` instead of the default engine (tests, the browser chat sharing one)."""
+    app[CONVERSATION_FACTORY] = factory
