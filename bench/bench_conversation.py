@@ -1,0 +1,179 @@
+"""Conversation step cost: the real bot against a bare echo bot on the same stack.
+
+Both bots are python-telegram-bot long polling the same local Bot API server
+(``tests/botapi``) in one process. A "citizen" sends ``/start`` and then presses the
+first button of the bot's latest message a few times (consent, then demographic
+answers): each step is timed from the update reaching the server to the bot's reply
+(sent or edited message) reaching it. The real bot goes through the adapter, the
+engine and a database write (SQLite file) per step; the echo bot answers with a
+message and a button, nothing else.
+
+Size from the environment: ``BENCH_CITIZENS`` (default 300), ``BENCH_STEPS`` (4),
+``BENCH_CONCURRENCY`` (4 citizens at a time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackContext, TypeHandler
+
+from bot.app import ALLOWED_UPDATES, BotApplication
+from pmd_domain.db import Database
+from pmd_domain.db.migrate import upgrade_async
+from tests.botapi import DEFAULT_TOKEN, BotApiServer
+from tests.e2e.harness import make_application
+from tests.factories import open_consultation
+
+STEP_TIMEOUT = 10.0
+ECHO_BUTTON = InlineKeyboardMarkup([[InlineKeyboardButton("Otra vez", callback_data="again")]])
+
+
+async def _echo(update: Update, context: CallbackContext[Any, Any, Any, Any]) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        text = update.callback_query.data or ""
+    else:
+        text = update.message.text if update.message and update.message.text else "?"
+    await context.bot.send_message(chat.id, text, reply_markup=ECHO_BUTTON)
+
+
+def _echo_application(botapi: BotApiServer) -> BotApplication:
+    application: BotApplication = (
+        Application.builder()
+        .token(DEFAULT_TOKEN)
+        .base_url(botapi.base_url)
+        .base_file_url(botapi.base_file_url)
+        .concurrent_updates(32)
+        .connection_pool_size(64)
+        .build()
+    )
+    application.add_handler(TypeHandler(Update, _echo))
+    return application
+
+
+async def _citizen(botapi: BotApiServer, chat_id: int, steps: int, timings: list[float]) -> None:
+    for step in range(steps):
+        cursor = botapi.change_count(chat_id)
+        started = time.perf_counter()
+        if step == 0:
+            await botapi.user_sends(chat_id, "/start bench")
+        else:
+            message = botapi.last_message(chat_id)
+            assert message is not None
+            data = next(b["callback_data"] for b in message.inline_buttons if "callback_data" in b)
+            await botapi.user_presses(chat_id, message, data)
+        await botapi.wait_for_changes(chat_id, cursor, count=1, timeout=STEP_TIMEOUT)
+        timings.append(time.perf_counter() - started)
+
+
+async def _drive(
+    botapi: BotApiServer, first_chat: int, citizens: int, steps: int, concurrency: int
+) -> list[float]:
+    timings: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(chat_id: int) -> None:
+        async with gate:
+            await _citizen(botapi, chat_id, steps, timings)
+
+    await asyncio.gather(*(one(first_chat + i) for i in range(citizens)))
+    return timings
+
+
+async def _measure(
+    botapi: BotApiServer,
+    application: BotApplication,
+    first_chat: int,
+    citizens: int,
+    steps: int,
+    concurrency: int,
+) -> list[float]:
+    await application.initialize()
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(
+        poll_interval=0.0, timeout=5, allowed_updates=ALLOWED_UPDATES
+    )
+    try:
+        await _drive(botapi, first_chat - 1000, min(10, citizens), steps, concurrency)  # warm-up
+        return await _drive(botapi, first_chat, citizens, steps, concurrency)
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+
+
+def _figures(timings: list[float]) -> dict[str, float]:
+    ordered = sorted(timings)
+    return {
+        "mean": statistics.fmean(ordered) * 1000,
+        "p50": ordered[len(ordered) // 2] * 1000,
+        "p95": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000,
+    }
+
+
+async def _run(citizens: int, steps: int, concurrency: int, folder: Path) -> str:
+    url = f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}"
+    await upgrade_async(url)
+    database = Database(url)
+    botapi = BotApiServer(create_unknown_chats=True)
+    await botapi.start()
+    try:
+        runs: dict[str, Callable[[], Awaitable[list[float]]]] = {
+            "echo bot (PTB, no database)": lambda: _measure(
+                botapi, _echo_application(botapi), 100_000, citizens, steps, concurrency
+            ),
+            "Participa PMD (adapter + engine + database)": lambda: _measure(
+                botapi,
+                make_application(botapi, database, open_consultation()),
+                200_000,
+                citizens,
+                steps,
+                concurrency,
+            ),
+        }
+        results = {name: _figures(await measure()) for name, measure in runs.items()}
+    finally:
+        await botapi.stop()
+        await database.dispose()
+    echo, real = results.values()
+    ratio = real["mean"] / echo["mean"]
+    rows = "\n".join(
+        f"| {name} | {f['mean']:.1f} | {f['p50']:.1f} | {f['p95']:.1f} |"
+        for name, f in results.items()
+    )
+    verdict_ratio = "meets" if ratio <= 2 else "misses"
+    verdict_p95 = "meets" if real["p95"] < 50 else "misses"
+    return (
+        "## Conversation step (Telegram)\n\n"
+        f"{citizens} citizens × {steps} steps ({citizens * steps} steps per bot), "
+        f"{concurrency} citizens at a time, both bots long polling the same local Bot API "
+        "server; a step is an update in → the reply at the server (SQLite, one write "
+        "transaction per step for Participa PMD).\n\n"
+        "| bot | mean ms | p50 ms | p95 ms |\n|---|---|---|---|\n"
+        f"{rows}\n\n"
+        f"Ratio (mean) Participa PMD / echo: **{ratio:.2f}×** — {verdict_ratio} the bar "
+        f"(≤ 2×). Participa PMD p95 **{real['p95']:.1f} ms** — {verdict_p95} the bar "
+        "(< 50 ms)."
+    )
+
+
+def run() -> str:
+    """Run the benchmark and return its Markdown section."""
+    citizens = int(os.environ.get("BENCH_CITIZENS", "300"))
+    steps = int(os.environ.get("BENCH_STEPS", "4"))
+    concurrency = int(os.environ.get("BENCH_CONCURRENCY", "4"))
+    with tempfile.TemporaryDirectory() as folder:
+        return asyncio.run(_run(citizens, steps, concurrency, Path(folder)))

@@ -1,0 +1,88 @@
+"""Running the real bot (PTB over HTTP) against the local Bot API server, in tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.app import ALLOWED_UPDATES, BotApplication, build_application
+from bot.context import Services
+from pmd_domain.consultation import Consultation
+from pmd_domain.conversation import Conversation
+from pmd_domain.db import Database
+from pmd_domain.i18n import Catalogs
+from pmd_domain.settings import Settings
+from tests.botapi import DEFAULT_TOKEN, BotApiServer
+
+PUBLIC = "https://participa.example.mx"
+
+
+class StubLinks:
+    """Public links as the web side would build them (its pages belong to other modules)."""
+
+    def certificate(self, token: str) -> str:
+        """The verification page of a certificate."""
+        return f"{PUBLIC}/constancias/{token}"
+
+    def privacy(self) -> str:
+        """The full privacy notice."""
+        return f"{PUBLIC}/privacidad"
+
+    def dashboard(self) -> str:
+        """The public dashboard."""
+        return f"{PUBLIC}/"
+
+
+def bot_settings(botapi: BotApiServer, database: Database, **extra: str) -> Settings:
+    """Test settings pointing the bot at the local Bot API server."""
+    return Settings(  # type: ignore[call-arg]
+        PMD_ENV="test",
+        PMD_DATABASE_URL=database.url,
+        PMD_PUBLIC_URL=PUBLIC,
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_API_URL=botapi.url,
+        **extra,
+    )
+
+
+def make_services(settings: Settings, database: Database, consultation: Consultation) -> Services:
+    """The bot's services on ``database`` with stub links."""
+    return Services(
+        settings=settings,
+        database=database,
+        consultation=consultation,
+        catalogs=Catalogs.load(),
+        links=StubLinks(),
+    )
+
+
+def make_application(
+    botapi: BotApiServer, database: Database, consultation: Consultation
+) -> BotApplication:
+    """A bot application with the real conversation engine (not started)."""
+    settings = bot_settings(botapi, database)
+    services = make_services(settings, database, consultation)
+    conversation = Conversation(
+        consultation=consultation, catalogs=services.catalogs, links=services.links
+    )
+    return build_application(settings, services=services, conversation=conversation)
+
+
+@asynccontextmanager
+async def polling_bot(
+    botapi: BotApiServer, database: Database, consultation: Consultation
+) -> AsyncIterator[BotApplication]:
+    """The bot, long polling the local server, for the duration of the block."""
+    application = make_application(botapi, database, consultation)
+    await application.initialize()
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(
+        poll_interval=0.0, timeout=2, allowed_updates=ALLOWED_UPDATES
+    )
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
