@@ -26,7 +26,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackContext, TypeHandler
 
-from bot.app import ALLOWED_UPDATES, BotApplication
+from bot.app import ALLOWED_UPDATES, BotApplication, shutdown, startup
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
 from tests.botapi import DEFAULT_TOKEN, BotApiServer
@@ -100,8 +100,7 @@ async def _measure(
     steps: int,
     concurrency: int,
 ) -> list[float]:
-    await application.initialize()
-    await application.start()
+    await startup(application)
     assert application.updater is not None
     await application.updater.start_polling(
         poll_interval=0.0, timeout=5, allowed_updates=ALLOWED_UPDATES
@@ -110,9 +109,7 @@ async def _measure(
         await _drive(botapi, first_chat - 1000, min(10, citizens), steps, concurrency)  # warm-up
         return await _drive(botapi, first_chat, citizens, steps, concurrency)
     finally:
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
+        await shutdown(application)
 
 
 def _figures(timings: list[float]) -> dict[str, float]:

@@ -82,3 +82,27 @@ async def publish_commands(application: BotApplication, *, services: Services) -
     except TelegramError as exc:
         # The menu is a convenience: a failure here must not keep the bot down.
         log.warning("could not set the command menu", extra={"reason": type(exc).__name__})
+
+
+async def startup(application: BotApplication) -> None:
+    """Initialise and start ``application`` as ``run_polling`` would (``post_init`` included).
+
+    The caller then starts polling (``application.updater.start_polling``) or feeds
+    webhook updates to ``application.update_queue``.
+    """
+    await application.initialize()  # a no-op once it succeeded
+    if application.post_init is not None:
+        await application.post_init(application)
+    if not application.running:
+        await application.start()
+
+
+async def shutdown(application: BotApplication) -> None:
+    """Stop polling, finish the updates in hand and close the HTTP client."""
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()  # a no-op when it never initialised
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 from telegram import Update
 
-from bot.app import ALLOWED_UPDATES, BotApplication, build_application
+from bot.app import ALLOWED_UPDATES, BotApplication, build_application, shutdown, startup
 from bot.citizen import ConversationEngine
 from bot.context import Services
 from pmd_domain.i18n import Catalogs
@@ -88,9 +88,7 @@ async def _start(app: web.Application, application: BotApplication) -> None:
     while True:
         status["state"] = "starting"
         try:
-            await application.initialize()  # a no-op once it succeeded
-            if not application.running:
-                await application.start()
+            await startup(application)
             if settings.telegram_mode == "webhook":
                 url = settings.public_url + str(app.router["telegram_webhook"].url_for())
                 await application.bot.set_webhook(
@@ -122,11 +120,7 @@ async def _start(app: web.Application, application: BotApplication) -> None:
 async def _stop(application: BotApplication) -> None:
     """Stop polling, finish the updates in hand, close the HTTP client."""
     try:
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
-        await application.shutdown()  # a no-op when it never initialized
+        await shutdown(application)
     except Exception as exc:
         log.warning("bot did not stop cleanly", extra={"reason": type(exc).__name__})
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.app import ALLOWED_UPDATES, BotApplication, build_application
+from bot.app import ALLOWED_UPDATES, BotApplication, build_application, shutdown, startup
 from bot.context import Services
 from pmd_domain.consultation import Consultation
-from pmd_domain.conversation import Conversation
 from pmd_domain.db import Database
 from pmd_domain.i18n import Catalogs
 from pmd_domain.settings import Settings
@@ -60,6 +59,8 @@ def make_application(
     botapi: BotApiServer, database: Database, consultation: Consultation
 ) -> BotApplication:
     """A bot application with the real conversation engine (not started)."""
+    from pmd_domain.conversation import Conversation
+
     settings = bot_settings(botapi, database)
     services = make_services(settings, database, consultation)
     conversation = Conversation(
@@ -74,8 +75,7 @@ async def polling_bot(
 ) -> AsyncIterator[BotApplication]:
     """The bot, long polling the local server, for the duration of the block."""
     application = make_application(botapi, database, consultation)
-    await application.initialize()
-    await application.start()
+    await startup(application)
     assert application.updater is not None
     await application.updater.start_polling(
         poll_interval=0.0, timeout=2, allowed_updates=ALLOWED_UPDATES
@@ -83,6 +83,4 @@ async def polling_bot(
     try:
         yield application
     finally:
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
+        await shutdown(application)

@@ -1,0 +1,91 @@
+"""The bot inside the web process: long polling by default, webhook with its secret."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from pmd_domain.consultation import Consultation
+from pmd_domain.settings import Settings
+from tests.botapi import DEFAULT_TOKEN, BotApiServer
+from tests.e2e.hosting import add_link_routes, bot_state, free_port, wait_bot_state
+from web.app import create_app
+from web.telegram import SECRET_HEADER, WEBHOOK_PATH
+
+SECRET = "s3cret-Token_for-tests"
+
+
+def hosted_settings(botapi: BotApiServer, sqlite_url: str, **extra: object) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        PMD_ENV="test",
+        PMD_DATABASE_URL=sqlite_url,
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_API_URL=botapi.url,
+        **extra,
+    )
+
+
+async def test_without_a_token_the_web_side_runs_alone(
+    sqlite_url: str, consultation: Consultation
+) -> None:
+    settings = Settings(PMD_ENV="test", PMD_DATABASE_URL=sqlite_url)  # type: ignore[call-arg]
+    app = create_app(settings, consultation=consultation)
+    async with TestClient(TestServer(app)) as client:
+        body = await wait_bot_state(client, "disabled")
+        assert body["status"] == "ok"
+        assert "telegram_webhook" not in app.router
+
+
+async def test_long_polling_is_the_default_and_healthz_reports_the_bot(
+    botapi: BotApiServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    app = create_app(hosted_settings(botapi, sqlite_url), consultation=consultation)
+    add_link_routes(app)
+    async with TestClient(TestServer(app)) as client:
+        await wait_bot_state(client, "up")
+        [greeting, *_] = await botapi.chat(8001).say("/start")
+        assert greeting.text is not None and "consulta" in greeting.text
+        assert botapi.calls("getUpdates"), "the bot polls"
+    assert bot_state(app) == "down"
+
+
+async def test_webhook_checks_the_secret_header(
+    botapi: BotApiServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    settings = hosted_settings(
+        botapi,
+        sqlite_url,
+        TELEGRAM_MODE="webhook",
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+        PMD_PUBLIC_URL=public,
+    )
+    app = create_app(settings, consultation=consultation)
+    add_link_routes(app)
+    async with TestClient(TestServer(app, port=port)) as client:
+        await wait_bot_state(client, "up")
+        assert botapi.webhook is not None
+        assert botapi.webhook["url"] == public + WEBHOOK_PATH
+        assert botapi.webhook["secret_token"] == SECRET
+        update = {
+            "update_id": 5,
+            "message": {
+                "message_id": 1,
+                "date": 1_700_000_000,
+                "chat": {"id": 8002, "type": "private", "first_name": "X"},
+                "from": {"id": 8002, "is_bot": False, "first_name": "X"},
+                "text": "/start",
+            },
+        }
+        missing = await client.post(WEBHOOK_PATH, json=update)
+        wrong = await client.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: "nope"})
+        assert (missing.status, wrong.status) == (403, 403)
+        garbage = await client.post(
+            WEBHOOK_PATH, data=b"{not json", headers={SECRET_HEADER: SECRET}
+        )
+        assert garbage.status == 400
+        assert botapi.messages_to(8002) == []
+        # Telegram (the local server) delivers with the right header: processed.
+        [greeting, *_] = await botapi.chat(8003).say("/start")
+        assert greeting.text is not None and "consulta" in greeting.text
+        assert not botapi.calls("getUpdates"), "no polling in webhook mode"
