@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -69,14 +71,18 @@ class Database:
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
             self.read_engine = self.engine
+        # SQLite has one writer at a time: writers of this process queue here instead of
+        # in SQLite's busy handler, which sleeps in steps of up to 100 ms.
+        self._write_turn = asyncio.Lock() if self.is_sqlite else None
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one write transaction, committed on success."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        async with self._write_turn or contextlib.nullcontext():
+            async with self._sessions() as session, session.begin():
+                yield session
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
