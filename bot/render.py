@@ -78,9 +78,11 @@ async def render(
     query: CallbackQuery | None = None,
 ) -> None:
     """Send ``replies`` to ``chat_id``; answer ``query`` (always) and edit its message if asked."""
+    answering = None
     if query is not None:
+        # The answer and the reply travel side by side: one round trip less per press.
         notice = next((r.notice for r in replies if r.notice), None)
-        await answer_query(query, notice)
+        answering = asyncio.create_task(answer_query(query, notice))
     pressed = query.message if query is not None and isinstance(query.message, Message) else None
     try:
         for reply in replies:
@@ -91,6 +93,9 @@ async def render(
     except Forbidden:
         # The citizen blocked the bot or deleted the account: nobody to talk to.
         log.info("reply not delivered: blocked", extra={"chat_id": chat_id})
+    finally:
+        if answering is not None:
+            await answering
 
 
 async def answer_query(query: CallbackQuery, notice: str | None = None) -> None:
