@@ -53,7 +53,7 @@ async def prompt(ctx: Ctx) -> Replies:
     lines += [f"{_field(ctx, q)}: {_answer(ctx, q)}" for q in ctx.consultation.demographics]
     lines.append(ctx.t("mydata.source", source=person.source or "—"))
     lines.append(
-        ctx.t("mydata.language", language=LANGUAGE_NAMES.get(person.language, person.language))
+        ctx.t("mydata.language", name=LANGUAGE_NAMES.get(person.language, person.language))
     )
     lines.append(ctx.t("mydata.muted_yes" if person.muted else "mydata.muted_no"))
     buttons = [
