@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,6 +128,9 @@ async def _button(ctx: Ctx, data: str) -> Replies:
     if not head.isdigit():
         return await commands.global_button(ctx, head, args)
     if head != ctx.screen or not args:
+        if await voting.judged_already(ctx, args):
+            text = ctx.t("error.already_judged")
+            return await draw(ctx, before=text, notice=text)
         return await draw(ctx, before=ctx.t("input.stale"), notice=ctx.t("input.stale_notice"))
     handler = SCREENS[ctx.state].button
     replies = await handler(ctx, args[0], args[1:]) if handler else None
@@ -142,13 +145,17 @@ def _normalised(inbound: Inbound) -> Inbound:
     return inbound
 
 
+def _insert(session: AsyncSession, table: type[Any]) -> Any:
+    """A dialect-aware INSERT that supports ON CONFLICT DO NOTHING."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
 async def _first_time(
     session: AsyncSession, *, channel: str, update_id: str, now: datetime
 ) -> bool:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    factory = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        factory(ProcessedUpdate)
+        _insert(session, ProcessedUpdate)
         .values(channel=channel, update_id=update_id[:64], processed_at=now)
         .on_conflict_do_nothing(index_elements=["channel", "update_id"])
         .returning(ProcessedUpdate.update_id)
@@ -180,8 +187,12 @@ async def _save(ctx: Ctx, *, exists: bool) -> None:
         "updated_at": ctx.now,
     }
     if not exists:
+        # Two first steps of one chat at once (a double tap on Acepto handled by two
+        # processes): the first one stored wins, both answered the same.
         await ctx.session.execute(
-            insert(ConversationState).values(participant_id=ctx.participant.id, **values)
+            _insert(ctx.session, ConversationState)
+            .values(participant_id=ctx.participant.id, **values)
+            .on_conflict_do_nothing(index_elements=["participant_id"])
         )
         return
     result = await ctx.session.execute(

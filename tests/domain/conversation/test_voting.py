@@ -61,7 +61,8 @@ async def test_a_second_citizen_supports_the_first_ones_proposal(
     assert "¡Gracias por tu apoyo!" in thanks
     assert "No hay más propuestas de este eje por ahora" in thanks
     [double] = await beto.press("Apoyo", shown)
-    assert "Ese botón es de un mensaje anterior" in double
+    assert "Ya habías votado esta propuesta." in double
+    assert "¿Qué propuestas quieres ver?" in double  # what it waits for
 
     await beto.press("Todos los ejes")
     assert "No hay más propuestas por ahora" in beto.text  # not shown again
