@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from pmd_domain.consultation import Consultation
+from pmd_domain.conversation.types import Button
 from pmd_domain.db import Database
+from pmd_domain.db.models import Participant, Proposal
 from tests.domain.conversation.chat import Chat, new_conversation
 from tests.domain.conversation.conftest import onboard, stored_state, write_draft
 from tests.factories import make_participant, make_proposal
@@ -71,12 +74,19 @@ async def test_mid_proposal_typing_keeps_the_draft(chat: Chat, db: Database) -> 
 async def test_in_voting(chat: Chat, db: Database, consultation: Consultation) -> None:
     async with db.transaction() as session:
         author = await make_participant(session, consultation)
-        await make_proposal(session, consultation, author)
+        record = await make_proposal(session, consultation, author)
     await onboard(chat)
     await chat.press("Votar propuestas")
     [shown] = await chat.press("Todos los ejes")
     assert "Falta agua en la colonia" in shown
     await _check_all(chat, db, "Falta agua en la colonia", typing=False)
+    async with db.reading() as session:
+        again = await session.get(Proposal, record.id)
+        assert again is not None and again.views == 1  # redrawing is not another view
+    await chat.press("Reportar")
+    await _check_all(chat, db, "¿Quieres reportar esta propuesta", typing=False)
+    [back] = await chat.press("No, volver")
+    assert "Falta agua en la colonia" in back
 
 
 async def test_a_button_from_an_old_message_is_stale(chat: Chat, db: Database) -> None:
@@ -89,10 +99,6 @@ async def test_a_button_from_an_old_message_is_stale(chat: Chat, db: Database) -
     assert "¿En qué grupo de edad estás?" in stale
     assert chat.last[0].notice == "Ese botón ya no está activo."
     async with db.reading() as session:
-        from sqlalchemy import select
-
-        from pmd_domain.db.models import Participant
-
         person = await session.scalar(select(Participant))
         assert person is not None and person.gender == "mujer"
 
@@ -109,10 +115,6 @@ async def test_double_tap_on_send_makes_one_proposal(chat: Chat, db: Database) -
     assert "Ese botón es de un mensaje anterior" in again
     assert "¿Qué quieres hacer?" in again
     async with db.reading() as session:
-        from sqlalchemy import func, select
-
-        from pmd_domain.db.models import Proposal
-
         assert await session.scalar(select(func.count()).select_from(Proposal)) == 1
 
 
@@ -134,8 +136,6 @@ async def test_anything_from_an_unknown_chat_gets_the_greeting(
     if kind == "text":
         replies = await chat.say("hola")
     elif kind == "button":
-        from pmd_domain.conversation.types import Button
-
         replies = await chat.tap(Button(label="Apoyo", data="7:s:12"))
     elif kind == "command":
         replies = await chat.command("menu")

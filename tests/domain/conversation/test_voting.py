@@ -11,6 +11,7 @@ from pmd_domain.db.models import Participant, Proposal, Vote
 from pmd_domain.services import proposals
 from tests.domain.conversation.chat import Chat, new_conversation
 from tests.domain.conversation.conftest import onboard, write_draft
+from tests.factories import make_participant, make_proposal
 
 
 async def _propose(chat: Chat) -> str:
@@ -81,8 +82,6 @@ async def test_a_second_citizen_supports_the_first_ones_proposal(
 async def test_skip_and_report_with_confirmation(
     chat: Chat, db: Database, consultation: Consultation
 ) -> None:
-    from tests.factories import make_participant, make_proposal
-
     async with db.transaction() as session:
         author = await make_participant(session, consultation)
         first = await make_proposal(session, consultation, author, topic="agua")
