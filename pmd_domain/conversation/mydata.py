@@ -72,7 +72,11 @@ async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     if action == "f":
         return await show(ctx, FIX)
     if action == "x":
-        data = await erasure.export(ctx.session, participant_id=person.id)
+        data, error = await attempt(
+            ctx, lambda: erasure.export(ctx.session, participant_id=person.id)
+        )
+        if error is not None or data is None:
+            return await draw(ctx, before=ctx.error(error) if error else None)
         content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
         document = Document(
             filename=EXPORT_NAME,

@@ -72,7 +72,8 @@ class Ctx:
 
     def error(self, error: DomainError) -> str:
         """The kind catalogue text of a domain error."""
-        return self.t(error.code, **error.params)
+        params = {k: v for k, v in error.params.items() if k not in ("language", "key")}
+        return self.t(error.code, **params)
 
 
 Prompt = Callable[[Ctx], Awaitable[Replies]]
