@@ -204,8 +204,13 @@ async def preview_prompt(ctx: Ctx) -> Replies:
         return await show(ctx, PILLAR, **ctx.data)
     parts = [
         ctx.t("proposal.preview_title"),
-        ctx.t("proposal.label_pillar") + " " + ctx.c(pillar.name),
-        ctx.t("proposal.label_topic") + " " + ctx.c(topic.name),
+        ctx.t("proposal.label_pillar")
+        + " "
+        + ctx.c(pillar.name)
+        + "\n"
+        + ctx.t("proposal.label_topic")
+        + " "
+        + ctx.c(topic.name),
         ctx.t("proposal.label_problem") + "\n" + fit(str(ctx.data["problem"]), PREVIEW_PART_CHARS),
         ctx.t("proposal.label_proposal")
         + "\n"
