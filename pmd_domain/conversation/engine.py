@@ -166,6 +166,9 @@ async def _first_time(
 async def _load(
     session: AsyncSession, participant_id: int
 ) -> tuple[str, dict[str, Any], int] | None:
+    # The state row itself is locked, in its own query: locking the participant in a
+    # join instead would let PostgreSQL return the state as it was before the other
+    # process's step committed (only the locked table's row is re-read).
     row = (
         await session.execute(
             select(ConversationState.state, ConversationState.data, ConversationState.version)
