@@ -28,7 +28,7 @@ from pmd_domain.conversation import (  # noqa: F401  (registers the screens)
     voting,
 )
 from pmd_domain.conversation.types import Inbound, Outcome
-from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, fit
+from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, fit, show
 from pmd_domain.db.models import ConversationState, ProcessedUpdate
 from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.links import Links
@@ -101,6 +101,8 @@ class Conversation:
 
 async def _dispatch(ctx: Ctx) -> Replies:
     inbound = ctx.inbound
+    if SCREENS[ctx.state].open_only and not ctx.consultation.is_open(ctx.now):
+        return await show(ctx, "menu", before=proposal.closed_text(ctx))
     if inbound.kind == "start":
         return await commands.start(ctx)
     if inbound.kind == "command":

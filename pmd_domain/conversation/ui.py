@@ -89,6 +89,7 @@ class Screen:
     button: OnButton | None = None
     text: OnText | None = None
     draft: bool = False  # leaving it discards something the citizen typed
+    open_only: bool = False  # only while the exercise is open (proposing, voting)
 
 
 SCREENS: dict[str, Screen] = {}
@@ -101,9 +102,12 @@ def screen(
     button: OnButton | None = None,
     text: OnText | None = None,
     draft: bool = False,
+    open_only: bool = False,
 ) -> None:
     """Register the screen ``name``."""
-    SCREENS[name] = Screen(prompt=prompt, button=button, text=text, draft=draft)
+    SCREENS[name] = Screen(
+        prompt=prompt, button=button, text=text, draft=draft, open_only=open_only
+    )
 
 
 async def show(ctx: Ctx, state: str, *, before: str | None = None, **data: Any) -> Replies:

@@ -175,6 +175,6 @@ async def report_button(ctx: Ctx, action: str, args: list[str]) -> Replies | Non
     return None
 
 
-screen(PICK, pick_prompt, button=pick_button)
-screen(SHOW, show_prompt, button=show_button)
-screen(REPORT, report_prompt, button=report_button)
+screen(PICK, pick_prompt, button=pick_button, open_only=True)
+screen(SHOW, show_prompt, button=show_button, open_only=True)
+screen(REPORT, report_prompt, button=report_button, open_only=True)

@@ -35,7 +35,7 @@ async def test_my_participation_lists_status_outcome_and_supports(
             reason="Es un reporte de servicio, no una propuesta.",
         )
         await proposals.record_outcome(
-            session, proposal_id=published.id, outcome="incluida", now=now
+            session, proposal_id=published.id, outcome="incluida", now=now, note="Eje 2.2"
         )
         person.supports_given = 3
     [mine] = await chat.press("Mi participación")
@@ -44,7 +44,9 @@ async def test_my_participation_lists_status_outcome_and_supports(
     assert blocks[1].startswith(f"{pending.folio} · Agua potable y drenaje")
     assert "Estado: en revisión" in blocks[1]
     assert blocks[2].startswith(f"{published.folio} · Alumbrado público")
-    assert "Estado: publicada" in blocks[2] and "Resultado: incluida en el PMD" in blocks[2]
+    assert (
+        "Estado: publicada" in blocks[2] and "Resultado: incluida en el PMD (Eje 2.2)" in blocks[2]
+    )
     assert "Apoyos recibidos: 0" in blocks[2]
     assert "no publicada — motivo: Es un reporte de servicio" in blocks[3]
     assert blocks[4] == "Apoyos que has dado: 3"

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from pmd_domain.consultation import Consultation
 from pmd_domain.conversation import Inbound
 from pmd_domain.db import Database
-from pmd_domain.db.models import Participant, Proposal
+from pmd_domain.db.models import Participant, Proposal, Vote
 from tests.domain.conversation.chat import Chat, new_conversation
 from tests.domain.conversation.conftest import onboard, stored_state, write_draft
 from tests.factories import closed_consultation, make_participant, make_proposal
@@ -137,6 +137,24 @@ async def test_closing_while_writing_gives_a_kind_answer(
     [closed] = await chat.press("Enviar")
     assert "ya cerró" in closed and "¿Qué quieres hacer?" in closed
     assert await _count(db, Proposal) == 0
+
+
+async def test_closing_while_voting_gives_a_kind_answer(
+    chat: Chat, db: Database, consultation: Consultation
+) -> None:
+    async with db.transaction() as session:
+        author = await make_participant(session, consultation)
+        await make_proposal(session, consultation, author)
+    await onboard(chat)
+    await chat.press("Votar propuestas")
+    await chat.press("Todos los ejes")
+    chat.now = consultation.exercise.closes
+    [closed] = await chat.press("Apoyo")
+    assert "ya cerró" in closed and "¿Qué quieres hacer?" in closed
+    [menu] = await chat.other("media", "sticker")
+    assert "¿Qué quieres hacer?" in menu
+    async with db.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(Vote)) == 0
 
 
 async def test_english_journey(db: Database, consultation: Consultation) -> None:
