@@ -1,7 +1,8 @@
 """Before consent: greeting, short privacy notice, Acepto / No acepto. Nothing is stored.
 
-The Acepto button carries the campaign source (``c:y:<source>``) so that the
-deep-link payload survives until the citizen accepts, without storing anything.
+The consent buttons carry the campaign source (``c:y:<source>`` accept, ``c:n:<source>``
+decline, ``c:r:<source>`` changed my mind) so that the deep-link payload survives
+until the citizen accepts, without storing anything.
 """
 
 from __future__ import annotations
@@ -16,9 +17,17 @@ DECLINE = "c:n"
 AGAIN = "c:r"
 
 
+def _with_source(head: str, source: str | None) -> str:
+    return (head + (":" + source if source else ""))[:MAX_BUTTON_DATA_BYTES]
+
+
+def _source(data: str) -> str | None:
+    parts = data.split(":", 2)
+    return participants.clean_source(parts[2]) if len(parts) == 3 else None
+
+
 def greeting(ctx: Ctx, source: str | None) -> Replies:
     """The greeting with the short notice, the link to the full one and the two choices."""
-    accept = ACCEPT + (":" + source if source else "")
     text = "\n\n".join(
         [
             ctx.t("consent.greeting", title=ctx.c(ctx.consultation.exercise.title)),
@@ -30,8 +39,8 @@ def greeting(ctx: Ctx, source: str | None) -> Replies:
         (Button(label=ctx.t("consent.read_notice"), url=ctx.links.privacy()),),
         *rows(
             [
-                Button(label=ctx.t("consent.accept"), data=accept[:MAX_BUTTON_DATA_BYTES]),
-                Button(label=ctx.t("consent.decline"), data=DECLINE),
+                Button(label=ctx.t("consent.accept"), data=_with_source(ACCEPT, source)),
+                Button(label=ctx.t("consent.decline"), data=_with_source(DECLINE, source)),
             ],
             per_row=2,
         ),
@@ -44,8 +53,8 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
     inbound = ctx.inbound
     if inbound.kind == "start":
         return greeting(ctx, participants.clean_source(inbound.text.strip()))
-    if inbound.kind == "button" and inbound.data.split(":")[:2] == ["c", "y"]:
-        raw = inbound.data[len(ACCEPT) + 1 :] if len(inbound.data) > len(ACCEPT) else None
+    action = inbound.data.split(":")[:2] if inbound.kind == "button" else []
+    if action == ["c", "y"]:
         person = await participants.register(
             ctx.session,
             consultation=ctx.consultation,
@@ -53,16 +62,16 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
             external_id=external_id,
             now=ctx.now,
             language=ctx.lang,
-            source=participants.clean_source(raw),
+            source=_source(inbound.data),
         )
         ctx.participant = person
         ctx.lang = person.language
         return await demographics.begin(ctx, before=ctx.t("consent.thanks"))
-    if inbound.kind == "button" and inbound.data == DECLINE:
-        return [
-            Reply(
-                text=ctx.t("consent.declined"),
-                buttons=((Button(label=ctx.t("consent.changed_mind"), data=AGAIN),),),
-            )
-        ]
+    if action == ["c", "n"]:
+        again = Button(
+            label=ctx.t("consent.changed_mind"), data=_with_source(AGAIN, _source(inbound.data))
+        )
+        return [Reply(text=ctx.t("consent.declined"), buttons=((again,),))]
+    if action == ["c", "r"]:
+        return greeting(ctx, _source(inbound.data))
     return greeting(ctx, None)

@@ -116,8 +116,9 @@ async def on_text(ctx: Ctx, text: str) -> Replies | None:
     _, question = found
     typed = " ".join(text.split())
     if question.kind == "postal_code":
-        if participants.POSTAL_CODE.match(typed):
-            return await _store(ctx, question, typed)
+        digits = typed.replace(" ", "").replace("-", "")
+        if participants.POSTAL_CODE.match(digits):
+            return await _store(ctx, question, digits)
         return await draw(ctx, before=ctx.t("demo.bad_postal"))
     for option in question.options:
         if typed.casefold() == ctx.c(option.label).casefold():

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +28,7 @@ from pmd_domain.conversation import (  # noqa: F401  (registers the screens)
     voting,
 )
 from pmd_domain.conversation.types import Inbound, Outcome
-from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, fit
+from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, fit, show
 from pmd_domain.db.models import ConversationState, ProcessedUpdate
 from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.links import Links
@@ -101,6 +101,8 @@ class Conversation:
 
 async def _dispatch(ctx: Ctx) -> Replies:
     inbound = ctx.inbound
+    if SCREENS[ctx.state].open_only and not ctx.consultation.is_open(ctx.now):
+        return await show(ctx, "menu", before=proposal.closed_text(ctx))
     if inbound.kind == "start":
         return await commands.start(ctx)
     if inbound.kind == "command":
@@ -128,6 +130,9 @@ async def _button(ctx: Ctx, data: str) -> Replies:
     if not head.isdigit():
         return await commands.global_button(ctx, head, args)
     if head != ctx.screen or not args:
+        if await voting.judged_already(ctx, args):
+            text = ctx.t("error.already_judged")
+            return await draw(ctx, before=text, notice=text)
         return await draw(ctx, before=ctx.t("input.stale"), notice=ctx.t("input.stale_notice"))
     handler = SCREENS[ctx.state].button
     replies = await handler(ctx, args[0], args[1:]) if handler else None
@@ -142,13 +147,17 @@ def _normalised(inbound: Inbound) -> Inbound:
     return inbound
 
 
+def _insert(session: AsyncSession, table: type[Any]) -> Any:
+    """A dialect-aware INSERT that supports ON CONFLICT DO NOTHING."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
 async def _first_time(
     session: AsyncSession, *, channel: str, update_id: str, now: datetime
 ) -> bool:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    factory = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        factory(ProcessedUpdate)
+        _insert(session, ProcessedUpdate)
         .values(channel=channel, update_id=update_id[:64], processed_at=now)
         .on_conflict_do_nothing(index_elements=["channel", "update_id"])
         .returning(ProcessedUpdate.update_id)
@@ -159,6 +168,9 @@ async def _first_time(
 async def _load(
     session: AsyncSession, participant_id: int
 ) -> tuple[str, dict[str, Any], int] | None:
+    # The state row itself is locked, in its own query: locking the participant in a
+    # join instead would let PostgreSQL return the state as it was before the other
+    # process's step committed (only the locked table's row is re-read).
     row = (
         await session.execute(
             select(ConversationState.state, ConversationState.data, ConversationState.version)
@@ -180,8 +192,12 @@ async def _save(ctx: Ctx, *, exists: bool) -> None:
         "updated_at": ctx.now,
     }
     if not exists:
+        # Two first steps of one chat at once (a double tap on Acepto handled by two
+        # processes): the first one stored wins, both answered the same.
         await ctx.session.execute(
-            insert(ConversationState).values(participant_id=ctx.participant.id, **values)
+            _insert(ctx.session, ConversationState)
+            .values(participant_id=ctx.participant.id, **values)
+            .on_conflict_do_nothing(index_elements=["participant_id"])
         )
         return
     result = await ctx.session.execute(

@@ -29,7 +29,10 @@ def _line(ctx: Ctx, record: Proposal) -> str:
         ctx.t("mine.supports", count=record.supports),
     ]
     if record.outcome:
-        lines.append(ctx.t("mine.outcome", outcome=ctx.t(f"mine.outcome.{record.outcome}")))
+        outcome = ctx.t(f"mine.outcome.{record.outcome}")
+        if record.outcome_note:
+            outcome += f" ({clip(record.outcome_note, 200)})"
+        lines.append(ctx.t("mine.outcome", outcome=outcome))
     return "\n".join(lines)
 
 

@@ -53,7 +53,7 @@ async def prompt(ctx: Ctx) -> Replies:
     lines += [f"{_field(ctx, q)}: {_answer(ctx, q)}" for q in ctx.consultation.demographics]
     lines.append(ctx.t("mydata.source", source=person.source or "—"))
     lines.append(
-        ctx.t("mydata.language", language=LANGUAGE_NAMES.get(person.language, person.language))
+        ctx.t("mydata.language", name=LANGUAGE_NAMES.get(person.language, person.language))
     )
     lines.append(ctx.t("mydata.muted_yes" if person.muted else "mydata.muted_no"))
     buttons = [
@@ -72,7 +72,11 @@ async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     if action == "f":
         return await show(ctx, FIX)
     if action == "x":
-        data = await erasure.export(ctx.session, participant_id=person.id)
+        data, error = await attempt(
+            ctx, lambda: erasure.export(ctx.session, participant_id=person.id)
+        )
+        if error is not None or data is None:
+            return await draw(ctx, before=ctx.error(error) if error else None)
         content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
         document = Document(
             filename=EXPORT_NAME,

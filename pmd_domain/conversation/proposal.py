@@ -204,8 +204,13 @@ async def preview_prompt(ctx: Ctx) -> Replies:
         return await show(ctx, PILLAR, **ctx.data)
     parts = [
         ctx.t("proposal.preview_title"),
-        ctx.t("proposal.label_pillar") + " " + ctx.c(pillar.name),
-        ctx.t("proposal.label_topic") + " " + ctx.c(topic.name),
+        ctx.t("proposal.label_pillar")
+        + " "
+        + ctx.c(pillar.name)
+        + "\n"
+        + ctx.t("proposal.label_topic")
+        + " "
+        + ctx.c(topic.name),
         ctx.t("proposal.label_problem") + "\n" + fit(str(ctx.data["problem"]), PREVIEW_PART_CHARS),
         ctx.t("proposal.label_proposal")
         + "\n"
@@ -287,10 +292,19 @@ problem_text, problem_button = _typed("problem", PROPOSAL, TOPIC)
 proposal_text, proposal_button = _typed("proposal", VISION, PROBLEM)
 vision_text, vision_button = _typed("vision", PREVIEW, PROPOSAL)
 
-screen(PILLAR, pillar_prompt, button=pillar_button, draft=True)
-screen(TOPIC, topic_prompt, button=topic_button, draft=True)
-screen(PROBLEM, problem_prompt, button=problem_button, text=problem_text, draft=True)
-screen(PROPOSAL, proposal_prompt, button=proposal_button, text=proposal_text, draft=True)
-screen(VISION, vision_prompt, button=vision_button, text=vision_text, draft=True)
-screen(PREVIEW, preview_prompt, button=preview_button, draft=True)
-screen(FIX, fix_prompt, button=fix_button, draft=True)
+screen(PILLAR, pillar_prompt, button=pillar_button, draft=True, open_only=True)
+screen(TOPIC, topic_prompt, button=topic_button, draft=True, open_only=True)
+screen(
+    PROBLEM, problem_prompt, button=problem_button, text=problem_text, draft=True, open_only=True
+)
+screen(
+    PROPOSAL,
+    proposal_prompt,
+    button=proposal_button,
+    text=proposal_text,
+    draft=True,
+    open_only=True,
+)
+screen(VISION, vision_prompt, button=vision_button, text=vision_text, draft=True, open_only=True)
+screen(PREVIEW, preview_prompt, button=preview_button, draft=True, open_only=True)
+screen(FIX, fix_prompt, button=fix_button, draft=True, open_only=True)

@@ -72,7 +72,8 @@ class Ctx:
 
     def error(self, error: DomainError) -> str:
         """The kind catalogue text of a domain error."""
-        return self.t(error.code, **error.params)
+        params = {k: v for k, v in error.params.items() if k not in ("language", "key")}
+        return self.t(error.code, **params)
 
 
 Prompt = Callable[[Ctx], Awaitable[Replies]]
@@ -88,6 +89,7 @@ class Screen:
     button: OnButton | None = None
     text: OnText | None = None
     draft: bool = False  # leaving it discards something the citizen typed
+    open_only: bool = False  # only while the exercise is open (proposing, voting)
 
 
 SCREENS: dict[str, Screen] = {}
@@ -100,9 +102,12 @@ def screen(
     button: OnButton | None = None,
     text: OnText | None = None,
     draft: bool = False,
+    open_only: bool = False,
 ) -> None:
     """Register the screen ``name``."""
-    SCREENS[name] = Screen(prompt=prompt, button=button, text=text, draft=draft)
+    SCREENS[name] = Screen(
+        prompt=prompt, button=button, text=text, draft=draft, open_only=open_only
+    )
 
 
 async def show(ctx: Ctx, state: str, *, before: str | None = None, **data: Any) -> Replies:

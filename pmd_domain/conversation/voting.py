@@ -7,10 +7,12 @@ id (``s:<id>`` support, ``k:<id>`` skip, ``r:<id>`` report, ``y:<id>`` confirm r
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from pmd_domain.conversation.proposal import PREVIEW_PART_CHARS, closed_text
 from pmd_domain.conversation.types import Reply
 from pmd_domain.conversation.ui import Ctx, Replies, attempt, fit, rows, screen, show
-from pmd_domain.db.models import Proposal
+from pmd_domain.db.models import Proposal, Vote
 from pmd_domain.errors import ExerciseClosed
 from pmd_domain.services import votes
 
@@ -144,6 +146,17 @@ async def show_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     return None
 
 
+async def judged_already(ctx: Ctx, args: list[str]) -> bool:
+    """Whether an old verdict button (``s|k|y:<id>``) is for a proposal already judged."""
+    person = ctx.participant
+    if person is None or len(args) < 2 or args[0] not in ("s", "k", "y") or not args[1].isdigit():
+        return False
+    found = await ctx.session.scalar(
+        select(Vote.id).where(Vote.participant_id == person.id, Vote.proposal_id == int(args[1]))
+    )
+    return found is not None
+
+
 async def report_prompt(ctx: Ctx) -> Replies:
     """Are you sure you want to report it?"""
     buttons = [
@@ -162,6 +175,6 @@ async def report_button(ctx: Ctx, action: str, args: list[str]) -> Replies | Non
     return None
 
 
-screen(PICK, pick_prompt, button=pick_button)
-screen(SHOW, show_prompt, button=show_button)
-screen(REPORT, report_prompt, button=report_button)
+screen(PICK, pick_prompt, button=pick_button, open_only=True)
+screen(SHOW, show_prompt, button=show_button, open_only=True)
+screen(REPORT, report_prompt, button=report_button, open_only=True)

@@ -88,3 +88,14 @@ async def test_refusal_stores_nothing_personal(chat: Chat, db: Database) -> None
         assert await session.scalar(select(func.count()).select_from(ConversationState)) == 0
         ids = list(await session.scalars(select(ProcessedUpdate.update_id)))
         assert all(i.isdigit() for i in ids)  # only the channel's update numbers
+
+
+async def test_changing_ones_mind_keeps_the_campaign_source(chat: Chat, db: Database) -> None:
+    await chat.start("radio")
+    await chat.press("No acepto")
+    [greeting] = await chat.press("Cambié de opinión")
+    assert greeting.startswith("¡Hola!")
+    await chat.press("Acepto")
+    async with db.reading() as session:
+        person = await session.scalar(select(Participant))
+        assert person is not None and person.source == "radio"
