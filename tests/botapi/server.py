@@ -135,6 +135,9 @@ class BotMessage:
     file: StoredFile | None = None
     deleted: bool = False
     edits: int = 0
+    sent_markup: dict[str, Any] | None = None
+    sent_at: float = 0.0
+    edited_at: float | None = None
 
     @property
     def text(self) -> str | None:
@@ -159,19 +162,12 @@ class BotMessage:
 
     @property
     def keyboard_buttons(self) -> list[dict[str, Any]]:
-        """Reply keyboard buttons (as dicts with "text"), flattened."""
-        markup = self.sent_markup or {}
-        rows = markup.get("keyboard", [])
-        return [b if isinstance(b, dict) else {"text": b} for row in rows for b in row]
-
-    @property
-    def sent_markup(self) -> dict[str, Any] | None:
-        """The markup as the bot sent it (reply keyboards are not echoed by Telegram)."""
-        return self.data.get("_sent_markup")
+        """Reply keyboard buttons sent with this message (as dicts with "text"), flattened."""
+        return _keyboard_buttons(self.sent_markup)
 
     @property
     def buttons(self) -> list[str]:
-        """Labels of the inline keyboard, else of the reply keyboard."""
+        """Labels of the inline keyboard, else of the reply keyboard sent with it."""
         return [b["text"] for b in self.inline_buttons or self.keyboard_buttons]
 
     def public(self) -> dict[str, Any]:
@@ -193,6 +189,7 @@ class ChatState:
     bot_messages: list[BotMessage] = field(default_factory=list)
     by_id: dict[int, BotMessage] = field(default_factory=dict)
     changes: list[int] = field(default_factory=list)  # message_id per change (send/edit)
+    reply_keyboard: dict[str, Any] | None = None  # the ReplyKeyboardMarkup in force
     condition: asyncio.Condition | None = None
 
     def user(self) -> dict[str, Any]:
@@ -447,6 +444,11 @@ class BotApiServer:
         self.add_user(chat_id, **user)
         return ChatSession(self, chat_id)
 
+    def sync_chat(self, chat_id: int, **user: Any) -> SyncChatSession:
+        """``chat`` for synchronous code, when the server runs via ``start_in_thread``."""
+        self.run_sync(self.add_user, chat_id, **user)
+        return SyncChatSession(self, chat_id)
+
     def _user_chat(
         self, chat_id: int, first_name: str | None, language_code: str | None
     ) -> ChatState:
@@ -539,9 +541,24 @@ class BotApiServer:
             for button in msg.inline_buttons:
                 if button.get("text") == label and "callback_data" in button:
                     return await self.user_presses(chat_id, msg, button["callback_data"])
-            if label in [b.get("text") for b in msg.keyboard_buttons]:
-                return await self.user_sends(chat_id, label)
-        raise ValueError(f"no button labelled {label!r} in chat {chat_id}")
+        if label in self.reply_keyboard(chat_id):
+            return await self.user_sends(chat_id, label)
+        raise ValueError(
+            f"no button labelled {label!r} in chat {chat_id}; "
+            f"inline: {self.inline_buttons(chat_id)!r}, keyboard: {self.reply_keyboard(chat_id)!r}"
+        )
+
+    def reply_keyboard(self, chat_id: int) -> list[str]:
+        """Labels of the reply keyboard in force in this chat (until a remove_keyboard)."""
+        chat = self.chats.get(chat_id)
+        return [b["text"] for b in _keyboard_buttons(chat.reply_keyboard if chat else None)]
+
+    def inline_buttons(self, chat_id: int) -> list[str]:
+        """Labels of the inline keyboard of the latest bot message that has one."""
+        for msg in reversed(self.messages_to(chat_id)):
+            if msg.inline_buttons:
+                return [b["text"] for b in msg.inline_buttons]
+        return []
 
     async def user_edits(self, chat_id: int, message_id: int, new_text: str) -> dict[str, Any]:
         """The user edits one of their messages (an ``edited_message`` update)."""
@@ -730,6 +747,11 @@ class BotApiServer:
             return list(self._calls)
         return list(self._calls_by_method.get(method.lower(), []))
 
+    def clear_calls(self) -> None:
+        """Forget the recorded calls (e.g. between benchmark phases)."""
+        self._calls.clear()
+        self._calls_by_method.clear()
+
     def messages_to(self, chat_id: int, *, include_deleted: bool = False) -> list[BotMessage]:
         """The bot's messages in this chat, in order, in their current state."""
         chat = self.chats.get(chat_id)
@@ -827,13 +849,24 @@ class BotApiServer:
         count: int | None = None,
         quiet: float = 0.15,
         timeout: float = 5.0,
+        require: bool = True,
     ) -> list[BotMessage]:
-        """Messages sent/edited after ``cursor``: ``count`` of them, or once quiet for ``quiet`` s."""
+        """Messages sent/edited after ``cursor``: ``count`` of them, or once quiet for ``quiet`` s.
+
+        With ``require=False`` no reply is fine: it returns ``[]`` after ``quiet`` s of silence.
+        """
         cond = self._condition(chat_id)
         chat = self.chats[chat_id]
         deadline = asyncio.get_running_loop().time() + timeout
         async with cond:
             try:
+                if not require and count is None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            cond.wait_for(lambda: len(chat.changes) > cursor), quiet
+                        )
+                    if len(chat.changes) == cursor:
+                        return []
                 if count is not None:
                     await asyncio.wait_for(
                         cond.wait_for(lambda: len(self.changed_since(chat_id, cursor)) >= count),
@@ -911,6 +944,11 @@ class BotApiServer:
         except ApiError as exc:
             call.status = exc.code
             return _error(exc)
+        finally:
+            if request.content_type == "multipart/form-data":
+                for key, value in params.items():
+                    if isinstance(value, web.FileField):
+                        params[key] = f"<upload {value.filename}>"
         return web.json_response({"ok": True, "result": result}, dumps=_dumps)
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
@@ -1060,7 +1098,7 @@ class BotApiServer:
             entities = explicit
         if key == "text" and not text.strip():
             raise bad("message text is empty")
-        if utf16_len(text) > limit:
+        if len(text) > limit:
             raise bad("message is too long" if key == "text" else "message caption is too long")
         return text, entities
 
@@ -1092,9 +1130,12 @@ class BotApiServer:
         if isinstance(lpo, dict) and "text" in content:
             data["link_preview_options"] = lpo
         if markup is not None:
-            data["_sent_markup"] = markup
             if "inline_keyboard" in markup:
                 data["reply_markup"] = markup
+            elif "keyboard" in markup:
+                chat.reply_keyboard = markup
+            elif markup.get("remove_keyboard"):
+                chat.reply_keyboard = None
         msg = BotMessage(
             chat.chat_id,
             message_id,
@@ -1102,6 +1143,8 @@ class BotApiServer:
             params.get("text") or params.get("caption"),
             params.get("parse_mode"),
             file,
+            sent_markup=markup,
+            sent_at=time.monotonic(),
         )
         chat.bot_messages.append(msg)
         chat.by_id[message_id] = msg
@@ -1141,6 +1184,7 @@ class BotApiServer:
             raise bad(NOT_MODIFIED.removeprefix("Bad Request: "))
         new["edit_date"] = int(time.time())
         msg.data = new
+        msg.edited_at = time.monotonic()
         msg.edits += 1
         await self._notify(chat, msg.message_id)
         return msg.public()
@@ -1173,6 +1217,8 @@ class BotApiServer:
         self._poll_generation += 1
         generation = self._poll_generation
         assert self._updates_cond is not None
+        async with self._updates_cond:
+            self._updates_cond.notify_all()  # an older long poll ends with 409
 
         def confirm() -> None:
             if offset > 0:
@@ -1536,6 +1582,7 @@ class BotApiServer:
                 "limited_gifts": False,
                 "unique_gifts": False,
                 "premium_subscription": False,
+                "gifts_from_channels": False,
             },
         }
 
@@ -1554,6 +1601,11 @@ class BotApiServer:
     async def m_setchatmenubutton(self, params: dict[str, Any]) -> Any:
         """setChatMenuButton (accepted)."""
         return True
+
+
+def _keyboard_buttons(markup: dict[str, Any] | None) -> list[dict[str, Any]]:
+    rows = (markup or {}).get("keyboard", [])
+    return [b if isinstance(b, dict) else {"text": b} for row in rows for b in row]
 
 
 def _scope_key(scope: Any) -> str:
@@ -1659,32 +1711,36 @@ class ChatSession:
         self.server = server
         self.chat_id = chat_id
 
-    async def say(
-        self, text: str, *, count: int | None = None, quiet: float = 0.15, timeout: float = 5.0
-    ) -> list[BotMessage]:
-        """Send ``text``; return the bot messages sent or edited in reply (quiescence or ``count``)."""
-        cursor = self.server.change_count(self.chat_id)
-        await self.server.user_sends(self.chat_id, text)
-        return await self.server.wait_for_changes(
-            self.chat_id, cursor, count=count, quiet=quiet, timeout=timeout
-        )
+    async def do(self, action: Awaitable[Any], **wait: Any) -> list[BotMessage]:
+        """Await a user action (e.g. ``server.user_sends_photo(id)``); return the bot's replies.
 
-    async def press(
-        self, label: str, *, count: int | None = None, quiet: float = 0.15, timeout: float = 5.0
-    ) -> list[BotMessage]:
-        """Press the button labelled ``label`` (inline: callback; reply keyboard: its text)."""
+        ``wait``: ``count=N`` (exactly wait for N sent/edited messages), ``quiet=0.15``
+        (else: done once no change for that long), ``timeout=5.0``, ``require=True``
+        (``False``: silence is an acceptable answer, returns ``[]``).
+        """
         cursor = self.server.change_count(self.chat_id)
-        await self.server.user_presses_label(self.chat_id, label)
-        return await self.server.wait_for_changes(
-            self.chat_id, cursor, count=count, quiet=quiet, timeout=timeout
-        )
+        await action
+        return await self.server.wait_for_changes(self.chat_id, cursor, **wait)
+
+    async def say(self, text: str, **wait: Any) -> list[BotMessage]:
+        """Send ``text``; return the bot messages sent or edited in reply (see ``do``)."""
+        return await self.do(self.server.user_sends(self.chat_id, text), **wait)
+
+    async def press(self, label: str, **wait: Any) -> list[BotMessage]:
+        """Press the button labelled ``label`` (inline: callback; reply keyboard: its text)."""
+        return await self.do(self.server.user_presses_label(self.chat_id, label), **wait)
 
     def buttons(self) -> list[str]:
-        """Labels of the latest bot message with a keyboard."""
-        for msg in reversed(self.server.messages_to(self.chat_id)):
-            if msg.buttons:
-                return msg.buttons
-        return []
+        """Inline labels of the latest message with an inline keyboard, then the reply keyboard."""
+        return self.server.inline_buttons(self.chat_id) + self.server.reply_keyboard(self.chat_id)
+
+    def keyboard(self) -> list[str]:
+        """Labels of the reply keyboard in force."""
+        return self.server.reply_keyboard(self.chat_id)
+
+    def texts(self) -> list[str | None]:
+        """Texts (or captions) of all the bot's messages in this chat."""
+        return self.server.texts_to(self.chat_id)
 
     def messages(self) -> list[BotMessage]:
         """All the bot's messages in this chat."""
@@ -1712,3 +1768,40 @@ class ChatSession:
                     f"after {step!r} expected {expected!r} in {texts!r}"
                 )
         return replies
+
+
+class SyncChatSession:
+    """``ChatSession`` for synchronous code when the server runs in its own thread."""
+
+    def __init__(self, server: BotApiServer, chat_id: int) -> None:
+        self.server = server
+        self.chat_id = chat_id
+        self._async = ChatSession(server, chat_id)
+
+    def say(self, text: str, **wait: Any) -> list[BotMessage]:
+        """Send ``text``; the bot's replies (see ``ChatSession.do``)."""
+        return self.server.run_sync(self._async.say, text, **wait)  # type: ignore[no-any-return]
+
+    def press(self, label: str, **wait: Any) -> list[BotMessage]:
+        """Press the button labelled ``label``; the bot's replies."""
+        return self.server.run_sync(self._async.press, label, **wait)  # type: ignore[no-any-return]
+
+    def do(self, make_action: Callable[[], Awaitable[Any]], **wait: Any) -> list[BotMessage]:
+        """Run ``make_action()`` (e.g. ``lambda: server.user_sends_photo(1)``) in the loop."""
+
+        async def run() -> list[BotMessage]:
+            return await self._async.do(make_action(), **wait)
+
+        return self.server.run_sync(run)  # type: ignore[no-any-return]
+
+    def buttons(self) -> list[str]:
+        """Inline labels of the latest message with an inline keyboard, then the reply keyboard."""
+        return self.server.run_sync(self._async.buttons)  # type: ignore[no-any-return]
+
+    def texts(self) -> list[str | None]:
+        """Texts (or captions) of all the bot's messages in this chat."""
+        return self.server.run_sync(self._async.texts)  # type: ignore[no-any-return]
+
+    def last(self) -> BotMessage | None:
+        """The bot's latest message in this chat."""
+        return self.server.run_sync(self._async.last)  # type: ignore[no-any-return]
