@@ -323,6 +323,7 @@ class BotApiServer:
     async def start(self, port: int = 0) -> str:
         """Start listening on 127.0.0.1 (``port`` 0: a free one) in the running loop."""
         self.loop = asyncio.get_running_loop()
+        self._closing = False
         self._updates_cond = asyncio.Condition()
         for chat in self.chats.values():
             chat.condition = asyncio.Condition()
@@ -705,6 +706,8 @@ class BotApiServer:
             else:
                 del self._retry_until[key]
         for rule in self._rules_429:
+            if rule.method is None and method == "getupdates":
+                continue  # "any method" means the bot's own calls, not its polling
             if rule.count > 0 and rule.method in (None, method) and rule.chat_id in (None, chat_id):
                 rule.count -= 1
                 if rule.count == 0:

@@ -85,6 +85,10 @@ async def test_echo_bot_and_start_payload(botapi: BotApiServer, echo_app: Applic
     assert reply.data["from"]["is_bot"] is True
     assert reply.data["chat"] == {"id": 42, "type": "private", "first_name": "Lucía"}
 
+    since = len(botapi.messages_to(42))
+    await botapi.user_sends(42, "otra")
+    assert [m.text for m in await botapi.wait_for_new_messages(42, 1, since=since)] == ["eco: otra"]
+
     chat = botapi.chat(42)
     replies = await chat.say("/start fb_alcalde")
     assert [m.text for m in replies] == ["¡Hola! origen=fb_alcalde"]
