@@ -262,6 +262,8 @@ class BotApiServer:
         self._calls: list[Call] = []
         self._calls_by_method: dict[str, list[Call]] = defaultdict(list)
         self.violations: list[Violation] = []
+        self.global_violations: list[Violation] = []
+        self._global_retry_until: tuple[float, int] | None = None
         self._rules_429: list[_Rule429] = []
         self._retry_until: dict[tuple[str, int | None], tuple[float, int]] = {}
         self._limits: tuple[float, float] | None = None
@@ -680,7 +682,12 @@ class BotApiServer:
         )
 
     def enforce_limits(self, global_per_second: float = 30, per_chat_per_second: float = 1) -> None:
-        """Answer 429 to sends beyond Telegram's limits (global and per chat)."""
+        """Answer 429 to sends/edits beyond Telegram's limits (global and per chat).
+
+        A send to (method, chat) before an earlier retry_after elapsed lands in
+        ``violations``; any send or edit while a *global* 429's retry_after runs lands in
+        ``global_violations`` (Telegram's flood wait applies to the whole bot).
+        """
         self._limits = (global_per_second, per_chat_per_second)
 
     def relax_limits(self) -> None:
@@ -719,13 +726,30 @@ class BotApiServer:
             and (method in SEND_METHODS or method == "sendchataction")
         ):
             raise ApiError(403, "Forbidden: bot was blocked by the user")
-        if self._limits is not None and (method in SEND_METHODS or method in EDIT_METHODS):
+        limited = method in SEND_METHODS or method in EDIT_METHODS
+        if limited and self._global_retry_until is not None:
+            if now < self._global_retry_until[0]:
+                self.global_violations.append(
+                    Violation(
+                        now,
+                        method,
+                        chat_id,
+                        self._global_retry_until[1],
+                        self._global_retry_until[0] - now,
+                    )
+                )
+            else:
+                self._global_retry_until = None
+        if self._limits is not None and limited:
             global_limit, chat_limit = self._limits
             window = self._global_window
             while window and now - window[0] >= 1.0:
                 window.popleft()
             if len(window) >= global_limit:
-                raise self._too_many(key, now, max(1, math.ceil(1.0 - (now - window[0]))))
+                retry_after = max(1, math.ceil(1.0 - (now - window[0])))
+                if self._global_retry_until is None:
+                    self._global_retry_until = (now + retry_after, retry_after)
+                raise self._too_many(key, now, retry_after)
             if chat_id is not None:
                 last = self._chat_last.get(chat_id)
                 gap = 1.0 / chat_limit
@@ -956,26 +980,26 @@ class BotApiServer:
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query)
-        if request.method != "POST" or not request.body_exists:
-            return params
-        ctype = request.content_type
-        if ctype == "application/json":
-            try:
-                body = await request.json()
-            except ValueError:
-                raise bad("can't parse JSON") from None
-            params.update(body)
-            return params
-        form: MultiDictProxy[Any] = await request.post()
         uploads: dict[str, web.FileField] = {}
-        for key, value in form.items():
-            if isinstance(value, web.FileField):
-                uploads[key] = value
-            else:
-                params[key] = value
+        if request.method == "POST" and request.body_exists:
+            if request.content_type == "application/json":
+                try:
+                    body = await request.json()
+                except ValueError:
+                    raise bad("can't parse JSON") from None
+                if not isinstance(body, dict):
+                    raise bad("can't parse JSON")
+                params.update(body)
+                return params
+            form: MultiDictProxy[Any] = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    uploads[key] = value
+                else:
+                    params[key] = value
         for key in JSON_FIELDS:
             value = params.get(key)
-            if isinstance(value, str) and value[:1] in "[{":
+            if isinstance(value, str) and value[:1] in ("[", "{"):
                 try:
                     params[key] = json.loads(value)
                 except ValueError:

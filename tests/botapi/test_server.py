@@ -220,6 +220,21 @@ async def test_enforced_limits_detect_violations(botapi: BotApiServer) -> None:
     assert len(botapi.messages_to(2)) == 2
 
 
+async def test_global_limit_flood_wait(botapi: BotApiServer) -> None:
+    """Over the global limit every send must pause; a sender that keeps going is caught."""
+    botapi.add_users(range(1, 20))
+    botapi.enforce_limits(global_per_second=3, per_chat_per_second=100)
+    await _sender(botapi, list(range(1, 6)), obey=False)
+    assert botapi.global_violations
+    assert {c.status for c in botapi.calls("sendMessage")} == {200, 429}
+    await asyncio.sleep(1.0)  # let the window and the flood wait run out
+    botapi.global_violations.clear()
+    botapi.violations.clear()
+    await _sender(botapi, list(range(10, 15)), obey=True)
+    assert botapi.global_violations == [] and botapi.violations == []
+    assert all(len(botapi.messages_to(c)) == 1 for c in range(10, 15))
+
+
 async def test_webhook_mode(botapi: BotApiServer) -> None:
     """With a webhook set, updates are POSTed with the secret header; getUpdates is 409."""
     received: asyncio.Queue[tuple[str | None, dict[str, object]]] = asyncio.Queue()
