@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -611,9 +612,10 @@ class BotApiServer:
         return await self._user_media(chat_id, sticker=sticker)
 
     async def user_sends_photo(
-        self, chat_id: int, data: bytes = b"\xff\xd8\xff\xe0photo", caption: str | None = None
+        self, chat_id: int, data: bytes | None = None, caption: str | None = None
     ) -> dict[str, Any]:
-        """The user sends a photo (optionally with a caption)."""
+        """The user sends a photo (default: a real 90×90 JPEG), optionally with a caption."""
+        data = _tiny_jpeg() if data is None else data
         f = self._user_file(data, "photos", None, "image/jpeg")
         sizes = [
             {
@@ -1095,6 +1097,9 @@ class BotApiServer:
                     data = button.get("callback_data")
                     if data is not None and not 1 <= len(str(data).encode()) <= 64:
                         raise bad("BUTTON_DATA_INVALID")
+                    url = button.get("url")
+                    if url is not None and not re.match(r"^(https?|tg)://[^\s/]+", str(url)):
+                        raise bad(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
                     kinds = {
                         "callback_data",
                         "url",
@@ -1655,6 +1660,17 @@ def _visible(data: dict[str, Any]) -> tuple[Any, ...]:
         _dumps(data.get("entities") or data.get("caption_entities") or []),
         _dumps(data.get("reply_markup")),
     )
+
+
+@functools.cache
+def _tiny_jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (90, 90), (40, 120, 80)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
