@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -315,6 +315,27 @@ class BotApiServer:
         from telegram import Bot
 
         return Bot(token, base_url=self.base_url, base_file_url=self.base_file_url)
+
+    @contextlib.asynccontextmanager
+    async def polling(self, application: Any, *, timeout: int = 5) -> AsyncIterator[Any]:
+        """Run a PTB ``Application`` in polling mode against this server for the block.
+
+        ``async with botapi.polling(app):`` initializes, starts, polls (poll_interval 0),
+        then stops the updater, the application and shuts it down, as PTB wants.
+        """
+        await application.initialize()
+        try:
+            await application.start()
+            await application.updater.start_polling(poll_interval=0, timeout=timeout)
+            try:
+                yield application
+            finally:
+                if application.updater.running:
+                    await application.updater.stop()
+                if application.running:
+                    await application.stop()
+        finally:
+            await application.shutdown()
 
     def make_app(self) -> web.Application:
         """The aiohttp application (routes only; state lives in this object)."""

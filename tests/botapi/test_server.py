@@ -342,10 +342,7 @@ async def test_user_media_edits_and_forwards_reach_ptb(botapi: BotApiServer) -> 
     app = botapi.application_builder().build()
     app.add_handler(MessageHandler(filters.ALL, _describe))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, _describe))
-    async with app:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=5)
+    async with botapi.polling(app):
         chat = botapi.chat(21)
         assert [m.text for m in await chat.do(botapi.user_sends_sticker(21), count=1)] == [
             "recibí sticker"
@@ -374,8 +371,6 @@ async def test_user_media_edits_and_forwards_reach_ptb(botapi: BotApiServer) -> 
             botapi.user_edits(21, sent["message_id"], "segunda versión"), count=1
         )
         assert [m.text for m in replies] == ["editado: segunda versión"]
-        await app.updater.stop()
-        await app.stop()
 
 
 async def test_reply_keyboard_html_and_quiescence(botapi: BotApiServer) -> None:
