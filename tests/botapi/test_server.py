@@ -249,8 +249,12 @@ async def test_webhook_mode(botapi: BotApiServer) -> None:
         )
         return web.Response()
 
+    async def plan(request: web.Request) -> web.Response:
+        return web.Response(body=b"%PDF-plan", content_type="application/pdf")
+
     app = web.Application()
     app.router.add_post("/hook", hook)
+    app.router.add_get("/plan.pdf", plan)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -268,6 +272,9 @@ async def test_webhook_mode(botapi: BotApiServer) -> None:
             with pytest.raises(Conflict):
                 await bot.get_updates()
             assert await bot.delete_webhook()
+            by_url = await bot.send_document(3, f"http://127.0.0.1:{port}/plan.pdf")
+            assert by_url.document is not None and by_url.document.file_name == "plan.pdf"
+            assert botapi.last_message(3).file_bytes == b"%PDF-plan"  # type: ignore[union-attr]
             await botapi.user_sends(3, "otra")
             updates = await bot.get_updates(timeout=1)
             assert [u.message.text for u in updates if u.message] == ["otra"]
