@@ -173,6 +173,9 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
                 open_marks.append((mark, length))
             i += len(mark)
             continue
+        if ch == ">" and (i == 0 or text[i - 1] == "\n"):
+            i += 1  # a blockquote line (entity not emulated)
+            continue
         if ch in _MD2_RESERVED:
             raise ParseError(
                 f"Character '{ch}' is reserved and must be escaped with the preceding '\\'"

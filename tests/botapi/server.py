@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -20,7 +21,7 @@ import socket
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +136,9 @@ class BotMessage:
     file: StoredFile | None = None
     deleted: bool = False
     edits: int = 0
+    sent_markup: dict[str, Any] | None = None
+    sent_at: float = 0.0
+    edited_at: float | None = None
 
     @property
     def text(self) -> str | None:
@@ -159,19 +163,12 @@ class BotMessage:
 
     @property
     def keyboard_buttons(self) -> list[dict[str, Any]]:
-        """Reply keyboard buttons (as dicts with "text"), flattened."""
-        markup = self.sent_markup or {}
-        rows = markup.get("keyboard", [])
-        return [b if isinstance(b, dict) else {"text": b} for row in rows for b in row]
-
-    @property
-    def sent_markup(self) -> dict[str, Any] | None:
-        """The markup as the bot sent it (reply keyboards are not echoed by Telegram)."""
-        return self.data.get("_sent_markup")
+        """Reply keyboard buttons sent with this message (as dicts with "text"), flattened."""
+        return _keyboard_buttons(self.sent_markup)
 
     @property
     def buttons(self) -> list[str]:
-        """Labels of the inline keyboard, else of the reply keyboard."""
+        """Labels of the inline keyboard, else of the reply keyboard sent with it."""
         return [b["text"] for b in self.inline_buttons or self.keyboard_buttons]
 
     def public(self) -> dict[str, Any]:
@@ -193,6 +190,7 @@ class ChatState:
     bot_messages: list[BotMessage] = field(default_factory=list)
     by_id: dict[int, BotMessage] = field(default_factory=dict)
     changes: list[int] = field(default_factory=list)  # message_id per change (send/edit)
+    reply_keyboard: dict[str, Any] | None = None  # the ReplyKeyboardMarkup in force
     condition: asyncio.Condition | None = None
 
     def user(self) -> dict[str, Any]:
@@ -265,6 +263,8 @@ class BotApiServer:
         self._calls: list[Call] = []
         self._calls_by_method: dict[str, list[Call]] = defaultdict(list)
         self.violations: list[Violation] = []
+        self.global_violations: list[Violation] = []
+        self._global_retry_until: tuple[float, int] | None = None
         self._rules_429: list[_Rule429] = []
         self._retry_until: dict[tuple[str, int | None], tuple[float, int]] = {}
         self._limits: tuple[float, float] | None = None
@@ -316,6 +316,27 @@ class BotApiServer:
 
         return Bot(token, base_url=self.base_url, base_file_url=self.base_file_url)
 
+    @contextlib.asynccontextmanager
+    async def polling(self, application: Any, *, timeout: int = 5) -> AsyncIterator[Any]:
+        """Run a PTB ``Application`` in polling mode against this server for the block.
+
+        ``async with botapi.polling(app):`` initializes, starts, polls (poll_interval 0),
+        then stops the updater, the application and shuts it down, as PTB wants.
+        """
+        await application.initialize()
+        try:
+            await application.start()
+            await application.updater.start_polling(poll_interval=0, timeout=timeout)
+            try:
+                yield application
+            finally:
+                if application.updater.running:
+                    await application.updater.stop()
+                if application.running:
+                    await application.stop()
+        finally:
+            await application.shutdown()
+
     def make_app(self) -> web.Application:
         """The aiohttp application (routes only; state lives in this object)."""
         app = web.Application(client_max_size=60 * 1024 * 1024)
@@ -326,6 +347,7 @@ class BotApiServer:
     async def start(self, port: int = 0) -> str:
         """Start listening on 127.0.0.1 (``port`` 0: a free one) in the running loop."""
         self.loop = asyncio.get_running_loop()
+        self._closing = False
         self._updates_cond = asyncio.Condition()
         for chat in self.chats.values():
             chat.condition = asyncio.Condition()
@@ -447,6 +469,11 @@ class BotApiServer:
         self.add_user(chat_id, **user)
         return ChatSession(self, chat_id)
 
+    def sync_chat(self, chat_id: int, **user: Any) -> SyncChatSession:
+        """``chat`` for synchronous code, when the server runs via ``start_in_thread``."""
+        self.run_sync(self.add_user, chat_id, **user)
+        return SyncChatSession(self, chat_id)
+
     def _user_chat(
         self, chat_id: int, first_name: str | None, language_code: str | None
     ) -> ChatState:
@@ -539,9 +566,24 @@ class BotApiServer:
             for button in msg.inline_buttons:
                 if button.get("text") == label and "callback_data" in button:
                     return await self.user_presses(chat_id, msg, button["callback_data"])
-            if label in [b.get("text") for b in msg.keyboard_buttons]:
-                return await self.user_sends(chat_id, label)
-        raise ValueError(f"no button labelled {label!r} in chat {chat_id}")
+        if label in self.reply_keyboard(chat_id):
+            return await self.user_sends(chat_id, label)
+        raise ValueError(
+            f"no button labelled {label!r} in chat {chat_id}; "
+            f"inline: {self.inline_buttons(chat_id)!r}, keyboard: {self.reply_keyboard(chat_id)!r}"
+        )
+
+    def reply_keyboard(self, chat_id: int) -> list[str]:
+        """Labels of the reply keyboard in force in this chat (until a remove_keyboard)."""
+        chat = self.chats.get(chat_id)
+        return [b["text"] for b in _keyboard_buttons(chat.reply_keyboard if chat else None)]
+
+    def inline_buttons(self, chat_id: int) -> list[str]:
+        """Labels of the inline keyboard of the latest bot message that has one."""
+        for msg in reversed(self.messages_to(chat_id)):
+            if msg.inline_buttons:
+                return [b["text"] for b in msg.inline_buttons]
+        return []
 
     async def user_edits(self, chat_id: int, message_id: int, new_text: str) -> dict[str, Any]:
         """The user edits one of their messages (an ``edited_message`` update)."""
@@ -591,9 +633,10 @@ class BotApiServer:
         return await self._user_media(chat_id, sticker=sticker)
 
     async def user_sends_photo(
-        self, chat_id: int, data: bytes = b"\xff\xd8\xff\xe0photo", caption: str | None = None
+        self, chat_id: int, data: bytes | None = None, caption: str | None = None
     ) -> dict[str, Any]:
-        """The user sends a photo (optionally with a caption)."""
+        """The user sends a photo (default: a real 90×90 JPEG), optionally with a caption."""
+        data = _tiny_jpeg() if data is None else data
         f = self._user_file(data, "photos", None, "image/jpeg")
         sizes = [
             {
@@ -662,7 +705,12 @@ class BotApiServer:
         )
 
     def enforce_limits(self, global_per_second: float = 30, per_chat_per_second: float = 1) -> None:
-        """Answer 429 to sends beyond Telegram's limits (global and per chat)."""
+        """Answer 429 to sends/edits beyond Telegram's limits (global and per chat).
+
+        A send to (method, chat) before an earlier retry_after elapsed lands in
+        ``violations``; any send or edit while a *global* 429's retry_after runs lands in
+        ``global_violations`` (Telegram's flood wait applies to the whole bot).
+        """
         self._limits = (global_per_second, per_chat_per_second)
 
     def relax_limits(self) -> None:
@@ -688,6 +736,8 @@ class BotApiServer:
             else:
                 del self._retry_until[key]
         for rule in self._rules_429:
+            if rule.method is None and method == "getupdates":
+                continue  # "any method" means the bot's own calls, not its polling
             if rule.count > 0 and rule.method in (None, method) and rule.chat_id in (None, chat_id):
                 rule.count -= 1
                 if rule.count == 0:
@@ -699,13 +749,30 @@ class BotApiServer:
             and (method in SEND_METHODS or method == "sendchataction")
         ):
             raise ApiError(403, "Forbidden: bot was blocked by the user")
-        if self._limits is not None and (method in SEND_METHODS or method in EDIT_METHODS):
+        limited = method in SEND_METHODS or method in EDIT_METHODS
+        if limited and self._global_retry_until is not None:
+            if now < self._global_retry_until[0]:
+                self.global_violations.append(
+                    Violation(
+                        now,
+                        method,
+                        chat_id,
+                        self._global_retry_until[1],
+                        self._global_retry_until[0] - now,
+                    )
+                )
+            else:
+                self._global_retry_until = None
+        if self._limits is not None and limited:
             global_limit, chat_limit = self._limits
             window = self._global_window
             while window and now - window[0] >= 1.0:
                 window.popleft()
             if len(window) >= global_limit:
-                raise self._too_many(key, now, max(1, math.ceil(1.0 - (now - window[0]))))
+                retry_after = max(1, math.ceil(1.0 - (now - window[0])))
+                if self._global_retry_until is None:
+                    self._global_retry_until = (now + retry_after, retry_after)
+                raise self._too_many(key, now, retry_after)
             if chat_id is not None:
                 last = self._chat_last.get(chat_id)
                 gap = 1.0 / chat_limit
@@ -729,6 +796,11 @@ class BotApiServer:
         if method is None:
             return list(self._calls)
         return list(self._calls_by_method.get(method.lower(), []))
+
+    def clear_calls(self) -> None:
+        """Forget the recorded calls (e.g. between benchmark phases)."""
+        self._calls.clear()
+        self._calls_by_method.clear()
 
     def messages_to(self, chat_id: int, *, include_deleted: bool = False) -> list[BotMessage]:
         """The bot's messages in this chat, in order, in their current state."""
@@ -827,13 +899,24 @@ class BotApiServer:
         count: int | None = None,
         quiet: float = 0.15,
         timeout: float = 5.0,
+        require: bool = True,
     ) -> list[BotMessage]:
-        """Messages sent/edited after ``cursor``: ``count`` of them, or once quiet for ``quiet`` s."""
+        """Messages sent/edited after ``cursor``: ``count`` of them, or once quiet for ``quiet`` s.
+
+        With ``require=False`` no reply is fine: it returns ``[]`` after ``quiet`` s of silence.
+        """
         cond = self._condition(chat_id)
         chat = self.chats[chat_id]
         deadline = asyncio.get_running_loop().time() + timeout
         async with cond:
             try:
+                if not require and count is None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            cond.wait_for(lambda: len(chat.changes) > cursor), quiet
+                        )
+                    if len(chat.changes) == cursor:
+                        return []
                 if count is not None:
                     await asyncio.wait_for(
                         cond.wait_for(lambda: len(self.changed_since(chat_id, cursor)) >= count),
@@ -911,30 +994,35 @@ class BotApiServer:
         except ApiError as exc:
             call.status = exc.code
             return _error(exc)
+        finally:
+            if request.content_type == "multipart/form-data":
+                for key, value in params.items():
+                    if isinstance(value, web.FileField):
+                        params[key] = f"<upload {value.filename}>"
         return web.json_response({"ok": True, "result": result}, dumps=_dumps)
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query)
-        if request.method != "POST" or not request.body_exists:
-            return params
-        ctype = request.content_type
-        if ctype == "application/json":
-            try:
-                body = await request.json()
-            except ValueError:
-                raise bad("can't parse JSON") from None
-            params.update(body)
-            return params
-        form: MultiDictProxy[Any] = await request.post()
         uploads: dict[str, web.FileField] = {}
-        for key, value in form.items():
-            if isinstance(value, web.FileField):
-                uploads[key] = value
-            else:
-                params[key] = value
+        if request.method == "POST" and request.body_exists:
+            if request.content_type == "application/json":
+                try:
+                    body = await request.json()
+                except ValueError:
+                    raise bad("can't parse JSON") from None
+                if not isinstance(body, dict):
+                    raise bad("can't parse JSON")
+                params.update(body)
+                return params
+            form: MultiDictProxy[Any] = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    uploads[key] = value
+                else:
+                    params[key] = value
         for key in JSON_FIELDS:
             value = params.get(key)
-            if isinstance(value, str) and value[:1] in "[{":
+            if isinstance(value, str) and value[:1] in ("[", "{"):
                 try:
                     params[key] = json.loads(value)
                 except ValueError:
@@ -1030,6 +1118,9 @@ class BotApiServer:
                     data = button.get("callback_data")
                     if data is not None and not 1 <= len(str(data).encode()) <= 64:
                         raise bad("BUTTON_DATA_INVALID")
+                    url = button.get("url")
+                    if url is not None and not re.match(r"^(https?|tg)://[^\s/]+", str(url)):
+                        raise bad(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
                     kinds = {
                         "callback_data",
                         "url",
@@ -1060,7 +1151,7 @@ class BotApiServer:
             entities = explicit
         if key == "text" and not text.strip():
             raise bad("message text is empty")
-        if utf16_len(text) > limit:
+        if len(text) > limit:
             raise bad("message is too long" if key == "text" else "message caption is too long")
         return text, entities
 
@@ -1092,9 +1183,12 @@ class BotApiServer:
         if isinstance(lpo, dict) and "text" in content:
             data["link_preview_options"] = lpo
         if markup is not None:
-            data["_sent_markup"] = markup
             if "inline_keyboard" in markup:
                 data["reply_markup"] = markup
+            elif "keyboard" in markup:
+                chat.reply_keyboard = markup
+            elif markup.get("remove_keyboard"):
+                chat.reply_keyboard = None
         msg = BotMessage(
             chat.chat_id,
             message_id,
@@ -1102,6 +1196,8 @@ class BotApiServer:
             params.get("text") or params.get("caption"),
             params.get("parse_mode"),
             file,
+            sent_markup=markup,
+            sent_at=time.monotonic(),
         )
         chat.bot_messages.append(msg)
         chat.by_id[message_id] = msg
@@ -1141,6 +1237,7 @@ class BotApiServer:
             raise bad(NOT_MODIFIED.removeprefix("Bad Request: "))
         new["edit_date"] = int(time.time())
         msg.data = new
+        msg.edited_at = time.monotonic()
         msg.edits += 1
         await self._notify(chat, msg.message_id)
         return msg.public()
@@ -1173,6 +1270,8 @@ class BotApiServer:
         self._poll_generation += 1
         generation = self._poll_generation
         assert self._updates_cond is not None
+        async with self._updates_cond:
+            self._updates_cond.notify_all()  # an older long poll ends with 409
 
         def confirm() -> None:
             if offset > 0:
@@ -1536,6 +1635,7 @@ class BotApiServer:
                 "limited_gifts": False,
                 "unique_gifts": False,
                 "premium_subscription": False,
+                "gifts_from_channels": False,
             },
         }
 
@@ -1554,6 +1654,11 @@ class BotApiServer:
     async def m_setchatmenubutton(self, params: dict[str, Any]) -> Any:
         """setChatMenuButton (accepted)."""
         return True
+
+
+def _keyboard_buttons(markup: dict[str, Any] | None) -> list[dict[str, Any]]:
+    rows = (markup or {}).get("keyboard", [])
+    return [b if isinstance(b, dict) else {"text": b} for row in rows for b in row]
 
 
 def _scope_key(scope: Any) -> str:
@@ -1576,6 +1681,17 @@ def _visible(data: dict[str, Any]) -> tuple[Any, ...]:
         _dumps(data.get("entities") or data.get("caption_entities") or []),
         _dumps(data.get("reply_markup")),
     )
+
+
+@functools.cache
+def _tiny_jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (90, 90), (40, 120, 80)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
@@ -1659,32 +1775,36 @@ class ChatSession:
         self.server = server
         self.chat_id = chat_id
 
-    async def say(
-        self, text: str, *, count: int | None = None, quiet: float = 0.15, timeout: float = 5.0
-    ) -> list[BotMessage]:
-        """Send ``text``; return the bot messages sent or edited in reply (quiescence or ``count``)."""
-        cursor = self.server.change_count(self.chat_id)
-        await self.server.user_sends(self.chat_id, text)
-        return await self.server.wait_for_changes(
-            self.chat_id, cursor, count=count, quiet=quiet, timeout=timeout
-        )
+    async def do(self, action: Awaitable[Any], **wait: Any) -> list[BotMessage]:
+        """Await a user action (e.g. ``server.user_sends_photo(id)``); return the bot's replies.
 
-    async def press(
-        self, label: str, *, count: int | None = None, quiet: float = 0.15, timeout: float = 5.0
-    ) -> list[BotMessage]:
-        """Press the button labelled ``label`` (inline: callback; reply keyboard: its text)."""
+        ``wait``: ``count=N`` (exactly wait for N sent/edited messages), ``quiet=0.15``
+        (else: done once no change for that long), ``timeout=5.0``, ``require=True``
+        (``False``: silence is an acceptable answer, returns ``[]``).
+        """
         cursor = self.server.change_count(self.chat_id)
-        await self.server.user_presses_label(self.chat_id, label)
-        return await self.server.wait_for_changes(
-            self.chat_id, cursor, count=count, quiet=quiet, timeout=timeout
-        )
+        await action
+        return await self.server.wait_for_changes(self.chat_id, cursor, **wait)
+
+    async def say(self, text: str, **wait: Any) -> list[BotMessage]:
+        """Send ``text``; return the bot messages sent or edited in reply (see ``do``)."""
+        return await self.do(self.server.user_sends(self.chat_id, text), **wait)
+
+    async def press(self, label: str, **wait: Any) -> list[BotMessage]:
+        """Press the button labelled ``label`` (inline: callback; reply keyboard: its text)."""
+        return await self.do(self.server.user_presses_label(self.chat_id, label), **wait)
 
     def buttons(self) -> list[str]:
-        """Labels of the latest bot message with a keyboard."""
-        for msg in reversed(self.server.messages_to(self.chat_id)):
-            if msg.buttons:
-                return msg.buttons
-        return []
+        """Inline labels of the latest message with an inline keyboard, then the reply keyboard."""
+        return self.server.inline_buttons(self.chat_id) + self.server.reply_keyboard(self.chat_id)
+
+    def keyboard(self) -> list[str]:
+        """Labels of the reply keyboard in force."""
+        return self.server.reply_keyboard(self.chat_id)
+
+    def texts(self) -> list[str | None]:
+        """Texts (or captions) of all the bot's messages in this chat."""
+        return self.server.texts_to(self.chat_id)
 
     def messages(self) -> list[BotMessage]:
         """All the bot's messages in this chat."""
@@ -1712,3 +1832,40 @@ class ChatSession:
                     f"after {step!r} expected {expected!r} in {texts!r}"
                 )
         return replies
+
+
+class SyncChatSession:
+    """``ChatSession`` for synchronous code when the server runs in its own thread."""
+
+    def __init__(self, server: BotApiServer, chat_id: int) -> None:
+        self.server = server
+        self.chat_id = chat_id
+        self._async = ChatSession(server, chat_id)
+
+    def say(self, text: str, **wait: Any) -> list[BotMessage]:
+        """Send ``text``; the bot's replies (see ``ChatSession.do``)."""
+        return self.server.run_sync(self._async.say, text, **wait)  # type: ignore[no-any-return]
+
+    def press(self, label: str, **wait: Any) -> list[BotMessage]:
+        """Press the button labelled ``label``; the bot's replies."""
+        return self.server.run_sync(self._async.press, label, **wait)  # type: ignore[no-any-return]
+
+    def do(self, make_action: Callable[[], Awaitable[Any]], **wait: Any) -> list[BotMessage]:
+        """Run ``make_action()`` (e.g. ``lambda: server.user_sends_photo(1)``) in the loop."""
+
+        async def run() -> list[BotMessage]:
+            return await self._async.do(make_action(), **wait)
+
+        return self.server.run_sync(run)  # type: ignore[no-any-return]
+
+    def buttons(self) -> list[str]:
+        """Inline labels of the latest message with an inline keyboard, then the reply keyboard."""
+        return self.server.run_sync(self._async.buttons)  # type: ignore[no-any-return]
+
+    def texts(self) -> list[str | None]:
+        """Texts (or captions) of all the bot's messages in this chat."""
+        return self.server.run_sync(self._async.texts)  # type: ignore[no-any-return]
+
+    def last(self) -> BotMessage | None:
+        """The bot's latest message in this chat."""
+        return self.server.run_sync(self._async.last)  # type: ignore[no-any-return]
