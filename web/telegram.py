@@ -137,8 +137,10 @@ async def webhook(request: web.Request) -> web.Response:
         raise web.HTTPServiceUnavailable()
     try:
         data = await request.json()
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise ValueError("not an update")
         update = Update.de_json(data, application.bot)
-    except (json.JSONDecodeError, ValueError, TypeError, KeyError):
+    except (json.JSONDecodeError, ValueError, TypeError, KeyError, AttributeError):
         raise web.HTTPBadRequest() from None
     await application.update_queue.put(update)
     return web.Response(text="ok")

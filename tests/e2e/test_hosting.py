@@ -83,9 +83,36 @@ async def test_webhook_checks_the_secret_header(
         garbage = await client.post(
             WEBHOOK_PATH, data=b"{not json", headers={SECRET_HEADER: SECRET}
         )
-        assert garbage.status == 400
+        not_an_update = await client.post(WEBHOOK_PATH, json=[1], headers={SECRET_HEADER: SECRET})
+        assert (garbage.status, not_an_update.status) == (400, 400)
         assert botapi.messages_to(8002) == []
         # Telegram (the local server) delivers with the right header: processed.
         [greeting, *_] = await botapi.chat(8003).say("/start")
         assert greeting.text is not None and "consulta" in greeting.text
         assert not botapi.calls("getUpdates"), "no polling in webhook mode"
+
+
+async def test_the_web_side_starts_while_telegram_is_unreachable_and_the_bot_catches_up(
+    sqlite_url: str, consultation: Consultation
+) -> None:
+    port = free_port()
+    botapi = BotApiServer()
+    settings = Settings(  # type: ignore[call-arg]
+        PMD_ENV="test",
+        PMD_DATABASE_URL=sqlite_url,
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_API_URL=f"http://127.0.0.1:{port}",
+    )
+    app = create_app(settings, consultation=consultation)
+    add_link_routes(app)
+    async with TestClient(TestServer(app)) as client:
+        body = await wait_bot_state(client, "down")
+        assert body["status"] == "ok" and body["database"] == "ok"
+        await botapi.start(port=port)
+        try:
+            await wait_bot_state(client, "up", timeout=15)
+            [greeting, *_] = await botapi.chat(8004).say("/start")
+            assert greeting.text is not None and "consulta" in greeting.text
+        finally:
+            await client.close()
+            await botapi.stop()
