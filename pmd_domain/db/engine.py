@@ -80,9 +80,9 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one write transaction, committed on success."""
-        async with self._write_turn or contextlib.nullcontext():
-            async with self._sessions() as session, session.begin():
-                yield session
+        turn = self._write_turn or contextlib.nullcontext()
+        async with turn, self._sessions() as session, session.begin():
+            yield session
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
