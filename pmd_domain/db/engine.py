@@ -80,9 +80,10 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one write transaction, committed on success."""
-        turn = self._write_turn or contextlib.nullcontext()
-        async with turn, self._sessions() as session, session.begin():
-            yield session
+        # The write turn is released right after the commit, before the session closes.
+        async with self._sessions() as session:  # noqa: SIM117 - that order matters
+            async with self._write_turn or contextlib.nullcontext(), session.begin():
+                yield session
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
