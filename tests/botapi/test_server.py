@@ -311,25 +311,22 @@ async def test_commands_round_trip(botapi: BotApiServer) -> None:
     assert botapi.commands() == [{"command": "start", "description": "Start"}]
 
 
-def test_threaded_server_for_sync_code(bot_token: str) -> None:
+def test_threaded_server_for_sync_code(botapi_thread: BotApiServer, bot_token: str) -> None:
     """A server in its own thread serves a bot running in another loop."""
-    server = BotApiServer()
-    url = server.start_in_thread()
-    try:
-        assert url.startswith("http://127.0.0.1:")
-        server.sync.add_user(11)
+    server = botapi_thread
+    url = server.url
+    assert url.startswith("http://127.0.0.1:")
+    server.sync.add_user(11)
 
-        async def client() -> str | None:
-            async with server.bot(bot_token) as bot:
-                sent = await bot.send_message(11, "desde otro hilo")
-                return sent.text
+    async def client() -> str | None:
+        async with server.bot(bot_token) as bot:
+            sent = await bot.send_message(11, "desde otro hilo")
+            return sent.text
 
-        assert asyncio.run(client()) == "desde otro hilo"
-        assert [m.text for m in server.sync.messages_to(11)] == ["desde otro hilo"]
-        server.sync.user_sends(11, "hola")
-        assert len(server.updates) == 1
-    finally:
-        server.stop_thread()
+    assert asyncio.run(client()) == "desde otro hilo"
+    assert [m.text for m in server.sync.messages_to(11)] == ["desde otro hilo"]
+    server.sync.user_sends(11, "hola")
+    assert len(server.updates) == 1
 
 
 async def _describe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
