@@ -107,9 +107,9 @@ def render(spec: dict[str, Any]) -> bytes:
         axes.yaxis.set_major_formatter(thousands)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     elif spec["kind"] == "barh":
-        positions = range(len(values))
-        axes.barh(positions, values, color=ACCENT)
-        axes.set_yticks(positions, labels)
+        rows_at = list(range(len(values)))
+        axes.barh(rows_at, values, color=ACCENT)
+        axes.set_yticks(rows_at, labels)
         axes.invert_yaxis()
         axes.xaxis.set_major_formatter(thousands)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
