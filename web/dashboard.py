@@ -168,7 +168,10 @@ async def _proposal_pages(request: web.Request) -> AsyncIterator[list[dict[str, 
         # One short read per page: no long transaction, bounded memory.
         async with request.app[DATABASE].reading() as session:
             page, after = await open_data.published_page(
-                session, consultation=request.app[CONSULTATION], after_id=after
+                session,
+                consultation=request.app[CONSULTATION],
+                after_id=after,
+                limit=open_data.PAGE,
             )
         if page:
             yield page

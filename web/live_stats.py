@@ -76,6 +76,11 @@ class SnapshotCache:
             return current
         return await asyncio.shield(self._task)
 
+    def expire(self) -> None:
+        """Make the next request start a refresh (e.g. after an operator fixed data)."""
+        if self._current is not None:
+            self._current.at = float("-inf")
+
     async def fresh(self) -> Published:
         """A snapshot computed after this call (waits for a refresh already running, then one more)."""
         if self._task is not None:
