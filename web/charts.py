@@ -91,11 +91,12 @@ def render(spec: dict[str, Any]) -> bytes:
 
     labels, values = spec["labels"], spec["values"]
     rows = max(len(labels), 1)
-    height = 1.6 + 0.32 * rows if spec["kind"] != "bar" else 3.6
-    figure = Figure(figsize=(7.0, min(max(height, 2.6), 7.5)), dpi=100)
+    height = 1.4 + 0.36 * rows if spec["kind"] != "bar" else 3.4
+    figure = Figure(figsize=(5.6, min(max(height, 2.4), 7.5)), dpi=110)
     figure.set_layout_engine("constrained")
     axes = figure.add_subplot()
-    axes.set_title(spec["title"], loc="left", fontsize=12, fontfamily="DejaVu Sans")
+    axes.set_title(spec["title"], loc="left", fontsize=13, fontfamily="DejaVu Sans")
+    axes.tick_params(labelsize=11)
     thousands = FuncFormatter(lambda x, _pos: f"{x:,.0f}")
     if not labels:
         axes.text(0.5, 0.5, "Aún no hay datos", ha="center", va="center", fontsize=12)

@@ -45,6 +45,8 @@ def _series(body: dict[str, Any], *path: str) -> dict[str, int]:
     node: Any = body
     for key in path:
         node = node[key]
+    keys = [item["key"] for item in node]
+    assert len(keys) == len(set(keys)), keys  # each bucket once
     return {item["key"]: item["count"] for item in node}
 
 
