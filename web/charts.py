@@ -121,7 +121,7 @@ def render(spec: dict[str, Any]) -> bytes:
         axes.set_yticks(positions, labels)
         axes.invert_yaxis()
         axes.set_xlabel("Porcentaje")
-        axes.legend(loc="lower right", frameon=False)
+        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, frameon=False)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     buffer = io.BytesIO()

@@ -49,7 +49,7 @@ def setup(app: web.Application) -> None:
     app[POLL_MS] = 5000
     env = aiohttp_jinja2.get_env(app)
     env.filters["miles"] = lambda n: f"{n:,}" if isinstance(n, int) else n
-    env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.1f} %"
+    env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.1f}\u00a0%"
     app.cleanup_ctx.append(_lifecycle)
 
 

@@ -11,7 +11,7 @@
   var number = new Intl.NumberFormat("es-MX");
 
   function fmt(value) { return typeof value === "number" ? number.format(value) : String(value); }
-  function pct(value) { return value === null || value === undefined ? "—" : (100 * value).toFixed(1) + " %"; }
+  function pct(value) { return value === null || value === undefined ? "—" : (100 * value).toFixed(1) + "\u00a0%"; }
   function lookup(data, path) {
     return path.split(".").reduce(function (obj, key) { return obj ? obj[key] : undefined; }, data);
   }
