@@ -13,6 +13,7 @@ from pmd_domain.services import participants, proposals, votes
 from tests.factories import make_participant, make_proposal
 
 XSS_SCRIPT = "<script>window.__pwned=1</script>"
+TRICKY_CSV_TEXT = 'Dicen "ya mero", pero; el agua\nno llega, ni el lunes.'
 XSS_IMG = '<img src=x onerror="window.__pwned=2">'
 
 
@@ -97,7 +98,7 @@ async def build(database: Database, consultation: Consultation) -> KnownData:
             now=now,
         )
         data.hidden_texts += [pending.problem, pending.proposal]
-        made.append(await make_proposal(session, consultation, c, now=now))
+        made.append(await make_proposal(session, consultation, c, problem=TRICKY_CSV_TEXT, now=now))
         await votes.judge(
             session,
             consultation=consultation,

@@ -227,3 +227,16 @@ async def test_api_figures_on_postgresql(postgres_url: str, consultation: Consul
     async for client in _client(postgres_url, consultation):
         body = await (await client.get("/api/estadisticas")).json()
         _check_known_figures(body, known)
+
+
+async def test_empty_consultation_renders(sqlite_url: str, consultation: Consultation) -> None:
+    async for client in _client(sqlite_url, consultation):
+        page = await client.get("/")
+        assert page.status == 200
+        assert "Aún no hay propuestas publicadas en este eje." in await page.text()
+        body = await (await client.get("/api/estadisticas")).json()
+        assert body["totals"] == {"participants": 0, "proposals": 0, "published": 0, "supports": 0}
+        for chart in body["charts"].values():
+            response = await client.get(chart["url"])
+            assert response.status == 200
+            assert (await response.read()).startswith(b"\x89PNG")

@@ -92,6 +92,8 @@ async def test_proposals_csv_has_exactly_the_public_columns(
     assert supported["eje"] == "servicios" and supported["tema_nombre"] == "Agua potable y drenaje"
     assert supported["fecha"] == known.day
     assert {r["resultado"] for r in rows} == {"", "Incluida en el PMD"}
+    tricky = [r for r in rows if r["problema"] == dashboard_data.TRICKY_CSV_TEXT]
+    assert len(tricky) == 1  # quotes, commas, semicolons and a line break survive the round trip
 
 
 async def test_proposals_json_matches_the_csv(
