@@ -17,7 +17,6 @@ from pmd_domain.services import open_data
 from web import charts
 from web.keys import CONSULTATION, DATABASE
 from web.live_stats import ChartStore, Published, SnapshotCache
-from web.security import HEADERS
 
 routes = web.RouteTableDef()
 SNAPSHOTS = web.AppKey("dashboard_snapshots", SnapshotCache)
@@ -213,8 +212,6 @@ async def privacy(request: web.Request) -> web.Response:
 def _download(request: web.Request, filename: str, *, stream: bool = True) -> Any:
     kind = "text/csv" if filename.endswith(".csv") else "application/json"
     headers = {
-        # A streamed response is sent before the middleware sees it: add its headers here.
-        **HEADERS,
         "Content-Type": f"{kind}; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{filename}"',
         "Cache-Control": "public, max-age=60",
