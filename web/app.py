@@ -13,7 +13,7 @@ from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.settings import Settings
-from web import health, telegram
+from web import dashboard, health, telegram
 from web.keys import BOT_STATUS, CONSULTATION, DATABASE, SETTINGS
 from web.security import errors, security_headers
 
@@ -28,7 +28,8 @@ def create_app(
     migrate: bool = True,
 ) -> web.Application:
     """Build the web application; resources open and close in its lifecycle hooks."""
-    app = web.Application(middlewares=[security_headers, errors], client_max_size=256 * 1024)
+    app = web.Application(middlewares=[errors], client_max_size=256 * 1024)
+    app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
     app[CONSULTATION] = consultation or load_consultation(settings.consultation)
     app[BOT_STATUS] = {"state": "disabled"}
@@ -51,6 +52,7 @@ def create_app(
             await app[DATABASE].dispose()
 
     app.cleanup_ctx.append(database_ctx)
+    dashboard.setup(app)
     telegram.setup(app)  # the bot, when TELEGRAM_BOT_TOKEN is set
     return app
 
