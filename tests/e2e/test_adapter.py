@@ -46,8 +46,8 @@ class ScriptedEngine:
             if inbound.data == "same":
                 return Outcome((Reply("Elige:", buttons=((Button("Igual", "same"),),), edit=True),))
             return Outcome((Reply(f"Elegiste {inbound.data}", edit=True, notice="¡Listo!"),))
-        if inbound.text == "falla":
-            raise RuntimeError("engine bug with personal text inside")
+        if inbound.text.startswith("falla"):
+            raise RuntimeError(f"engine bug on {inbound.text!r}")
         if inbound.text == "largo":
             return Outcome((Reply("palabra " * 1200),))
         if inbound.text == "archivo":
@@ -184,12 +184,15 @@ async def test_a_failing_step_gets_a_kind_answer_and_no_traceback(
     botapi: BotApiServer, scripted: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     chat = botapi.chat(CHAT)
-    [reply] = await chat.say("falla", count=1)
+    [reply] = await chat.say("falla: soy Ana Pérez, calle Allende 12", count=1)
     assert reply.text is not None and reply.text.startswith("Uy, algo falló de nuestro lado")
     assert "Traceback" not in reply.text and "RuntimeError" not in reply.text
     failure = next(r for r in caplog.records if r.getMessage() == "update failed")
     assert failure.chat_id == CHAT  # type: ignore[attr-defined]
-    assert "falla" not in str(failure.__dict__.get("update_id"))
+    logged = str(failure.__dict__) + caplog.text
+    assert "Ana Pérez" not in logged and "Allende" not in logged
+    assert failure.error == "RuntimeError"  # type: ignore[attr-defined]
+    assert "test_adapter.py" in failure.where  # type: ignore[attr-defined]
     # The bot keeps working afterwards.
     [after] = await chat.say("sigo aquí", count=1)
     assert after.text == "sigo aquí"
