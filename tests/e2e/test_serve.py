@@ -1,0 +1,53 @@
+"""``pmd serve`` as a real process: web side and bot together, stopped by Ctrl+C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import ClientSession
+
+from tests.botapi import DEFAULT_TOKEN, BotApiServer
+from tests.e2e.hosting import free_port
+
+PMD = Path(sys.executable).parent / "pmd"
+
+
+async def test_pmd_serve_runs_the_bot_by_long_polling(
+    botapi: BotApiServer, sqlite_url: str
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PMD_ENV": "development",
+        "PMD_DATABASE_URL": sqlite_url,
+        "PMD_PORT": str(port),
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_API_URL": botapi.url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(PMD), "serve", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with ClientSession() as http:
+            body: dict[str, str] = {}
+            for _ in range(200):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        body = await response.json()
+                except OSError:
+                    body = {}
+                if body.get("bot") == "up":
+                    break
+                await asyncio.sleep(0.05)
+            assert body == {"status": "ok", "database": "ok", "bot": "up"}
+        [greeting, *_] = await botapi.chat(8101).say("/start fb_alcalde")
+        assert greeting.text is not None and "bienvenida" in greeting.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0
+    assert b"Traceback" not in stderr
