@@ -1,0 +1,107 @@
+"""Mi constancia: needs at least one proposal; asks the full name, then issues the certificate.
+
+``issue_certificate`` below is the one call point to the certificates service and
+its PDF renderer (built separately); everything around it (asking, validating,
+state) is complete.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmd_domain.consultation import Consultation
+from pmd_domain.conversation.types import Document, Reply
+from pmd_domain.conversation.ui import Ctx, Replies, attempt, draw, rows, screen, show
+from pmd_domain.db.models import Participant
+from pmd_domain.errors import DomainError, TextTooLong
+from pmd_domain.links import Links
+from pmd_domain.services import proposals
+from pmd_domain.services.texts import require_name
+
+STATE = "cert_name"
+
+
+class CertificateNotReady(DomainError):
+    """Certificates cannot be issued yet on this installation."""
+
+    code = "cert.not_ready"
+
+
+async def issue_certificate(
+    session: AsyncSession,
+    *,
+    consultation: Consultation,
+    links: Links,
+    participant: Participant,
+    name: str,
+    language: str,
+    now: datetime,
+) -> Document:
+    """CALL POINT: issue (or re-issue) the participant's certificate and render its PDF.
+
+    To be connected to ``pmd_domain.services.certificates`` (issue: same folio and
+    token on a re-download) and its renderer (run off the event loop), returning
+    ``Document(filename="constancia-<folio>.pdf", content=pdf, mime="application/pdf")``.
+    Until then it raises ``CertificateNotReady`` and the citizen gets a kind message.
+    """
+    raise CertificateNotReady()
+
+
+async def begin(ctx: Ctx) -> Replies:
+    """Ask for the name, or explain that a certificate needs a proposal first."""
+    person = ctx.participant
+    assert person is not None
+    if not await proposals.of_participant(ctx.session, participant_id=person.id):
+        ctx.go("menu")
+        buttons = [
+            ctx.button(ctx.t("menu.propose"), "p"),
+            ctx.button(ctx.t("common.menu"), "menu"),
+        ]
+        return [Reply(text=ctx.t("cert.needs_proposal"), buttons=rows(buttons, per_row=2))]
+    return await show(ctx, STATE)
+
+
+async def prompt(ctx: Ctx) -> Replies:
+    """Escribe tu nombre completo ..."""
+    buttons = (ctx.button(ctx.t("common.cancel"), "q"),)
+    return [Reply(text=ctx.t("cert.ask_name"), buttons=(buttons,))]
+
+
+async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
+    """Cancel: back to the menu."""
+    if action == "q":
+        return await show(ctx, "menu")
+    return None
+
+
+async def on_text(ctx: Ctx, raw: str) -> Replies | None:
+    """Validate the name and issue the certificate."""
+    person = ctx.participant
+    assert person is not None
+    try:
+        name = require_name(raw, max_chars=ctx.consultation.limits.name_max_chars)
+    except TextTooLong as too_long:
+        return await draw(ctx, before=ctx.error(too_long))
+    except DomainError:
+        return await draw(ctx, before=ctx.t("cert.bad_name"))
+    document, failure = await attempt(
+        ctx,
+        lambda: issue_certificate(
+            ctx.session,
+            consultation=ctx.consultation,
+            links=ctx.links,
+            participant=person,
+            name=name,
+            language=ctx.lang,
+            now=ctx.now,
+        ),
+    )
+    if failure is not None or document is None:
+        return await show(ctx, "menu", before=ctx.error(failure) if failure else None)
+    sent = Reply(text=ctx.t("cert.sent", name=name), document=document)
+    return [sent, *await show(ctx, "menu")]
+
+
+screen(STATE, prompt, button=on_button, text=on_text)

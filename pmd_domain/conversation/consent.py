@@ -1,0 +1,77 @@
+"""Before consent: greeting, short privacy notice, Acepto / No acepto. Nothing is stored.
+
+The consent buttons carry the campaign source (``c:y:<source>`` accept, ``c:n:<source>``
+decline, ``c:r:<source>`` changed my mind) so that the deep-link payload survives
+until the citizen accepts, without storing anything.
+"""
+
+from __future__ import annotations
+
+from pmd_domain.conversation import demographics
+from pmd_domain.conversation.types import MAX_BUTTON_DATA_BYTES, Button, Reply
+from pmd_domain.conversation.ui import Ctx, Replies, rows
+from pmd_domain.services import participants
+
+ACCEPT = "c:y"
+DECLINE = "c:n"
+AGAIN = "c:r"
+
+
+def _with_source(head: str, source: str | None) -> str:
+    return (head + (":" + source if source else ""))[:MAX_BUTTON_DATA_BYTES]
+
+
+def _source(data: str) -> str | None:
+    parts = data.split(":", 2)
+    return participants.clean_source(parts[2]) if len(parts) == 3 else None
+
+
+def greeting(ctx: Ctx, source: str | None) -> Replies:
+    """The greeting with the short notice, the link to the full one and the two choices."""
+    text = "\n\n".join(
+        [
+            ctx.t("consent.greeting", title=ctx.c(ctx.consultation.exercise.title)),
+            ctx.c(ctx.consultation.privacy.short),
+            ctx.t("consent.question"),
+        ]
+    )
+    buttons = (
+        (Button(label=ctx.t("consent.read_notice"), url=ctx.links.privacy()),),
+        *rows(
+            [
+                Button(label=ctx.t("consent.accept"), data=_with_source(ACCEPT, source)),
+                Button(label=ctx.t("consent.decline"), data=_with_source(DECLINE, source)),
+            ],
+            per_row=2,
+        ),
+    )
+    return [Reply(text=text, buttons=buttons)]
+
+
+async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
+    """Someone who has not accepted the notice (or erased their data) wrote to us."""
+    inbound = ctx.inbound
+    if inbound.kind == "start":
+        return greeting(ctx, participants.clean_source(inbound.text.strip()))
+    action = inbound.data.split(":")[:2] if inbound.kind == "button" else []
+    if action == ["c", "y"]:
+        person = await participants.register(
+            ctx.session,
+            consultation=ctx.consultation,
+            channel=channel,
+            external_id=external_id,
+            now=ctx.now,
+            language=ctx.lang,
+            source=_source(inbound.data),
+        )
+        ctx.participant = person
+        ctx.lang = person.language
+        return await demographics.begin(ctx, before=ctx.t("consent.thanks"))
+    if action == ["c", "n"]:
+        again = Button(
+            label=ctx.t("consent.changed_mind"), data=_with_source(AGAIN, _source(inbound.data))
+        )
+        return [Reply(text=ctx.t("consent.declined"), buttons=((again,),))]
+    if action == ["c", "r"]:
+        return greeting(ctx, _source(inbound.data))
+    return greeting(ctx, None)

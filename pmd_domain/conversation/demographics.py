@@ -1,0 +1,129 @@
+"""Demographic questions, one at a time; each one can be skipped ("Prefiero no decir").
+
+State ``demo`` with data ``{"k": question key, "fix": bool}``; ``fix`` means the
+citizen is correcting one answer from Mis datos and goes back there afterwards.
+Buttons: ``a:<option>`` an answer, ``n`` prefer not to say, ``b`` back.
+"""
+
+from __future__ import annotations
+
+from pmd_domain.consultation.schema import Question
+from pmd_domain.conversation.types import Reply
+from pmd_domain.conversation.ui import Ctx, Replies, attempt, draw, rows, screen, show
+from pmd_domain.services import participants
+
+STATE = "demo"
+
+
+async def begin(ctx: Ctx, *, before: str | None = None) -> Replies:
+    """Start the questions after consent (or go to the menu when there are none)."""
+    questions = ctx.consultation.demographics
+    if not questions:
+        return await show(ctx, "menu", before=before)
+    return await show(ctx, STATE, before=before, k=questions[0].key, fix=False)
+
+
+async def correct(ctx: Ctx, key: str) -> Replies:
+    """Ask one question again to correct its answer (from Mis datos)."""
+    return await show(ctx, STATE, k=key, fix=True)
+
+
+def _current(ctx: Ctx) -> tuple[int, Question] | None:
+    key = ctx.data.get("k")
+    for index, question in enumerate(ctx.consultation.demographics):
+        if question.key == key:
+            return index, question
+    return None
+
+
+async def prompt(ctx: Ctx) -> Replies:
+    """The current question with its options, "Prefiero no decir" and "Atrás"."""
+    found = _current(ctx)
+    if found is None:
+        return await show(ctx, "menu")
+    index, question = found
+    total = len(ctx.consultation.demographics)
+    text = ctx.c(question.prompt)
+    if not ctx.data.get("fix"):
+        text = ctx.t("demo.progress", n=index + 1, total=total) + "\n" + text
+    if question.kind == "postal_code":
+        text += "\n" + ctx.t("demo.postal_hint")
+    options = [ctx.button(ctx.c(o.label), "a", o.key) for o in question.options]
+    extra = [ctx.button(ctx.t("demo.skip"), "n")]
+    if index > 0 or ctx.data.get("fix"):
+        extra.append(ctx.button(ctx.t("common.back"), "b"))
+    return [Reply(text=text, buttons=(*rows(options, per_row=2), *rows(extra, per_row=2)))]
+
+
+async def _store(ctx: Ctx, question: Question, answer: str | None) -> Replies:
+    person = ctx.participant
+    assert person is not None
+    _, error = await attempt(
+        ctx,
+        lambda: participants.record_answer(
+            ctx.session,
+            consultation=ctx.consultation,
+            participant=person,
+            question=question.key,
+            answer=answer,
+            now=ctx.now,
+        ),
+    )
+    if error is not None:
+        return await draw(ctx, before=ctx.error(error))
+    return await _next(ctx)
+
+
+async def _next(ctx: Ctx) -> Replies:
+    found = _current(ctx)
+    if ctx.data.get("fix") or found is None:
+        from pmd_domain.conversation import mydata
+
+        return await mydata.enter(ctx, before=ctx.t("mydata.corrected"))
+    index, _ = found
+    questions = ctx.consultation.demographics
+    if index + 1 < len(questions):
+        return await show(ctx, STATE, k=questions[index + 1].key, fix=False)
+    return await show(ctx, "menu", before=ctx.t("demo.done"))
+
+
+async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
+    """An option, "Prefiero no decir" or "Atrás"."""
+    found = _current(ctx)
+    if found is None:
+        return None
+    index, question = found
+    if action == "a" and args and any(o.key == args[0] for o in question.options):
+        return await _store(ctx, question, args[0])
+    if action == "n":
+        return await _store(ctx, question, None)
+    if action == "b":
+        if ctx.data.get("fix"):
+            from pmd_domain.conversation import mydata
+
+            return await mydata.enter(ctx)
+        if index > 0:
+            previous = ctx.consultation.demographics[index - 1]
+            return await show(ctx, STATE, k=previous.key, fix=False)
+    return None
+
+
+async def on_text(ctx: Ctx, text: str) -> Replies | None:
+    """A typed postal code, or an option typed instead of pressed."""
+    found = _current(ctx)
+    if found is None:
+        return None
+    _, question = found
+    typed = " ".join(text.split())
+    if question.kind == "postal_code":
+        digits = typed.replace(" ", "").replace("-", "")
+        if participants.POSTAL_CODE.match(digits):
+            return await _store(ctx, question, digits)
+        return await draw(ctx, before=ctx.t("demo.bad_postal"))
+    for option in question.options:
+        if typed.casefold() == ctx.c(option.label).casefold():
+            return await _store(ctx, question, option.key)
+    return None
+
+
+screen(STATE, prompt, button=on_button, text=on_text)

@@ -1,0 +1,213 @@
+"""The conversation engine: one input in, replies out, state stored with the step's writes.
+
+The caller opens the write transaction; everything a step stores (answers, a
+proposal, a vote) and the new state row commit together, so a crash loses nothing
+the citizen confirmed and any process can take the next input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmd_domain.consultation import Consultation
+from pmd_domain.conversation import (  # noqa: F401  (registers the screens)
+    certificate_flow,
+    commands,
+    consent,
+    demographics,
+    menu,
+    mine,
+    mydata,
+    proposal,
+    voting,
+)
+from pmd_domain.conversation.types import Inbound, Outcome
+from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, fit, show
+from pmd_domain.db.models import ConversationState, ProcessedUpdate
+from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
+from pmd_domain.links import Links
+from pmd_domain.services import participants
+
+MAX_INPUT_CHARS = 20_000  # longer inputs are cut before anything looks at them
+
+
+class StateConflict(RuntimeError):
+    """Another process stored a step of this chat at the same moment (should not happen)."""
+
+
+class Conversation:
+    """The citizen conversation, shared by every channel."""
+
+    def __init__(self, *, consultation: Consultation, catalogs: Catalogs, links: Links):
+        self.consultation = consultation
+        self.catalogs = catalogs
+        self.links = links
+
+    async def handle(
+        self,
+        session: AsyncSession,
+        *,
+        channel: str,
+        external_id: str,
+        inbound: Inbound,
+        now: datetime,
+    ) -> Outcome:
+        """Handle one input of one chat inside the caller's transaction."""
+        if inbound.update_id is not None and not await _first_time(
+            session, channel=channel, update_id=inbound.update_id, now=now
+        ):
+            return Outcome(replies=(), duplicate=True)
+        inbound = _normalised(inbound)
+        person = await participants.find(session, channel=channel, external_id=external_id)
+        ctx = Ctx(
+            session=session,
+            consultation=self.consultation,
+            catalogs=self.catalogs,
+            links=self.links,
+            now=now,
+            inbound=inbound,
+            lang=self._language(inbound.language_hint),
+            participant=person,
+        )
+        exists = False
+        if person is None:
+            replies = await consent.stranger(ctx, channel=channel, external_id=external_id)
+        else:
+            stored = await _load(session, person.id)
+            ctx.lang = person.language
+            if stored is not None:
+                exists = True
+                ctx.state, ctx.data, ctx.version = stored
+                if ctx.state not in SCREENS:
+                    ctx.state, ctx.data = "menu", {}
+                ctx.screen = str(ctx.data.pop("_s", ctx.version))
+            replies = await _dispatch(ctx)
+        if ctx.participant is not None and not ctx.forget:
+            await _save(ctx, exists=exists)
+        return Outcome(replies=tuple(replace(r, text=fit(r.text)) for r in replies))
+
+    def _language(self, hint: str | None) -> str:
+        code = (hint or "").lower().split("-")[0]
+        if code in self.consultation.exercise.languages and code in self.catalogs.messages:
+            return code
+        return DEFAULT_LANGUAGE
+
+
+async def _dispatch(ctx: Ctx) -> Replies:
+    inbound = ctx.inbound
+    if SCREENS[ctx.state].open_only and not ctx.consultation.is_open(ctx.now):
+        return await show(ctx, "menu", before=proposal.closed_text(ctx))
+    if inbound.kind == "start":
+        return await commands.start(ctx)
+    if inbound.kind == "command":
+        return await commands.run(ctx, inbound.command, inbound.text)
+    if inbound.kind == "text" and inbound.text.lstrip().startswith("/"):
+        name, _, rest = inbound.text.lstrip()[1:].partition(" ")
+        return await commands.run(ctx, name.split("@")[0].lower(), rest)
+    if inbound.kind == "button":
+        return await _button(ctx, inbound.data)
+    if inbound.kind == "text":
+        handler = SCREENS[ctx.state].text
+        replies = await handler(ctx, inbound.text) if handler else None
+        if replies is None:
+            return await draw(ctx, before=ctx.t("input.use_buttons"))
+        return replies
+    key = {"edited": "input.edited", "forwarded": "input.forwarded"}.get(
+        inbound.kind, "input.media"
+    )
+    return await draw(ctx, before=ctx.t(key))
+
+
+async def _button(ctx: Ctx, data: str) -> Replies:
+    head, _, rest = data.partition(":")
+    args = rest.split(":") if rest else []
+    if not head.isdigit():
+        return await commands.global_button(ctx, head, args)
+    if head != ctx.screen or not args:
+        if await voting.judged_already(ctx, args):
+            text = ctx.t("error.already_judged")
+            return await draw(ctx, before=text, notice=text)
+        return await draw(ctx, before=ctx.t("input.stale"), notice=ctx.t("input.stale_notice"))
+    handler = SCREENS[ctx.state].button
+    replies = await handler(ctx, args[0], args[1:]) if handler else None
+    if replies is None:
+        return await draw(ctx, before=ctx.t("input.stale"), notice=ctx.t("input.stale_notice"))
+    return replies
+
+
+def _normalised(inbound: Inbound) -> Inbound:
+    if len(inbound.text) > MAX_INPUT_CHARS:
+        return replace(inbound, text=inbound.text[:MAX_INPUT_CHARS])
+    return inbound
+
+
+def _insert(session: AsyncSession, table: type[Any]) -> Any:
+    """A dialect-aware INSERT that supports ON CONFLICT DO NOTHING."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+async def _first_time(
+    session: AsyncSession, *, channel: str, update_id: str, now: datetime
+) -> bool:
+    statement = (
+        _insert(session, ProcessedUpdate)
+        .values(channel=channel, update_id=update_id[:64], processed_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+        .returning(ProcessedUpdate.update_id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none() is not None
+
+
+async def _load(
+    session: AsyncSession, participant_id: int
+) -> tuple[str, dict[str, Any], int] | None:
+    # The state row itself is locked, in its own query: locking the participant in a
+    # join instead would let PostgreSQL return the state as it was before the other
+    # process's step committed (only the locked table's row is re-read).
+    row = (
+        await session.execute(
+            select(ConversationState.state, ConversationState.data, ConversationState.version)
+            .where(ConversationState.participant_id == participant_id)
+            .with_for_update()
+        )
+    ).first()
+    if row is None:
+        return None
+    return str(row[0]), dict(row[1] or {}), int(row[2])
+
+
+async def _save(ctx: Ctx, *, exists: bool) -> None:
+    assert ctx.participant is not None
+    values = {
+        "state": ctx.state,
+        "data": {**ctx.data, "_s": ctx.screen},
+        "version": ctx.version + 1,
+        "updated_at": ctx.now,
+    }
+    if not exists:
+        # Two first steps of one chat at once (a double tap on Acepto handled by two
+        # processes): the first one stored wins, both answered the same.
+        await ctx.session.execute(
+            _insert(ctx.session, ConversationState)
+            .values(participant_id=ctx.participant.id, **values)
+            .on_conflict_do_nothing(index_elements=["participant_id"])
+        )
+        return
+    result = await ctx.session.execute(
+        update(ConversationState)
+        .where(
+            ConversationState.participant_id == ctx.participant.id,
+            ConversationState.version == ctx.version,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StateConflict("conversation state changed under this step")

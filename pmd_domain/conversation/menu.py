@@ -1,0 +1,49 @@
+"""The main menu: ``p`` propose, ``v`` vote, ``m`` mine, ``c`` certificate, ``d`` my data, ``h`` help."""
+
+from __future__ import annotations
+
+from pmd_domain.conversation import certificate_flow, mine, mydata, proposal, voting
+from pmd_domain.conversation.types import Reply
+from pmd_domain.conversation.ui import Ctx, Replies, draw, rows, screen, show
+
+STATE = "menu"
+
+
+async def prompt(ctx: Ctx) -> Replies:
+    """The menu with its six choices."""
+    buttons = [
+        ctx.button(ctx.t("menu.propose"), "p"),
+        ctx.button(ctx.t("menu.vote"), "v"),
+        ctx.button(ctx.t("menu.mine"), "m"),
+        ctx.button(ctx.t("menu.certificate"), "c"),
+        ctx.button(ctx.t("menu.mydata"), "d"),
+        ctx.button(ctx.t("menu.help"), "h"),
+    ]
+    return [Reply(text=ctx.t("menu.title"), buttons=rows(buttons, per_row=2))]
+
+
+async def enter(ctx: Ctx, *, before: str | None = None) -> Replies:
+    """Go to the menu."""
+    return await show(ctx, STATE, before=before)
+
+
+async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
+    """One of the menu's choices."""
+    if action == "p":
+        return await proposal.begin(ctx)
+    if action == "v":
+        return await voting.begin(ctx)
+    if action == "m":
+        return await mine.enter(ctx)
+    if action == "c":
+        return await certificate_flow.begin(ctx)
+    if action == "d":
+        return await mydata.enter(ctx)
+    if action == "h":
+        return await draw(ctx, before=ctx.t("help.text"))
+    if action == "menu":
+        return await enter(ctx)
+    return None
+
+
+screen(STATE, prompt, button=on_button)

@@ -1,0 +1,161 @@
+"""Shared pieces of every conversation step: the step context, screens, buttons, prompts.
+
+A *screen* is one state of the conversation: it knows how to (re)draw its prompt and
+how to react to a button or a typed text. Flows register their screens here; the
+engine dispatches to them. ``prompt`` only renders (it is called again whenever the
+citizen does something unexpected), the handlers change things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmd_domain.consultation import Consultation
+from pmd_domain.consultation.schema import Text
+from pmd_domain.conversation.types import MAX_TEXT_CHARS, Button, Inbound, Reply
+from pmd_domain.db.models import Participant
+from pmd_domain.errors import DomainError
+from pmd_domain.i18n import Catalogs
+from pmd_domain.links import Links
+
+T = TypeVar("T")
+Replies = list[Reply]
+
+
+@dataclass
+class Ctx:
+    """Everything one step needs, and the state it leaves behind."""
+
+    session: AsyncSession
+    consultation: Consultation
+    catalogs: Catalogs
+    links: Links
+    now: datetime
+    inbound: Inbound
+    lang: str
+    participant: Participant | None = None
+    state: str = "menu"
+    data: dict[str, Any] = field(default_factory=dict)
+    screen: str = "0"  # token of the screen on display; carried by its buttons
+    version: int = 0  # stored version before this step
+    forget: bool = False  # the participant erased their data: store no state
+
+    def t(self, key: str, **params: object) -> str:
+        """A catalogue text in the citizen's language."""
+        return self.catalogs.text(self.lang, key, **params)
+
+    def c(self, value: Text) -> str:
+        """A text of the consultation file in the citizen's language."""
+        return self.consultation.text(value, self.lang)
+
+    def button(self, label: str, action: str, *args: str | int) -> Button:
+        """A button of the current screen: ``<screen>:<action>[:<arg>...]``."""
+        data = ":".join([self.screen, action, *(str(a) for a in args)])
+        return Button(label=label, data=data)
+
+    def go(self, state: str, **data: Any) -> None:
+        """Move to ``state`` with ``data``; buttons drawn from now on belong to the new screen."""
+        self.state = state
+        self.data = dict(data)
+        self.screen = str(self.version + 1)
+
+    def local(self, moment: datetime) -> str:
+        """A date as the citizen reads it (day/month/year, consultation time zone)."""
+        zone = ZoneInfo(self.consultation.exercise.timezone)
+        return moment.astimezone(zone).strftime("%d/%m/%Y")
+
+    def error(self, error: DomainError) -> str:
+        """The kind catalogue text of a domain error."""
+        params = {k: v for k, v in error.params.items() if k not in ("language", "key")}
+        return self.t(error.code, **params)
+
+
+Prompt = Callable[[Ctx], Awaitable[Replies]]
+OnButton = Callable[[Ctx, str, list[str]], Awaitable[Replies | None]]
+OnText = Callable[[Ctx, str], Awaitable[Replies | None]]
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One state: how to draw it and how it reacts. A handler returning None did not expect it."""
+
+    prompt: Prompt
+    button: OnButton | None = None
+    text: OnText | None = None
+    draft: bool = False  # leaving it discards something the citizen typed
+    open_only: bool = False  # only while the exercise is open (proposing, voting)
+
+
+SCREENS: dict[str, Screen] = {}
+
+
+def screen(
+    name: str,
+    prompt: Prompt,
+    *,
+    button: OnButton | None = None,
+    text: OnText | None = None,
+    draft: bool = False,
+    open_only: bool = False,
+) -> None:
+    """Register the screen ``name``."""
+    SCREENS[name] = Screen(
+        prompt=prompt, button=button, text=text, draft=draft, open_only=open_only
+    )
+
+
+async def show(ctx: Ctx, state: str, *, before: str | None = None, **data: Any) -> Replies:
+    """Go to ``state`` and draw it, optionally after a line of text."""
+    ctx.go(state, **data)
+    return await draw(ctx, before=before)
+
+
+async def draw(ctx: Ctx, *, before: str | None = None, notice: str | None = None) -> Replies:
+    """Draw the current screen again, ``before`` prepended to its first message."""
+    replies = await SCREENS[ctx.state].prompt(ctx)
+    return prefix(replies, before, notice=notice)
+
+
+def prefix(replies: Replies, before: str | None, *, notice: str | None = None) -> Replies:
+    """Put ``before`` at the top of the first message (and ``notice`` as its toast)."""
+    if not replies:
+        return [Reply(text=before or "", notice=notice)] if before else []
+    first = replies[0]
+    text = f"{before}\n\n{first.text}" if before else first.text
+    return [replace(first, text=text, notice=notice or first.notice), *replies[1:]]
+
+
+def rows(buttons: Iterable[Button], per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
+    """Lay buttons out in rows of ``per_row``."""
+    items = list(buttons)
+    return tuple(tuple(items[i : i + per_row]) for i in range(0, len(items), per_row))
+
+
+def fit(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """Shorten ``text`` to ``limit`` characters, ending with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def clip(text: str, limit: int) -> str:
+    """A citizen's text shortened for a list."""
+    one_line = " ".join(text.split())
+    return fit(one_line, limit)
+
+
+async def attempt(
+    ctx: Ctx, call: Callable[[], Awaitable[T]]
+) -> tuple[T, None] | tuple[None, DomainError]:
+    """Run a service call in a savepoint: a DomainError undoes only this attempt."""
+    try:
+        async with ctx.session.begin_nested():
+            return await call(), None
+    except DomainError as error:
+        if ctx.participant is not None:
+            await ctx.session.refresh(ctx.participant)
+        return None, error

@@ -1,0 +1,180 @@
+"""Voting on published proposals: one at a time, least seen first, never one's own.
+
+States: ``v_pick`` (a pillar or all), ``v_show`` (data ``pillar``, ``pid``: the proposal
+on display) and ``v_report`` (confirm a report). Verdict buttons carry the proposal
+id (``s:<id>`` support, ``k:<id>`` skip, ``r:<id>`` report, ``y:<id>`` confirm report).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from pmd_domain.conversation.proposal import PREVIEW_PART_CHARS, closed_text
+from pmd_domain.conversation.types import Reply
+from pmd_domain.conversation.ui import Ctx, Replies, attempt, fit, rows, screen, show
+from pmd_domain.db.models import Proposal, Vote
+from pmd_domain.errors import ExerciseClosed
+from pmd_domain.services import votes
+
+PICK, SHOW, REPORT = "v_pick", "v_show", "v_report"
+
+
+async def begin(ctx: Ctx) -> Replies:
+    """Choose what to vote on (when the exercise is open)."""
+    if not ctx.consultation.is_open(ctx.now):
+        return await show(ctx, "menu", before=closed_text(ctx))
+    return await show(ctx, PICK)
+
+
+async def pick_prompt(ctx: Ctx) -> Replies:
+    """A pillar, all of them, or back to the menu."""
+    buttons = [
+        ctx.button(f"{p.number}. {ctx.c(p.name)}", "x", p.key) for p in ctx.consultation.pillars
+    ]
+    buttons.append(ctx.button(ctx.t("vote.all"), "a"))
+    buttons.append(ctx.button(ctx.t("common.menu"), "m"))
+    return [Reply(text=ctx.t("vote.ask_pillar"), buttons=rows(buttons))]
+
+
+async def pick_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
+    """Start showing proposals of the chosen pillar (or all)."""
+    if action == "x" and args and ctx.consultation.pillar(args[0]) is not None:
+        return await _advance(ctx, args[0])
+    if action == "a":
+        return await _advance(ctx, None)
+    if action == "m":
+        return await show(ctx, "menu")
+    return None
+
+
+async def _advance(ctx: Ctx, pillar: str | None, *, before: str | None = None) -> Replies:
+    """Show the next proposal to judge, counting the view."""
+    person = ctx.participant
+    assert person is not None
+    record = await votes.next_proposal(ctx.session, participant=person, pillar=pillar)
+    if record is None:
+        text = ctx.t("vote.none_pillar" if pillar else "vote.none")
+        before = f"{before}\n\n{text}" if before else text
+        if pillar:
+            return await show(ctx, PICK, before=before)
+        return await show(ctx, "menu", before=before)
+    await votes.record_view(ctx.session, proposal_id=record.id)
+    return await show(ctx, SHOW, before=before, pillar=pillar, pid=record.id)
+
+
+def describe(ctx: Ctx, record: Proposal) -> str:
+    """A proposal as shown to voters: folio, pillar and topic, the texts."""
+    pillar = ctx.consultation.pillar(record.pillar)
+    topic = pillar.topic(record.topic) if pillar else None
+    parts = [
+        ctx.t(
+            "vote.heading",
+            folio=record.folio or "",
+            pillar=ctx.c(pillar.name) if pillar else record.pillar,
+            topic=ctx.c(topic.name) if topic else record.topic,
+        ),
+        ctx.t("proposal.label_problem") + "\n" + fit(record.problem, PREVIEW_PART_CHARS),
+        ctx.t("proposal.label_proposal") + "\n" + fit(record.proposal, PREVIEW_PART_CHARS),
+    ]
+    if record.vision:
+        label = ctx.t("proposal.label_vision", year=ctx.consultation.exercise.vision_year)
+        parts.append(label + "\n" + fit(record.vision, PREVIEW_PART_CHARS))
+    return "\n\n".join(parts)
+
+
+async def _shown(ctx: Ctx) -> Proposal | None:
+    pid = ctx.data.get("pid")
+    record = await ctx.session.get(Proposal, int(pid)) if isinstance(pid, int) else None
+    return record if record is not None and record.status == "published" else None
+
+
+async def show_prompt(ctx: Ctx) -> Replies:
+    """The proposal on display with Apoyo · Saltar · Reportar · Menú."""
+    record = await _shown(ctx)
+    if record is None:
+        return await _advance(ctx, ctx.data.get("pillar"))
+    buttons = [
+        ctx.button(ctx.t("vote.support"), "s", record.id),
+        ctx.button(ctx.t("vote.skip"), "k", record.id),
+        ctx.button(ctx.t("vote.report"), "r", record.id),
+        ctx.button(ctx.t("common.menu"), "m"),
+    ]
+    return [Reply(text=describe(ctx, record), buttons=rows(buttons, per_row=2))]
+
+
+async def _judge(ctx: Ctx, pid: int, verdict: str) -> Replies:
+    person = ctx.participant
+    assert person is not None
+    _, error = await attempt(
+        ctx,
+        lambda: votes.judge(
+            ctx.session,
+            consultation=ctx.consultation,
+            participant=person,
+            proposal_id=pid,
+            verdict=verdict,
+            now=ctx.now,
+        ),
+    )
+    if isinstance(error, ExerciseClosed):
+        return await show(ctx, "menu", before=closed_text(ctx))
+    if error is not None:
+        return await _advance(ctx, ctx.data.get("pillar"), before=ctx.error(error))
+    done = {"support": "vote.supported", "skip": "vote.skipped", "report": "vote.reported"}
+    return await _advance(ctx, ctx.data.get("pillar"), before=ctx.t(done[verdict]))
+
+
+def _pid(ctx: Ctx, args: list[str]) -> int | None:
+    if args and args[0].isdigit() and int(args[0]) == ctx.data.get("pid"):
+        return int(args[0])
+    return None
+
+
+async def show_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
+    """Support, skip, report (asks first) or back to the menu."""
+    if action == "m":
+        return await show(ctx, "menu")
+    pid = _pid(ctx, args)
+    if pid is None:
+        return None
+    if action == "s":
+        return await _judge(ctx, pid, "support")
+    if action == "k":
+        return await _judge(ctx, pid, "skip")
+    if action == "r":
+        return await show(ctx, REPORT, **ctx.data)
+    return None
+
+
+async def judged_already(ctx: Ctx, args: list[str]) -> bool:
+    """Whether an old verdict button (``s|k|y:<id>``) is for a proposal already judged."""
+    person = ctx.participant
+    if person is None or len(args) < 2 or args[0] not in ("s", "k", "y") or not args[1].isdigit():
+        return False
+    found = await ctx.session.scalar(
+        select(Vote.id).where(Vote.participant_id == person.id, Vote.proposal_id == int(args[1]))
+    )
+    return found is not None
+
+
+async def report_prompt(ctx: Ctx) -> Replies:
+    """Are you sure you want to report it?"""
+    buttons = [
+        ctx.button(ctx.t("vote.report_yes"), "y", str(ctx.data.get("pid"))),
+        ctx.button(ctx.t("vote.report_no"), "n"),
+    ]
+    return [Reply(text=ctx.t("vote.report_confirm"), buttons=rows(buttons, per_row=2))]
+
+
+async def report_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
+    """Confirm the report, or go back to the proposal."""
+    if action == "y" and (pid := _pid(ctx, args)) is not None:
+        return await _judge(ctx, pid, "report")
+    if action == "n":
+        return await show(ctx, SHOW, **ctx.data)
+    return None
+
+
+screen(PICK, pick_prompt, button=pick_button, open_only=True)
+screen(SHOW, show_prompt, button=show_button, open_only=True)
+screen(REPORT, report_prompt, button=report_button, open_only=True)
