@@ -14,7 +14,7 @@ from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.i18n import Catalogs
 from pmd_domain.settings import Settings
-from web import chat, health
+from web import chat, dashboard, health
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, SETTINGS
 from web.security import errors, security_headers
 
@@ -54,6 +54,7 @@ def create_app(
             await app[DATABASE].dispose()
 
     app.cleanup_ctx.append(database_ctx)
+    dashboard.setup(app)
     return app
 
 
