@@ -9,7 +9,7 @@ from collections import OrderedDict
 class SessionLimiter:
     """Token bucket per key: ``rate`` inputs per second with bursts of ``burst``."""
 
-    def __init__(self, *, rate: float = 3.0, burst: int = 12, max_keys: int = 100_000):
+    def __init__(self, *, rate: float = 2.0, burst: int = 20, max_keys: int = 100_000):
         self.rate = rate
         self.burst = burst
         self.max_keys = max_keys
