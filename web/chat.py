@@ -55,7 +55,11 @@ def external_id(secret_key: str, token: str) -> str:
 
 def _token(request: web.Request) -> str | None:
     token = request.cookies.get(COOKIE, "")
-    return token if 20 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum() else None
+    return (
+        token
+        if 20 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()
+        else None
+    )
 
 
 @routes.get("/participa", name="webchat")
@@ -124,7 +128,9 @@ def _same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return request.headers.get("Sec-Fetch-Site", "same-origin") == "same-origin"
-    return origin == f"{request.scheme}://{request.host}" or origin == request.app[SETTINGS].public_url
+    return (
+        origin == f"{request.scheme}://{request.host}" or origin == request.app[SETTINGS].public_url
+    )
 
 
 @routes.post("/participa/mensajes", name="webchat_send")

@@ -45,7 +45,9 @@ class WebChat:
             for row in reply["buttons"]:
                 for button in row:
                     if button["label"] == label and button.get("data"):
-                        return self.text(await self._post({"kind": "button", "data": button["data"]}))
+                        return self.text(
+                            await self._post({"kind": "button", "data": button["data"]})
+                        )
         raise AssertionError(f"no button {label!r} in {self.labels()}")
 
     def labels(self) -> list[str]:

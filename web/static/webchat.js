@@ -66,6 +66,8 @@
           el = document.createElement("button");
           el.type = "button";
           el.addEventListener("click", function () {
+            // a choice is made once: the buttons of this message stop working
+            li.querySelectorAll("button").forEach(function (other) { other.disabled = true; });
             showMine(b.label);
             send({ kind: "button", data: b.data });
           });
