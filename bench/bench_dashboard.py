@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -67,10 +68,9 @@ def database(size: int, seed: int) -> Path:
         cwd=ROOT,
     )
     # Fold the WAL into the file so that one file is the whole database.
-    import sqlite3
-
-    with sqlite3.connect(partial) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn = sqlite3.connect(partial)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
     partial.rename(target)
     return target
 

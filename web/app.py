@@ -29,7 +29,8 @@ def create_app(
     migrate: bool = True,
 ) -> web.Application:
     """Build the web application; resources open and close in its lifecycle hooks."""
-    app = web.Application(middlewares=[security_headers, errors], client_max_size=256 * 1024)
+    app = web.Application(middlewares=[errors], client_max_size=256 * 1024)
+    app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
     app[CONSULTATION] = consultation or load_consultation(settings.consultation)
     app[BOT_STATUS] = {"state": "disabled"}

@@ -27,18 +27,14 @@ HEADERS = {
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Add the CSP and related headers to every response, errors included."""
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        for name, value in HEADERS.items():
-            exc.headers.setdefault(name, value)
-        raise
+async def security_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Add the CSP and related headers to every response as it is prepared.
+
+    A ``on_response_prepare`` hook (not a middleware) so that streamed responses,
+    error pages and static files get them too.
+    """
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    return response
 
 
 def _error_page(request: web.Request, status: int, title: str, message: str) -> web.Response:

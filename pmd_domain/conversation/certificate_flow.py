@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.consultation import Consultation
 from pmd_domain.conversation.types import Document, Reply
 from pmd_domain.conversation.ui import Ctx, Replies, attempt, draw, rows, screen, show
-from pmd_domain.db.models import Participant
+from pmd_domain.db.models import Certificate, Participant
 from pmd_domain.errors import DomainError, TextTooLong
+from pmd_domain.i18n import Catalogs
 from pmd_domain.links import Links
 from pmd_domain.services import proposals
 from pmd_domain.services.texts import require_name
@@ -33,6 +35,7 @@ async def issue_certificate(
     session: AsyncSession,
     *,
     consultation: Consultation,
+    catalogs: Catalogs,
     links: Links,
     participant: Participant,
     name: str,
@@ -41,19 +44,38 @@ async def issue_certificate(
 ) -> Document:
     """CALL POINT: issue (or re-issue) the participant's certificate and render its PDF.
 
-    To be connected to ``pmd_domain.services.certificates`` (issue: same folio and
-    token on a re-download) and its renderer (run off the event loop), returning
-    ``Document(filename="constancia-<folio>.pdf", content=pdf, mime="application/pdf")``.
-    Until then it raises ``CertificateNotReady`` and the citizen gets a kind message.
+    To be connected to the certificates service and its renderer::
+
+        record = await certificates.issue(
+            session, consultation=consultation, participant=participant, name=name, now=now
+        )
+        return await certificate_document(
+            consultation=consultation, certificate=record, links=links,
+            catalogs=catalogs, language=language,
+        )
+
+    Its DomainErrors (no participation, revoked, invalid name) reach the citizen as
+    their catalogue text. Until then it raises ``CertificateNotReady``.
     """
     raise CertificateNotReady()
 
 
+async def _eligible(ctx: Ctx) -> bool:
+    assert ctx.participant is not None
+    records = await proposals.of_participant(ctx.session, participant_id=ctx.participant.id)
+    return any(r.status != "rejected" for r in records)
+
+
+async def _issued_name(ctx: Ctx) -> str | None:
+    assert ctx.participant is not None
+    return await ctx.session.scalar(
+        select(Certificate.name).where(Certificate.participant_id == ctx.participant.id)
+    )
+
+
 async def begin(ctx: Ctx) -> Replies:
     """Ask for the name, or explain that a certificate needs a proposal first."""
-    person = ctx.participant
-    assert person is not None
-    if not await proposals.of_participant(ctx.session, participant_id=person.id):
+    if not await _eligible(ctx):
         ctx.go("menu")
         buttons = [
             ctx.button(ctx.t("menu.propose"), "p"),
@@ -64,13 +86,22 @@ async def begin(ctx: Ctx) -> Replies:
 
 
 async def prompt(ctx: Ctx) -> Replies:
-    """Escribe tu nombre completo ..."""
-    buttons = (ctx.button(ctx.t("common.cancel"), "q"),)
-    return [Reply(text=ctx.t("cert.ask_name"), buttons=(buttons,))]
+    """Escribe tu nombre completo ... (or download again under the name already used)."""
+    issued = await _issued_name(ctx)
+    buttons = []
+    text = ctx.t("cert.ask_name")
+    if issued:
+        text = ctx.t("cert.issued_as", name=issued) + "\n\n" + text
+        buttons.append(ctx.button(ctx.t("cert.again"), "r"))
+    buttons.append(ctx.button(ctx.t("common.cancel"), "q"))
+    return [Reply(text=text, buttons=rows(buttons, per_row=2))]
 
 
 async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
-    """Cancel: back to the menu."""
+    """Download again under the same name, or cancel."""
+    if action == "r":
+        issued = await _issued_name(ctx)
+        return await _issue(ctx, issued) if issued else await draw(ctx)
     if action == "q":
         return await show(ctx, "menu")
     return None
@@ -78,19 +109,24 @@ async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
 
 async def on_text(ctx: Ctx, raw: str) -> Replies | None:
     """Validate the name and issue the certificate."""
-    person = ctx.participant
-    assert person is not None
     try:
         name = require_name(raw, max_chars=ctx.consultation.limits.name_max_chars)
     except TextTooLong as too_long:
         return await draw(ctx, before=ctx.error(too_long))
     except DomainError:
         return await draw(ctx, before=ctx.t("cert.bad_name"))
+    return await _issue(ctx, name)
+
+
+async def _issue(ctx: Ctx, name: str) -> Replies:
+    person = ctx.participant
+    assert person is not None
     document, failure = await attempt(
         ctx,
         lambda: issue_certificate(
             ctx.session,
             consultation=ctx.consultation,
+            catalogs=ctx.catalogs,
             links=ctx.links,
             participant=person,
             name=name,

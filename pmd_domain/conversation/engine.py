@@ -28,7 +28,7 @@ from pmd_domain.conversation import (  # noqa: F401  (registers the screens)
     voting,
 )
 from pmd_domain.conversation.types import Inbound, Outcome
-from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, fit, show
+from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, fit, number, show
 from pmd_domain.db.models import ConversationState, ProcessedUpdate
 from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.links import Links
@@ -127,7 +127,7 @@ async def _dispatch(ctx: Ctx) -> Replies:
 async def _button(ctx: Ctx, data: str) -> Replies:
     head, _, rest = data.partition(":")
     args = rest.split(":") if rest else []
-    if not head.isdigit():
+    if number(head) is None:
         return await commands.global_button(ctx, head, args)
     if head != ctx.screen or not args:
         if await voting.judged_already(ctx, args):

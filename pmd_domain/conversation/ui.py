@@ -8,6 +8,7 @@ citizen does something unexpected), the handlers change things.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -25,6 +26,7 @@ from pmd_domain.i18n import Catalogs
 from pmd_domain.links import Links
 
 T = TypeVar("T")
+_NUMBER = re.compile(r"^[0-9]{1,18}$")
 Replies = list[Reply]
 
 
@@ -129,6 +131,11 @@ def prefix(replies: Replies, before: str | None, *, notice: str | None = None) -
     first = replies[0]
     text = f"{before}\n\n{first.text}" if before else first.text
     return [replace(first, text=text, notice=notice or first.notice), *replies[1:]]
+
+
+def number(raw: str) -> int | None:
+    """A non-negative id from button data (ASCII digits only, fits in 64 bits), else None."""
+    return int(raw) if _NUMBER.match(raw) else None
 
 
 def rows(buttons: Iterable[Button], per_row: int = 1) -> tuple[tuple[Button, ...], ...]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from pmd_domain.conversation.proposal import PREVIEW_PART_CHARS, closed_text
 from pmd_domain.conversation.types import Reply
-from pmd_domain.conversation.ui import Ctx, Replies, attempt, fit, rows, screen, show
+from pmd_domain.conversation.ui import Ctx, Replies, attempt, fit, number, rows, screen, show
 from pmd_domain.db.models import Proposal, Vote
 from pmd_domain.errors import ExerciseClosed
 from pmd_domain.services import votes
@@ -125,9 +125,8 @@ async def _judge(ctx: Ctx, pid: int, verdict: str) -> Replies:
 
 
 def _pid(ctx: Ctx, args: list[str]) -> int | None:
-    if args and args[0].isdigit() and int(args[0]) == ctx.data.get("pid"):
-        return int(args[0])
-    return None
+    pid = number(args[0]) if args else None
+    return pid if pid is not None and pid == ctx.data.get("pid") else None
 
 
 async def show_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
@@ -149,10 +148,13 @@ async def show_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
 async def judged_already(ctx: Ctx, args: list[str]) -> bool:
     """Whether an old verdict button (``s|k|y:<id>``) is for a proposal already judged."""
     person = ctx.participant
-    if person is None or len(args) < 2 or args[0] not in ("s", "k", "y") or not args[1].isdigit():
+    if person is None or len(args) < 2 or args[0] not in ("s", "k", "y"):
+        return False
+    pid = number(args[1])
+    if pid is None:
         return False
     found = await ctx.session.scalar(
-        select(Vote.id).where(Vote.participant_id == person.id, Vote.proposal_id == int(args[1]))
+        select(Vote.id).where(Vote.participant_id == person.id, Vote.proposal_id == pid)
     )
     return found is not None
 

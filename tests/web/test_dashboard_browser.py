@@ -105,6 +105,12 @@ async def test_dashboard_live_safe_and_on_a_phone(
     assert xss_text
 
     # (b) a new participation appears without reload; its hostile text arrives by the JS path
+    no_answer = page.locator(
+        "table[data-series='participants.gender'] tr", has_text="Prefiero no decir"
+    )
+    assert await no_answer.locator("td").text_content() == "1"
+    gender_chart = page.locator("img[data-chart=participantes-genero]")
+    chart_before = await gender_chart.get_attribute("src")
     async with database.transaction() as session:
         person = await make_participant(session, consultation, external_id="777000111")
         await make_proposal(
@@ -123,6 +129,8 @@ async def test_dashboard_live_safe_and_on_a_phone(
     assert await page.locator("[data-total=proposals]").text_content() == "10"
     assert "En vivo <img src=x" in (await gobierno.text_content() or "")
     assert "6 participantes" in (await page.locator("#anuncio").text_content() or "")
+    assert await no_answer.locator("td").text_content() == "2"  # tables rebuilt in place
+    assert await gender_chart.get_attribute("src") != chart_before  # new chart version
     assert await page.evaluate("window.__pwned") is None
     injected = "document.querySelectorAll('ol[data-top] img, ol[data-top] script').length"
     assert await page.evaluate(injected) == 0

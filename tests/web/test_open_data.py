@@ -62,6 +62,7 @@ async def _text(client: TestClient, path: str) -> str:
     assert response.status == 200, path
     assert "attachment" in response.headers["Content-Disposition"]
     assert path.rsplit("/", 1)[1] in response.headers["Content-Disposition"]
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     return (await response.read()).decode("utf-8")
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
-from pmd_domain.db.models import Participant
+from pmd_domain.db.models import Certificate, Participant
+from pmd_domain.services import proposals
 from tests.domain.conversation.chat import Chat
 from tests.domain.conversation.conftest import onboard, stored_state
 from tests.factories import make_proposal
@@ -39,4 +41,53 @@ async def test_the_name_is_asked_and_checked(
     [answer] = await chat.say("María José Pérez-Núñez")
     # Until the certificates service is connected the citizen gets a kind message.
     assert "constancias todavía no están disponibles" in answer
+    assert "¿Qué quieres hacer?" in answer
+
+
+async def test_a_rejected_proposal_is_not_enough(
+    chat: Chat, db: Database, consultation: Consultation
+) -> None:
+    await onboard(chat)
+    async with db.transaction() as session:
+        person = await session.scalar(select(Participant))
+        assert person is not None
+        record = await make_proposal(session, consultation, person, publish=False)
+        await proposals.moderate(
+            session,
+            consultation=consultation,
+            proposal_id=record.id,
+            decision="reject",
+            staff_id=1,
+            now=utcnow(),
+            reason="Duplicada",
+        )
+    [needs] = await chat.press("Mi constancia")
+    assert "al menos una propuesta registrada" in needs
+
+
+async def test_an_issued_certificate_can_be_downloaded_again(
+    chat: Chat, db: Database, consultation: Consultation
+) -> None:
+    await onboard(chat)
+    now = utcnow()
+    async with db.transaction() as session:
+        person = await session.scalar(select(Participant))
+        assert person is not None
+        await make_proposal(session, consultation, person)
+        session.add(
+            Certificate(
+                participant_id=person.id,
+                folio="C23-000001",
+                token="t" * 32,
+                name="Ana López",
+                topics=[["servicios", "agua"]],
+                issued_at=now,
+                updated_at=now,
+            )
+        )
+    [ask] = await chat.press("Mi constancia")
+    assert "Tu constancia está a nombre de Ana López." in ask
+    assert "Escribe tu nombre completo" in ask
+    assert chat.labels() == ["Descargar de nuevo", "Cancelar"]
+    [answer] = await chat.press("Descargar de nuevo")
     assert "¿Qué quieres hacer?" in answer

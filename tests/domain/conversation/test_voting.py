@@ -97,7 +97,7 @@ async def test_skip_and_report_with_confirmation(
     await chat.press("No, volver")
     assert f"Propuesta {seen[0]}" in chat.text
     [skipped] = await chat.press("Saltar")
-    assert "Saltada." in skipped
+    assert "Listo, la saltamos." in skipped
     seen.append(first.folio if first.folio in skipped else second.folio)
     assert set(seen) == {first.folio, second.folio}
     await chat.press("Reportar")
