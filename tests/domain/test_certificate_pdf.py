@@ -1,0 +1,96 @@
+"""The printable certificate: one page, the right texts, a QR code that decodes to the URL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import pypdfium2
+import zxingcpp
+
+from pmd_domain.certificates.pdf import render_certificate, render_certificate_async
+from pmd_domain.consultation import Consultation
+from pmd_domain.db.models import Certificate
+
+URL = "https://participa.example.mx/constancias/Zx9_-abcdefghijklmnopqrstuvwxyz01"
+
+
+def _certificate(consultation: Consultation) -> Certificate:
+    seguridad = consultation.pillar("seguridad")
+    assert seguridad is not None
+    return Certificate(
+        id=45,
+        participant_id=1,
+        folio="C23-000045",
+        token="Zx9_-abcdefghijklmnopqrstuvwxyz01",
+        name="María José Hernández-López",
+        topics=[["servicios", "agua"], ["seguridad", seguridad.topics[0].key]],
+        # 03:00 UTC on the 24th is still the 23rd in Mexico City.
+        issued_at=datetime(2026, 11, 24, 3, 0, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 24, 3, 0, tzinfo=UTC),
+    )
+
+
+def test_the_pdf_has_one_letter_page_with_the_texts_and_a_readable_qr(
+    consultation: Consultation,
+) -> None:
+    certificate = _certificate(consultation)
+    data = render_certificate(consultation=consultation, certificate=certificate, verify_url=URL)
+    assert data.startswith(b"%PDF")
+    document = pypdfium2.PdfDocument(data)
+    assert len(document) == 1
+    page = document[0]
+    assert page.get_size() == (612, 792)
+    text = " ".join(page.get_textpage().get_text_range().split())
+    assert consultation.exercise.authority in text
+    assert "CONSTANCIA DE PARTICIPACIÓN" in text
+    assert "Otorga la presente constancia a María José Hernández-López" in text
+    assert "C23-000045" in text
+    assert "23 de noviembre de 2026" in text
+    assert "Agua potable y drenaje" in text
+    assert consultation.certificate.signer_name in text
+    for size in (72, 150):
+        image = page.render(scale=size / 72).to_pil()
+        assert [r.text for r in zxingcpp.read_barcodes(image)] == [URL]
+    # The QR symbol itself (without its quiet zone) is at least 40 mm wide: at 72 dpi, 1 px = 1 pt.
+    found = zxingcpp.read_barcodes(page.render(scale=1).to_pil())[0].position
+    assert (found.top_right.x - found.top_left.x) / 72 * 25.4 >= 40
+
+
+def test_english_wording(consultation: Consultation) -> None:
+    data = render_certificate(
+        consultation=consultation,
+        certificate=_certificate(consultation),
+        verify_url=URL,
+        language="en",
+    )
+    text = " ".join(pypdfium2.PdfDocument(data)[0].get_textpage().get_text_range().split())
+    assert "CERTIFICATE OF PARTICIPATION" in text
+    assert "November 23, 2026" in text
+
+
+async def test_rendering_off_the_event_loop(consultation: Consultation) -> None:
+    certificate = _certificate(consultation)
+    lags: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        while not stop.is_set():
+            start = time.perf_counter()
+            await asyncio.sleep(0.005)
+            lags.append(time.perf_counter() - start - 0.005)
+
+    tick = asyncio.create_task(ticker())
+    pdfs = await asyncio.gather(
+        *(
+            render_certificate_async(
+                consultation=consultation, certificate=certificate, verify_url=URL
+            )
+            for _ in range(4)
+        )
+    )
+    stop.set()
+    await tick
+    assert all(pdf.startswith(b"%PDF") for pdf in pdfs)
+    assert lags  # the loop kept ticking while the PDFs were built
