@@ -13,7 +13,7 @@ from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.settings import Settings
-from web import health
+from web import certificates, health
 from web.keys import BOT_STATUS, CONSULTATION, DATABASE, SETTINGS
 from web.security import errors, security_headers
 
@@ -39,6 +39,7 @@ def create_app(
     )
     env.globals.update(_globals(app[CONSULTATION]))
     app.router.add_routes(health.routes)
+    certificates.setup(app)
     app.router.add_static("/static", HERE / "static", name="static", append_version=True)
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -98,6 +98,13 @@ async def get_for(session: AsyncSession, *, participant_id: int) -> Certificate 
     )
 
 
+async def by_token(session: AsyncSession, *, token: str) -> Certificate | None:
+    """The stored certificate with ``token`` (None for malformed or unknown tokens)."""
+    if not well_formed(token):
+        return None
+    return await session.scalar(select(Certificate).where(Certificate.token == token))
+
+
 async def issue(
     session: AsyncSession,
     *,
@@ -159,9 +166,7 @@ async def verify(
     session: AsyncSession, *, consultation: Consultation, token: str, language: str = "es"
 ) -> CertificateView | None:
     """The public view of the certificate with ``token``; None if no such certificate."""
-    if not well_formed(token):
-        return None
-    record = await session.scalar(select(Certificate).where(Certificate.token == token))
+    record = await by_token(session, token=token)
     if record is None or record.folio is None or record.name is None:
         return None
     return view_of(consultation, record, language=language)
