@@ -1,7 +1,7 @@
 """``/constancias/{token}``: the public verification page a certificate's QR code opens.
 
 The page shows only what SPEC §4 allows (valid or revoked, name, exercise, topics,
-date, folio). Pages of existing certificates are kept in memory for a few seconds
+date, folio). Pages of existing certificates are kept in memory for ten seconds
 (``PageCache``), so a burst of scans does not hit the database; a revocation made by
 another process shows within that time. Unknown tokens are never cached.
 """
@@ -17,17 +17,18 @@ from aiohttp import web
 
 from pmd_domain.services import certificates
 from web.keys import CONSULTATION, DATABASE
-from web.ratelimit import RateLimiter
+from web.ratelimit import RateLimiter, client_key
 
 routes = web.RouteTableDef()
 
 PAGE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
+CACHED_HEADERS = {**PAGE_HEADERS, "Content-Type": "text/html; charset=utf-8"}
 
 
 class PageCache:
     """Rendered verification pages by token, for ``ttl`` seconds, at most ``size`` of them."""
 
-    def __init__(self, *, ttl: float = 5.0, size: int = 10_000):
+    def __init__(self, *, ttl: float = 10.0, size: int = 10_000):
         self.ttl = ttl
         self.size = size
         self._pages: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
@@ -72,13 +73,13 @@ def setup(app: web.Application, *, limiter: RateLimiter | None = None) -> None:
 async def verification_page(request: web.Request) -> web.Response:
     """The certificate's public status, or a kind 404 when the token is not valid."""
     state = request.app[VERIFICATION]
-    wait = state.limiter.take(request.remote or "unknown")
+    wait = state.limiter.take(client_key(request.remote, request.headers.get("X-Forwarded-For")))
     if wait:
         return _page(request, "certificate_busy.html", {}, 429, state.limiter.retry_after(wait))
     token = request.match_info["token"]
     cached = state.cache.get(token)
     if cached is not None:
-        return web.Response(body=cached, content_type="text/html", headers=PAGE_HEADERS)
+        return web.Response(body=cached, headers=CACHED_HEADERS)
     async with request.app[DATABASE].reading() as session:
         view = await certificates.verify(
             session, consultation=request.app[CONSULTATION], token=token

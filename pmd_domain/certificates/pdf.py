@@ -1,15 +1,18 @@
 """The printable certificate: one Letter page with the verification QR code.
 
-``render_certificate`` is blocking (reportlab + qrcode, ~10-20 ms); async callers use
-``render_certificate_async``, which runs it in a worker thread so the event loop
-keeps serving other chats.
+``render_certificate`` is blocking (reportlab + qrcode, ~15-30 ms); async callers use
+``render_certificate_async``, which runs it in a worker process (see
+``pmd_domain.certificates.renderer``) or a thread, so the event loop keeps serving
+other chats.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import threading
+from concurrent.futures import Executor
 from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -72,6 +75,12 @@ def _packaged_catalogs() -> Catalogs:
 @lru_cache(maxsize=1)
 def _load_catalogs() -> Catalogs:
     return Catalogs.load()
+
+
+def warm_up() -> None:
+    """Register the fonts and load the texts once (a worker process's initializer)."""
+    _fonts()
+    _packaged_catalogs()
 
 
 def _qr_image(url: str) -> ImageReader:
@@ -225,20 +234,42 @@ def render_certificate(
     return buffer.getvalue()
 
 
+def snapshot(certificate: Certificate) -> Certificate:
+    """A detached copy with the fields the PDF uses: safe to hand to a thread or process."""
+    return Certificate(
+        id=certificate.id,
+        participant_id=certificate.participant_id,
+        folio=certificate.folio,
+        token=certificate.token,
+        name=certificate.name,
+        topics=[list(pair) for pair in certificate.topics or []],
+        issued_at=certificate.issued_at,
+        updated_at=certificate.updated_at,
+        revoked_at=certificate.revoked_at,
+    )
+
+
 async def render_certificate_async(
     *,
     consultation: Consultation,
     certificate: Certificate,
     verify_url: str,
     language: str = "es",
-    catalogs: Catalogs | None = None,
+    executor: Executor | None = None,
 ) -> bytes:
-    """``render_certificate`` in a worker thread: the event loop is never blocked by it."""
-    return await asyncio.to_thread(
+    """``render_certificate`` off the event loop: in ``executor`` or a worker thread.
+
+    Pass the application's ``CertificateRenderer.executor`` (a worker process) in
+    production: threads share the GIL with the event loop, so many PDFs rendered at
+    once in threads can still delay the loop; a process cannot.
+    """
+    job = functools.partial(
         render_certificate,
         consultation=consultation,
-        certificate=certificate,
+        certificate=snapshot(certificate),
         verify_url=verify_url,
         language=language,
-        catalogs=catalogs,
     )
+    if executor is None:
+        return await asyncio.to_thread(job)
+    return await asyncio.get_running_loop().run_in_executor(executor, job)

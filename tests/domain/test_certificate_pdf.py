@@ -10,6 +10,7 @@ import pypdfium2
 import zxingcpp
 
 from pmd_domain.certificates.pdf import render_certificate, render_certificate_async
+from pmd_domain.certificates.renderer import CertificateRenderer
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Certificate
 
@@ -94,3 +95,21 @@ async def test_rendering_off_the_event_loop(consultation: Consultation) -> None:
     await tick
     assert all(pdf.startswith(b"%PDF") for pdf in pdfs)
     assert lags  # the loop kept ticking while the PDFs were built
+
+
+async def test_the_renderer_uses_a_worker_process(consultation: Consultation) -> None:
+    with CertificateRenderer(processes=1) as renderer:
+        first, second = await asyncio.gather(
+            renderer.render(
+                consultation=consultation, certificate=_certificate(consultation), verify_url=URL
+            ),
+            renderer.render(
+                consultation=consultation,
+                certificate=_certificate(consultation),
+                verify_url=URL + "x",
+                language="en",
+            ),
+        )
+    for pdf, url in ((first, URL), (second, URL + "x")):
+        image = pypdfium2.PdfDocument(pdf)[0].render(scale=150 / 72).to_pil()
+        assert [r.text for r in zxingcpp.read_barcodes(image)] == [url]
