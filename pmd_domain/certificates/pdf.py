@@ -37,7 +37,8 @@ from pmd_domain.i18n import Catalogs
 from pmd_domain.services.certificates import topic_names
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-QR_SIZE = 50 * mm  # the symbol itself is >= 40 mm; the rest is its quiet zone
+QR_SYMBOL = 42 * mm  # the code itself, without its quiet zone (scanners need >= ~40 mm on paper)
+QR_BORDER = 4  # modules of quiet zone on each side
 ACCENT = colors.HexColor("#7a1f3d")
 INK = colors.HexColor("#1b1b1b")
 MUTED = colors.HexColor("#4a4a4a")
@@ -83,9 +84,11 @@ def warm_up() -> None:
     _packaged_catalogs()
 
 
-def _qr_image(url: str) -> ImageReader:
-    image = qrcode.make(url, box_size=10, border=4).get_image()
-    return ImageReader(image)
+def _qr_image(url: str) -> tuple[ImageReader, float]:
+    """The QR code of ``url`` and the size to draw it so the symbol is ``QR_SYMBOL`` wide."""
+    made = qrcode.make(url, box_size=10, border=QR_BORDER)
+    modules = made.pixel_size // 10 - 2 * QR_BORDER
+    return ImageReader(made.get_image()), QR_SYMBOL * (modules + 2 * QR_BORDER) / modules
 
 
 def render_certificate(
@@ -186,13 +189,14 @@ def render_certificate(
     zone = exercise.timezone
     issued = long_date(as_aware(certificate.issued_at), zone=zone, language=language)
     left = ParagraphStyle("l", fontName=regular, fontSize=11, leading=15, alignment=TA_LEFT)
-    qr_x = width - margin - QR_SIZE
+    qr_image, qr_size = _qr_image(verify_url)
+    qr_x = width - margin - qr_size
     qr_y = 40 * mm
-    pdf.drawImage(_qr_image(verify_url), qr_x, qr_y, QR_SIZE, QR_SIZE)
+    pdf.drawImage(qr_image, qr_x, qr_y, qr_size, qr_size)
     url_style = ParagraphStyle(
         "u", fontName=regular, fontSize=7.5, leading=9.5, alignment=TA_CENTER, textColor=MUTED
     )
-    url_box = QR_SIZE + 20 * mm
+    url_box = qr_size + 20 * mm
     url_x = width - margin + 4 * mm - url_box
     uy = para(
         escape(texts.text(language, "certificate.pdf.verify")),
@@ -203,11 +207,11 @@ def render_certificate(
     )
     para(escape(verify_url), uy - 1 * mm, url_style, box=url_box, x=url_x)
 
-    column = inner - QR_SIZE - 16 * mm
+    column = inner - qr_size - 16 * mm
     place = texts.text(
         language, "certificate.pdf.place_date", place=exercise.municipality, date=issued
     )
-    ly = para(escape(place), qr_y + QR_SIZE, left, box=column)
+    ly = para(escape(place), qr_y + qr_size, left, box=column)
     ly = para(
         escape(texts.text(language, "certificate.pdf.folio", folio=certificate.folio or "")),
         ly - 2 * mm,

@@ -7,12 +7,15 @@ import time
 from datetime import UTC, datetime
 
 import pypdfium2
+import pytest
 import zxingcpp
 
+from pmd_domain.certificates.document import certificate_document
 from pmd_domain.certificates.pdf import render_certificate, render_certificate_async
 from pmd_domain.certificates.renderer import CertificateRenderer
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Certificate
+from pmd_domain.i18n import Catalogs
 
 URL = "https://participa.example.mx/constancias/Zx9_-abcdefghijklmnopqrstuvwxyz01"
 
@@ -54,7 +57,7 @@ def test_the_pdf_has_one_letter_page_with_the_texts_and_a_readable_qr(
     for size in (72, 150):
         image = page.render(scale=size / 72).to_pil()
         assert [r.text for r in zxingcpp.read_barcodes(image)] == [URL]
-    # The QR symbol itself (without its quiet zone) is at least 40 mm wide: at 72 dpi, 1 px = 1 pt.
+    # The QR symbol itself (without its quiet zone) is at least 40 mm wide (72 dpi: 1 px = 1 pt).
     found = zxingcpp.read_barcodes(page.render(scale=1).to_pil())[0].position
     assert (found.top_right.x - found.top_left.x) / 72 * 25.4 >= 40
 
@@ -113,3 +116,55 @@ async def test_the_renderer_uses_a_worker_process(consultation: Consultation) ->
     for pdf, url in ((first, URL), (second, URL + "x")):
         image = pypdfium2.PdfDocument(pdf)[0].render(scale=150 / 72).to_pil()
         assert [r.text for r in zxingcpp.read_barcodes(image)] == [url]
+
+
+class FixedLinks:
+    """Public links under one base URL (the web side builds them from its routes)."""
+
+    def certificate(self, token: str) -> str:
+        return f"https://participa.example.mx/constancias/{token}"
+
+    def privacy(self) -> str:
+        return "https://participa.example.mx/privacidad"
+
+    def dashboard(self) -> str:
+        return "https://participa.example.mx/"
+
+
+async def test_the_chat_document_carries_the_pdf_name_and_caption(
+    consultation: Consultation,
+) -> None:
+    certificate = _certificate(consultation)
+    document = await certificate_document(
+        consultation=consultation,
+        certificate=certificate,
+        links=FixedLinks(),
+        catalogs=Catalogs.load(),
+    )
+    assert document.filename == "constancia-C23-000045.pdf"
+    assert document.mime == "application/pdf"
+    assert "C23-000045" in document.caption and "QR" in document.caption
+    image = pypdfium2.PdfDocument(document.content)[0].render(scale=150 / 72).to_pil()
+    assert [r.text for r in zxingcpp.read_barcodes(image)] == [
+        f"https://participa.example.mx/constancias/{certificate.token}"
+    ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://a.mx/constancias/Zx9_-abcdefghijklmnopqrstuvwxyz01",
+        "https://participa.municipio-de-ejemplo.gob.mx/consulta-2026/constancias/"
+        "Zx9_-abcdefghijklmnopqrstuvwxyz01",
+    ],
+)
+def test_the_qr_symbol_is_at_least_40_mm_for_short_and_long_urls(
+    consultation: Consultation, url: str
+) -> None:
+    data = render_certificate(
+        consultation=consultation, certificate=_certificate(consultation), verify_url=url
+    )
+    found = zxingcpp.read_barcodes(pypdfium2.PdfDocument(data)[0].render(scale=1).to_pil())
+    assert [code.text for code in found] == [url]
+    corners = found[0].position
+    assert (corners.top_right.x - corners.top_left.x) / 72 * 25.4 >= 40
