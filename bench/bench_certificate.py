@@ -44,6 +44,7 @@ PDF_ITERATIONS = 15 if QUICK else 150
 LAG_RENDERS = 16 if QUICK else 120
 CERTIFICATES = 40 if QUICK else 300
 WRK_SECONDS = 2 if QUICK else 5
+ROUNDS = 1 if QUICK else 2
 URL = "https://participa.example.mx/constancias/Zx9_-abcdefghijklmnopqrstuvwxyz01"
 
 
@@ -240,24 +241,36 @@ async def measure_verification(consultation: Consultation, folder: Path) -> dict
         '  return wrk.format("GET", paths[(i % #paths) + 1])\nend\n',
         "utf-8",
     )
-    figures: dict[str, float] = {}
-    await wrk(base, script, seconds=1)  # warm-up, as for the baseline below
-    figures["page"], figures["page_p50"], bad = await wrk(base, script)
-    app[VERIFICATION].cache = PageCache(ttl=0)
-    figures["uncached"], figures["uncached_p50"], bad_uncached = await wrk(base, script)
-    await runner.cleanup()
 
     async def bare_handler(request: web.Request) -> web.Response:
         return web.Response(text="<!doctype html><p>ok</p>", content_type="text/html")
 
     bare = web.Application()
     bare.router.add_get("/constancias/{token}", bare_handler)
-    runner, base = await serve(bare)
-    await wrk(base, script, seconds=1)
-    figures["bare"], figures["bare_p50"], _ = await wrk(base, script)
+    bare_runner, bare_base = await serve(bare)
+
+    # The machine is shared: alternate product and baseline, each after a 1 s warm-up
+    # (which also fills the page cache), and keep the best run of each.
+    runs: dict[str, list[tuple[float, float, int]]] = {"page": [], "bare": []}
+    for _ in range(ROUNDS):
+        await wrk(base, script, seconds=1)
+        runs["page"].append(await wrk(base, script))
+        await wrk(bare_base, script, seconds=1)
+        runs["bare"].append(await wrk(bare_base, script))
+    app[VERIFICATION].cache = PageCache(ttl=0)
+    uncached = await wrk(base, script)
     await runner.cleanup()
-    figures["errors"] = bad + bad_uncached
-    return figures
+    await bare_runner.cleanup()
+    page, bare_best = max(runs["page"]), max(runs["bare"])
+    return {
+        "page": page[0],
+        "page_p50": page[1],
+        "bare": bare_best[0],
+        "bare_p50": bare_best[1],
+        "uncached": uncached[0],
+        "uncached_p50": uncached[1],
+        "errors": sum(run[2] for run in runs["page"]) + uncached[2],
+    }
 
 
 async def _async_part(
@@ -309,8 +322,9 @@ def run() -> str:
         f"(threads: {threaded[2]:.0f} PDFs/s). "
         f"Non-2xx answers during the page runs: {page['errors']:.0f}. The per-client rate "
         "limit was lifted for the page runs because all of wrk's requests come from one "
-        "address; its bookkeeping still ran on every request. Both servers got a 1 s wrk "
-        "warm-up first. The verification page keeps rendered pages of existing certificates "
+        "address; its bookkeeping still ran on every request. Product and baseline ran "
+        f"alternately, {ROUNDS} time(s) each after a 1 s wrk warm-up; the best run of each "
+        "is shown. The verification page keeps rendered pages of existing certificates "
         "for 10 s (a revocation shows within 10 s); the uncached row is the cost of a first "
         "scan (one SQLite read through SQLAlchemy + a Jinja page).",
     ]
