@@ -13,7 +13,7 @@ from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.settings import Settings
-from web import certificates, health
+from web import certificates, dashboard, health
 from web.keys import BOT_STATUS, CONSULTATION, DATABASE, SETTINGS
 from web.security import errors, security_headers
 
@@ -52,6 +52,7 @@ def create_app(
             await app[DATABASE].dispose()
 
     app.cleanup_ctx.append(database_ctx)
+    dashboard.setup(app)
     return app
 
 

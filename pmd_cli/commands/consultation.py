@@ -1,13 +1,18 @@
-"""``pmd consultation check FILE``: validate a consultation file."""
+"""``pmd consultation check FILE`` and ``pmd consultation init FILE``."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pmd_domain.consultation import ConsultationError, load_consultation
+from pmd_cli.common import CommandError
+from pmd_domain.consultation import ConsultationError, load_consultation, parse_consultation
+from pmd_domain.consultation.loader import DEFAULT_NAME
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -27,6 +32,35 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_init(args: argparse.Namespace) -> int:
+    """Write a new consultation file from the packaged one, with new dates."""
+    target = Path(args.file)
+    if target.exists() and not args.force:
+        raise CommandError(f"{target} ya existe; usa --force para reemplazarlo.")
+    text = resources.files("pmd_domain.consultation").joinpath(DEFAULT_NAME).read_text("utf-8")
+    for key in ("opens", "closes"):
+        value: date | None = getattr(args, key)
+        if value is not None:
+            moment = f"{value.isoformat()}T{'00:00:00' if key == 'opens' else '23:59:59'}"
+            text = re.sub(rf"^{key} = .*$", f"{key} = {moment}", text, count=1, flags=re.M)
+    if args.slug:
+        text = re.sub(r'^slug = ".*"$', f'slug = "{args.slug}"', text, count=1, flags=re.M)
+    parse_consultation(text, name=str(target))  # never write a file that would not load
+    target.write_text(text, "utf-8")
+    print(
+        f"{target}: creado a partir de la consulta de Pachuca 2023. Edítalo y valídalo con "
+        f"pmd consultation check {target}"
+    )
+    return 0
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"fecha no válida: {value!r} (usa AAAA-MM-DD)") from exc
+
+
 def register(sub: Any) -> None:
     """Add ``consultation`` to the parser."""
     parser = sub.add_parser("consultation", help="definición de la consulta")
@@ -34,3 +68,12 @@ def register(sub: Any) -> None:
     check = actions.add_parser("check", help="valida un archivo de consulta")
     check.add_argument("file")
     check.set_defaults(func=run_check)
+    init = actions.add_parser(
+        "init", help="crea un archivo de consulta a partir del de Pachuca 2023"
+    )
+    init.add_argument("file")
+    init.add_argument("--opens", type=_day, help="día de apertura (AAAA-MM-DD)")
+    init.add_argument("--closes", type=_day, help="día de cierre (AAAA-MM-DD)")
+    init.add_argument("--slug", help="identificador del ejercicio")
+    init.add_argument("--force", action="store_true", help="reemplaza el archivo si existe")
+    init.set_defaults(func=run_init)

@@ -75,7 +75,7 @@ async def snapshot(
     ) -> list[dict[str, Any]]:
         values = table.get((metric, dimension), {})
         keys = list(labels) if labels else sorted(values)
-        if labels and NO_ANSWER in values:
+        if labels and NO_ANSWER in values and NO_ANSWER not in keys:
             keys.append(NO_ANSWER)
         return [
             {"key": key, "label": (labels or {}).get(key, key), "count": values.get(key, 0)}
@@ -95,6 +95,11 @@ async def snapshot(
         for p in consultation.pillars
         for t in p.topics
     }
+
+    sources = table.get(("participants", "source"), {})
+    source_labels = {key: key for key in sorted(sources) if key != NO_ANSWER}
+    if NO_ANSWER in sources:
+        source_labels[NO_ANSWER] = "Sin campaña (directo)" if language == "es" else "No campaign"
 
     def total(metric: str) -> int:
         return table.get((metric, "total"), {}).get("all", 0)
@@ -132,7 +137,7 @@ async def snapshot(
         "participants": {
             **{dim: series("participants", dim, labels) for dim, labels in question_labels.items()},
             "day": series("participants", "day"),
-            "source": series("participants", "source"),
+            "source": series("participants", "source", source_labels),
         },
         "proposals": {
             "pillar": series("proposals", "pillar", pillar_labels),

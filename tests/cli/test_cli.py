@@ -101,3 +101,38 @@ def test_demo_data_is_reproducible(tmp_path: Path, seed: int) -> None:
         assert result.returncode == 0, result.stderr
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
+
+
+def test_consultation_init_writes_a_valid_file_with_new_dates(tmp_path: Path) -> None:
+    target = tmp_path / "mi-consulta.toml"
+    result = pmd(
+        "consultation",
+        "init",
+        str(target),
+        "--opens",
+        "2026-11-01",
+        "--closes",
+        "2026-12-31",
+        "--slug",
+        "mi-municipio-2026",
+    )
+    assert result.returncode == 0, result.stderr
+    text = target.read_text("utf-8")
+    assert "opens = 2026-11-01T00:00:00" in text
+    assert "closes = 2026-12-31T23:59:59" in text
+    assert pmd("consultation", "check", str(target)).returncode == 0
+    again = pmd("consultation", "init", str(target))
+    assert again.returncode == 2
+    assert "ya existe" in again.stderr
+    backwards = pmd(
+        "consultation",
+        "init",
+        str(tmp_path / "x.toml"),
+        "--opens",
+        "2026-12-31",
+        "--closes",
+        "2026-11-01",
+    )
+    assert backwards.returncode == 2
+    assert "closes debe ser posterior" in backwards.stderr
+    assert not (tmp_path / "x.toml").exists()

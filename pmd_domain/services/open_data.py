@@ -1,0 +1,130 @@
+"""Open data: published proposals and aggregate participation, never personal data.
+
+The proposals file is read in pages by id (keyset pagination) so an export of
+hundreds of thousands of rows never holds them all in memory nor one long
+transaction. The participation file is a flattening of the public snapshot, with
+the same small-cell rule as the dashboard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmd_domain.clock import local_day
+from pmd_domain.consultation import Consultation
+from pmd_domain.db.models import Proposal
+
+PAGE = 2_000
+
+# The exact public columns of the proposals file; nothing that identifies a person.
+PROPOSAL_COLUMNS = (
+    "folio",
+    "eje",
+    "eje_nombre",
+    "tema",
+    "tema_nombre",
+    "problema",
+    "propuesta",
+    "vision",
+    "apoyos",
+    "fecha",
+    "resultado",
+)
+PARTICIPATION_COLUMNS = ("medida", "dimension", "clave", "etiqueta", "columna", "valor")
+OUTCOME_LABELS = {
+    "incluida": "Incluida en el PMD",
+    "considerada": "Considerada",
+    "no_procede": "No procede",
+}
+
+
+async def published_page(
+    session: AsyncSession,
+    *,
+    consultation: Consultation,
+    after_id: int = 0,
+    limit: int = PAGE,
+    language: str = "es",
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of published proposals after ``after_id`` and the last id read (0 at the end)."""
+    rows = (
+        await session.execute(
+            select(
+                Proposal.id,
+                Proposal.folio,
+                Proposal.pillar,
+                Proposal.topic,
+                Proposal.problem,
+                Proposal.proposal,
+                Proposal.vision,
+                Proposal.supports,
+                Proposal.submitted_at,
+                Proposal.outcome,
+            )
+            .where(Proposal.status == "published", Proposal.id > after_id)
+            .order_by(Proposal.id)
+            .limit(limit)
+        )
+    ).all()
+    names = _names(consultation, language)
+    zone = consultation.exercise.timezone
+    page = [
+        {
+            "folio": row.folio,
+            "eje": row.pillar,
+            "eje_nombre": names.get(row.pillar, row.pillar),
+            "tema": row.topic,
+            "tema_nombre": names.get(f"{row.pillar}.{row.topic}", row.topic),
+            "problema": row.problem,
+            "propuesta": row.proposal,
+            "vision": row.vision or "",
+            "apoyos": int(row.supports),
+            "fecha": local_day(row.submitted_at, zone),
+            "resultado": OUTCOME_LABELS.get(row.outcome or "", ""),
+        }
+        for row in rows
+    ]
+    return page, (int(rows[-1].id) if len(rows) == limit else 0)
+
+
+def _names(consultation: Consultation, language: str) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for pillar in consultation.pillars:
+        names[pillar.key] = consultation.text(pillar.name, language)
+        for topic in pillar.topics:
+            names[f"{pillar.key}.{topic.key}"] = consultation.text(topic.name, language)
+    return names
+
+
+def participation_rows(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    """The aggregate counts of a public snapshot as flat rows (cross-tab cells under k suppressed)."""
+    rows: list[dict[str, Any]] = []
+    for key, value in snapshot["totals"].items():
+        rows.append(_row("totales", "total", key, key, "", value))
+    for metric in ("participants", "proposals", "supports"):
+        for dimension, series in snapshot[metric].items():
+            for item in series:
+                rows.append(_row(metric, dimension, item["key"], item["label"], "", item["count"]))
+    for name, table in snapshot["crosstabs"].items():
+        for row, cells in zip(table["rows"], table["cells"], strict=True):
+            for col, cell in zip(table["cols"], cells, strict=True):
+                rows.append(_row("proposals", name, row["key"], row["label"], col["key"], cell))
+    return rows
+
+
+def _row(
+    metric: str, dimension: str, key: str, label: str, column: str, value: Any
+) -> dict[str, Any]:
+    return {
+        "medida": {"participants": "participantes", "proposals": "propuestas"}.get(
+            metric, "apoyos" if metric == "supports" else metric
+        ),
+        "dimension": dimension,
+        "clave": key,
+        "etiqueta": label,
+        "columna": column,
+        "valor": value,
+    }

@@ -1,0 +1,250 @@
+"""Public side: live dashboard, its JSON API and charts, open data, privacy notice."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from pmd_domain.services import open_data
+from web import charts
+from web.keys import CONSULTATION, DATABASE
+from web.live_stats import ChartStore, Published, SnapshotCache
+from web.security import HEADERS
+
+routes = web.RouteTableDef()
+SNAPSHOTS = web.AppKey("dashboard_snapshots", SnapshotCache)
+CHARTS = web.AppKey("dashboard_charts", ChartStore)
+POLL_MS = web.AppKey("dashboard_poll_ms", int)
+
+API_MAX_AGE = 2
+BOM = "\ufeff"
+LICENCE = "Términos de Libre Uso MX"
+LICENCE_URL = "https://datos.gob.mx/libreusomx"
+MONTHS = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
+
+
+def setup(app: web.Application) -> None:
+    """Add the public routes and the snapshot cache's lifecycle (after the database's)."""
+    app.router.add_routes(routes)
+    app[POLL_MS] = 5000
+    env = aiohttp_jinja2.get_env(app)
+    env.filters["miles"] = lambda n: f"{n:,}" if isinstance(n, int) else n
+    env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.1f}\u00a0%"
+    app.cleanup_ctx.append(_lifecycle)
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    chart = app.router["chart"]
+    app[SNAPSHOTS] = SnapshotCache(
+        database=app[DATABASE],
+        consultation=app[CONSULTATION],
+        chart_url=lambda name, v: str(chart.url_for(name=name).with_query(v=v)),
+    )
+    app[CHARTS] = ChartStore()
+    yield
+    app[CHARTS].close()
+
+
+def _not_modified(request: web.Request, etag: str) -> bool:
+    tags = request.headers.get("If-None-Match", "")
+    return etag in {t.strip() for t in tags.split(",")} or tags.strip() == "*"
+
+
+def _cached(request: web.Request, published: Published, body: bytes, content_type: str) -> Any:
+    headers = {"ETag": published.etag, "Cache-Control": f"public, max-age={API_MAX_AGE}"}
+    if _not_modified(request, published.etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)
+
+
+@routes.get("/", name="dashboard")
+async def dashboard(request: web.Request) -> web.Response:
+    """The live participation dashboard (server-rendered once per snapshot)."""
+    published = await request.app[SNAPSHOTS].get()
+    if published.page is None:
+        consultation = request.app[CONSULTATION]
+        zone = ZoneInfo(consultation.exercise.timezone)
+        context = {
+            "s": published.snapshot,
+            "charts": published.charts,
+            "poll_ms": request.app[POLL_MS],
+            "opens": _long_date(consultation.exercise.opens.astimezone(zone)),
+            "closes": _long_date(consultation.exercise.closes.astimezone(zone)),
+            "census": consultation.census,
+            "dimension_title": _titles(published.snapshot),
+            "slug": charts.slug,
+        }
+        html = aiohttp_jinja2.render_string("dashboard.html", request, context)
+        published.page = html.encode()
+    return _cached(request, published, published.page, "text/html")
+
+
+@routes.get("/api/estadisticas", name="api_stats")
+async def api_stats(request: web.Request) -> web.Response:
+    """The dashboard's figures as JSON, with ETag and a short public cache."""
+    published = await request.app[SNAPSHOTS].get()
+    return _cached(request, published, published.body, "application/json")
+
+
+@routes.get("/graficas/{name}.png", name="chart")
+async def chart(request: web.Request) -> web.Response:
+    """One chart as PNG; a URL with the current version may be cached for good."""
+    published = await request.app[SNAPSHOTS].get()
+    spec = published.charts.get(request.match_info["name"])
+    if spec is None:
+        raise web.HTTPNotFound()
+    etag = f'"{spec["version"]}"'
+    current = request.query.get("v") == spec["version"]
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "public, max-age=31536000, immutable" if current else "public, max-age=5",
+    }
+    if _not_modified(request, etag):
+        return web.Response(status=304, headers=headers)
+    png = await request.app[CHARTS].png(spec)
+    return web.Response(body=png, content_type="image/png", headers=headers)
+
+
+@routes.get("/datos/", name="open_data")
+async def open_data_page(request: web.Request) -> web.Response:
+    """What the open data files hold and under which licence."""
+    context = {
+        "licence": LICENCE,
+        "licence_url": LICENCE_URL,
+        "k": request.app[CONSULTATION].limits.small_cell_k,
+        "proposal_columns": open_data.PROPOSAL_COLUMNS,
+        "participation_columns": open_data.PARTICIPATION_COLUMNS,
+    }
+    return aiohttp_jinja2.render_template("open_data.html", request, context)
+
+
+@routes.get("/datos/propuestas.{fmt:csv|json}", name="open_proposals")
+async def open_proposals(request: web.Request) -> web.StreamResponse:
+    """Published proposals, streamed page by page (no personal data)."""
+    fmt = request.match_info["fmt"]
+    response = _download(request, f"propuestas.{fmt}")
+    await response.prepare(request)
+    first = True
+    if fmt == "csv":
+        await response.write(_csv([open_data.PROPOSAL_COLUMNS], bom=True))
+    else:
+        await response.write(_json_head(request, "propuestas"))
+    async for page in _proposal_pages(request):
+        if fmt == "csv":
+            await response.write(_csv([row[c] for c in open_data.PROPOSAL_COLUMNS] for row in page))
+        else:
+            chunk = ",".join(json.dumps(row, ensure_ascii=False) for row in page)
+            await response.write(("" if first else ",").encode() + chunk.encode())
+            first = False
+    if fmt == "json":
+        await response.write(b"]}")
+    await response.write_eof()
+    return response
+
+
+async def _proposal_pages(request: web.Request) -> AsyncIterator[list[dict[str, Any]]]:
+    after = 0
+    while True:
+        # One short read per page: no long transaction, bounded memory.
+        async with request.app[DATABASE].reading() as session:
+            page, after = await open_data.published_page(
+                session,
+                consultation=request.app[CONSULTATION],
+                after_id=after,
+                limit=open_data.PAGE,
+            )
+        if page:
+            yield page
+        if not after:
+            return
+
+
+@routes.get("/datos/participacion.{fmt:csv|json}", name="open_participation")
+async def open_participation(request: web.Request) -> web.Response:
+    """Aggregate participation counts, cross-tab cells under k suppressed."""
+    fmt = request.match_info["fmt"]
+    published = await request.app[SNAPSHOTS].get()
+    rows = open_data.participation_rows(published.snapshot)
+    if fmt == "csv":
+        columns = open_data.PARTICIPATION_COLUMNS
+        body = _csv([columns], bom=True) + _csv([row[c] for c in columns] for row in rows)
+    else:
+        body = _json_head(request, "participacion") + b",".join(
+            json.dumps(row, ensure_ascii=False).encode() for row in rows
+        )
+        body += b"]}"
+    response = _download(request, f"participacion.{fmt}", stream=False)
+    response.body = body
+    return response
+
+
+@routes.get("/privacidad", name="privacy")
+async def privacy(request: web.Request) -> web.Response:
+    """The full privacy notice."""
+    consultation = request.app[CONSULTATION]
+    notice = consultation.privacy
+    text = consultation.text(notice.full, "es").strip()
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    context = {"paragraphs": paragraphs, "version": notice.version, "controller": notice.controller}
+    return aiohttp_jinja2.render_template("privacy.html", request, context)
+
+
+def _download(request: web.Request, filename: str, *, stream: bool = True) -> Any:
+    kind = "text/csv" if filename.endswith(".csv") else "application/json"
+    headers = {
+        # A streamed response is sent before the middleware sees it: add its headers here.
+        **HEADERS,
+        "Content-Type": f"{kind}; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "public, max-age=60",
+    }
+    return web.StreamResponse(headers=headers) if stream else web.Response(headers=headers)
+
+
+def _csv(rows: Iterable[Iterable[Any]], *, bom: bool = False) -> bytes:
+    buffer = io.StringIO()
+    if bom:
+        buffer.write(BOM)
+    csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _json_head(request: web.Request, key: str) -> bytes:
+    consultation = request.app[CONSULTATION]
+    head = {
+        "licencia": LICENCE,
+        "licencia_url": LICENCE_URL,
+        "atribucion": f"Municipio de {consultation.exercise.municipality}",
+        "ejercicio": consultation.exercise.slug,
+    }
+    text = json.dumps(head, ensure_ascii=False)
+    return (text[:-1] + f', "{key}": [').encode()
+
+
+def _long_date(moment: datetime) -> str:
+    return f"{moment.day} de {MONTHS[moment.month - 1]} de {moment.year}"
+
+
+def _titles(snapshot: dict[str, Any]) -> dict[str, str]:
+    return {dim: charts.dimension_title(dim) for dim in snapshot["participants"]}
