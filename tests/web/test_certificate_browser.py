@@ -70,11 +70,9 @@ async def test_verification_page_on_a_phone(
 
         def on_console(message: ConsoleMessage) -> None:
             url = str(message.location.get("url", ""))
-            # The site has no favicon yet (not this page's concern); the 404 page's own
-            # status is expected. Anything else (CSP violations included) is a problem.
-            expected = url.endswith("/favicon.ico") or (
-                url == invalid_url and "404" in message.text
-            )
+            # The 404 page's own status is expected; anything else (CSP violations
+            # included) is a problem.
+            expected = url == invalid_url and "404" in message.text
             if message.type in ("error", "warning") and not expected:
                 problems.append(f"{message.text} {url}")
 
