@@ -25,6 +25,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import registerFontFamily
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
@@ -64,6 +65,14 @@ def _register_fonts() -> tuple[str, str, str]:
     if all((DEJAVU / name).is_file() for name in files.values()):
         for font, name in files.items():
             pdfmetrics.registerFont(TTFont(font, str(DEJAVU / name)))
+        # So that <b> inside a paragraph picks the bold face.
+        registerFontFamily(
+            "PMD-Sans",
+            normal="PMD-Sans",
+            bold="PMD-Sans-Bold",
+            italic="PMD-Sans",
+            boldItalic="PMD-Sans-Bold",
+        )
         return ("PMD-Sans", "PMD-Sans-Bold", "PMD-Serif-Bold")
     return ("Helvetica", "Helvetica-Bold", "Times-Bold")
 
@@ -129,6 +138,8 @@ def render_certificate(
         block.drawOn(pdf, x, y - used)
         return y - used
 
+    qr_image, qr_size = _qr_image(verify_url)
+    qr_y = 40 * mm
     center = ParagraphStyle("c", fontName=regular, fontSize=12, leading=16, alignment=TA_CENTER)
     y = height - 30 * mm
     y = para(
@@ -153,10 +164,18 @@ def render_certificate(
         ParagraphStyle("t", parent=center, fontName=serif, fontSize=24, leading=30, textColor=INK),
     )
     y = para(escape(consultation.text(wording.grants, language)), y - 10 * mm, center)
+    name_size = 22 if len(certificate.name or "") <= 45 else 17
     y = para(
         escape(certificate.name or ""),
         y - 5 * mm,
-        ParagraphStyle("n", parent=center, fontName=bold, fontSize=22, leading=27, textColor=INK),
+        ParagraphStyle(
+            "n",
+            parent=center,
+            fontName=bold,
+            fontSize=name_size,
+            leading=name_size * 1.25,
+            textColor=INK,
+        ),
     )
     pdf.setStrokeColor(MUTED)
     pdf.setLineWidth(0.5)
@@ -168,9 +187,8 @@ def render_certificate(
         ParagraphStyle("e", parent=center, fontName=bold, fontSize=13, leading=17),
     )
 
-    # Pillars and topics of participation.
-    names = topic_names(consultation, certificate.topics or [], language=language)
-    small = 10.5 if len(names) <= 5 else 9
+    # Pillars and topics, one line per pillar, in the largest size that fits above the
+    # bottom block (a citizen may have proposals on many topics).
     y = para(
         escape(texts.text(language, "certificate.pdf.topics")),
         y - 8 * mm,
@@ -178,20 +196,30 @@ def render_certificate(
             "th", parent=center, fontName=bold, fontSize=11, leading=14, textColor=MUTED
         ),
     )
-    listing = "<br/>".join(f"{escape(p)}: {escape(t)}" for p, t in names)
-    y = para(
-        listing,
-        y - 1.5 * mm,
-        ParagraphStyle("tl", parent=center, fontSize=small, leading=small * 1.35),
+    grouped: dict[str, list[str]] = {}
+    for pillar_name, topic_name in topic_names(
+        consultation, certificate.topics or [], language=language
+    ):
+        grouped.setdefault(pillar_name, []).append(topic_name)
+    listing = "<br/>".join(
+        f"<b>{escape(pillar)}:</b> {escape('; '.join(topics))}"
+        for pillar, topics in grouped.items()
     )
+    floor = qr_y + qr_size + 8 * mm
+    for size in (10.5, 9.5, 8.5, 7.5, 6.5, 5.5):
+        block = Paragraph(
+            listing, ParagraphStyle("tl", parent=center, fontSize=size, leading=size * 1.3)
+        )
+        _, used = block.wrap(inner, height)
+        if y - 1.5 * mm - used >= floor:
+            break
+    block.drawOn(pdf, margin, y - 1.5 * mm - used)
 
     # Bottom block: place and date, folio, signature on the left; QR on the right.
     zone = exercise.timezone
     issued = long_date(as_aware(certificate.issued_at), zone=zone, language=language)
     left = ParagraphStyle("l", fontName=regular, fontSize=11, leading=15, alignment=TA_LEFT)
-    qr_image, qr_size = _qr_image(verify_url)
     qr_x = width - margin - qr_size
-    qr_y = 40 * mm
     pdf.drawImage(qr_image, qr_x, qr_y, qr_size, qr_size)
     url_style = ParagraphStyle(
         "u", fontName=regular, fontSize=7.5, leading=9.5, alignment=TA_CENTER, textColor=MUTED
@@ -207,7 +235,7 @@ def render_certificate(
     )
     para(escape(verify_url), uy - 1 * mm, url_style, box=url_box, x=url_x)
 
-    column = inner - qr_size - 16 * mm
+    column = inner - qr_size - 8 * mm
     place = texts.text(
         language, "certificate.pdf.place_date", place=exercise.municipality, date=issued
     )

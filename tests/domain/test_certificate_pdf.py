@@ -168,3 +168,29 @@ def test_the_qr_symbol_is_at_least_40_mm_for_short_and_long_urls(
     assert [code.text for code in found] == [url]
     corners = found[0].position
     assert (corners.top_right.x - corners.top_left.x) / 72 * 25.4 >= 40
+
+
+def test_a_long_name_and_many_topics_still_fit_on_the_page(consultation: Consultation) -> None:
+    every_topic = [[p.key, t.key] for p in consultation.pillars for t in p.topics]
+    certificate = _certificate(consultation)
+    certificate.name = "María de los Ángeles Guadalupe Hernández-López de la Santísima " + (
+        "Trinidad O'Connor Villaseñor y Castañeda Ruiz"
+    )
+    certificate.topics = every_topic[:10]
+    page = pypdfium2.PdfDocument(
+        render_certificate(consultation=consultation, certificate=certificate, verify_url=URL)
+    )[0]
+    text = page.get_textpage()
+    upper = " ".join(text.get_text_bounded(bottom=270).split())  # above the QR block
+    lower = " ".join(text.get_text_bounded(top=265).split())  # the QR block and below
+    for pillar_key, topic_key in every_topic[:10]:
+        pillar = consultation.pillar(pillar_key)
+        assert pillar is not None
+        topic = pillar.topic(topic_key)
+        assert topic is not None
+        assert consultation.text(topic.name, "es") in upper
+        assert consultation.text(topic.name, "es") not in lower
+    assert "Castañeda Ruiz" in upper
+    assert "C23-000045" in lower and "Folio" not in upper
+    image = page.render(scale=150 / 72).to_pil()
+    assert [r.text for r in zxingcpp.read_barcodes(image)] == [URL]
