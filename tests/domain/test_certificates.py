@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import timedelta
 
@@ -11,10 +12,10 @@ from sqlalchemy import func, select
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
-from pmd_domain.db.models import Certificate
+from pmd_domain.db.models import Certificate, Participant
 from pmd_domain.errors import CertificateRevoked, InvalidName, NoParticipation, NotFound
 from pmd_domain.services import certificates, erasure
-from tests.factories import make_participant, make_proposal
+from tests.factories import closed_consultation, make_participant, make_proposal
 
 
 async def test_a_certificate_needs_a_proposal(db: Database, consultation: Consultation) -> None:
@@ -254,3 +255,52 @@ async def test_erasure_removes_the_certificate(db: Database, consultation: Consu
         )
     async with db.reading() as session:
         assert await certificates.verify(session, consultation=consultation, token=token) is None
+
+
+async def test_two_requests_at_once_give_one_certificate(
+    db: Database, consultation: Consultation
+) -> None:
+    async with db.transaction() as session:
+        person = await make_participant(session, consultation)
+        await make_proposal(session, consultation, person)
+        person_id = person.id
+
+    first_issued = asyncio.Event()
+
+    async def ask(name: str, *, first: bool) -> tuple[str | None, str]:
+        if not first:
+            await first_issued.wait()
+        async with db.transaction() as session:
+            me = await session.get_one(Participant, person_id)
+            record = await certificates.issue(
+                session, consultation=consultation, participant=me, name=name, now=utcnow()
+            )
+            if first:
+                # Keep this transaction open while the second request issues too:
+                # on PostgreSQL its insert then waits on the unique index and fails.
+                first_issued.set()
+                await asyncio.sleep(0.3)
+            return record.folio, record.token
+
+    first, second = await asyncio.gather(
+        ask("Ana Pérez", first=True), ask("Ana Pérez López", first=False)
+    )
+    assert first == second
+    async with db.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(Certificate)) == 1
+
+
+async def test_certificates_keep_working_after_the_exercise_closes(
+    db: Database, consultation: Consultation
+) -> None:
+    async with db.transaction() as session:
+        person = await make_participant(session, consultation)
+        await make_proposal(session, consultation, person)
+        issued = await certificates.issue(
+            session,
+            consultation=closed_consultation(),
+            participant=person,
+            name="Ana Pérez",
+            now=utcnow(),
+        )
+        assert issued.folio
