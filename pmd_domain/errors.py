@@ -63,3 +63,15 @@ class NotAllowed(DomainError):
 
 class Erased(DomainError):
     code = "error.erased"
+
+
+class NoParticipation(DomainError):
+    code = "error.no_participation"
+
+
+class CertificateRevoked(DomainError):
+    code = "error.certificate_revoked"
+
+
+class InvalidName(DomainError):
+    code = "error.invalid_name"

@@ -12,9 +12,10 @@ from aiohttp import web
 from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
+from pmd_domain.i18n import Catalogs
 from pmd_domain.settings import Settings
-from web import dashboard, health, telegram
-from web.keys import BOT_STATUS, CONSULTATION, DATABASE, SETTINGS
+from web import certificates, chat, dashboard, health, telegram
+from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, SETTINGS
 from web.security import errors, security_headers
 
 HERE = Path(__file__).parent
@@ -33,6 +34,7 @@ def create_app(
     app[SETTINGS] = settings
     app[CONSULTATION] = consultation or load_consultation(settings.consultation)
     app[BOT_STATUS] = {"state": "disabled"}
+    app[CATALOGS] = Catalogs.load()
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -40,6 +42,8 @@ def create_app(
     )
     env.globals.update(_globals(app[CONSULTATION]))
     app.router.add_routes(health.routes)
+    chat.setup(app)
+    certificates.setup(app)
     app.router.add_static("/static", HERE / "static", name="static", append_version=True)
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:

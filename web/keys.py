@@ -6,9 +6,11 @@ from aiohttp import web
 
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
+from pmd_domain.i18n import Catalogs
 from pmd_domain.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 CONSULTATION = web.AppKey("consultation", Consultation)
 DATABASE = web.AppKey("database", Database)
 BOT_STATUS = web.AppKey("bot_status", dict)
+CATALOGS = web.AppKey("catalogs", Catalogs)

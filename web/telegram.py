@@ -22,8 +22,7 @@ from telegram import Update
 from bot.app import ALLOWED_UPDATES, BotApplication, build_application, shutdown, startup
 from bot.citizen import ConversationEngine
 from bot.context import Services
-from pmd_domain.i18n import Catalogs
-from web.keys import BOT_STATUS, CONSULTATION, DATABASE, SETTINGS
+from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, SETTINGS
 from web.links import RouterLinks
 
 log = logging.getLogger("pmd.bot")
@@ -64,7 +63,7 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
         settings=settings,
         database=app[DATABASE],
         consultation=app[CONSULTATION],
-        catalogs=Catalogs.load(),
+        catalogs=app[CATALOGS],
         links=RouterLinks(app.router, settings.public_url),
     )
     factory = app.get(CONVERSATION_FACTORY, default_conversation)

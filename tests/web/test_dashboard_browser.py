@@ -9,44 +9,18 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.settings import Settings
+from tests.browser import CSP_PROBE
 from tests.factories import make_participant, make_proposal
 from tests.web import dashboard_data
 from web.app import create_app
 from web.dashboard import POLL_MS
 
 pytestmark = pytest.mark.browser
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-CSP_PROBE = (
-    "window.__csp = [];"
-    "document.addEventListener('securitypolicyviolation',"
-    " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
-)
-
-
-def chromium_path() -> str | None:
-    """The Chromium binary (Debian's real executable first, then whatever is on PATH)."""
-    for candidate in ("/usr/lib/chromium/chromium", shutil.which("chromium")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is required in CI")
-        pytest.skip("Chromium not installed")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=path, args=ARGS)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture

@@ -1,0 +1,137 @@
+"""The browser chat: the same conversation over JSON, identified by a cookie."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from pmd_domain.db.models import Participant, Proposal
+from web.chat import COOKIE, external_id
+from web.keys import DATABASE, SETTINGS
+
+_ids = itertools.count()
+
+
+class WebChat:
+    """A citizen in the browser chat, seen through its JSON endpoint."""
+
+    def __init__(self, client: TestClient):
+        self.client = client
+        self.replies: list[dict[str, Any]] = []
+
+    async def open(self) -> None:
+        response = await self.client.get("/participa")
+        assert response.status == 200
+
+    async def _post(self, message: dict[str, Any]) -> list[dict[str, Any]]:
+        message.setdefault("id", f"m{next(_ids)}")
+        response = await self.client.post("/participa/mensajes", json=message)
+        assert response.status == 200, await response.text()
+        body = await response.json()
+        self.replies = body["replies"]
+        return self.replies
+
+    async def start(self, source: str = "") -> str:
+        return self.text(await self._post({"kind": "start", "text": source}))
+
+    async def say(self, text: str) -> str:
+        return self.text(await self._post({"kind": "text", "text": text}))
+
+    async def press(self, label: str) -> str:
+        for reply in reversed(self.replies):
+            for row in reply["buttons"]:
+                for button in row:
+                    if button["label"] == label and button.get("data"):
+                        return self.text(
+                            await self._post({"kind": "button", "data": button["data"]})
+                        )
+        raise AssertionError(f"no button {label!r} in {self.labels()}")
+
+    def labels(self) -> list[str]:
+        return [b["label"] for r in self.replies for row in r["buttons"] for b in row]
+
+    @staticmethod
+    def text(replies: list[dict[str, Any]]) -> str:
+        return "\n".join(r["text"] for r in replies)
+
+
+async def _consent_and_skip_questions(chat: WebChat) -> None:
+    await chat.open()
+    greeting = await chat.start("web_prueba")
+    assert "aviso de privacidad" in greeting.lower()
+    await chat.press("Acepto")
+    while "Prefiero no decir" in chat.labels():
+        await chat.press("Prefiero no decir")
+
+
+async def test_a_citizen_proposes_from_the_browser(client: TestClient) -> None:
+    chat = WebChat(client)
+    await _consent_and_skip_questions(chat)
+    assert "Hacer una propuesta" in chat.labels()
+    await chat.press("Hacer una propuesta")
+    await chat.press("2. Servicios públicos y desarrollo sostenible")
+    await chat.press("Agua potable y drenaje")
+    await chat.say("En mi calle falta el agua tres días por semana.")
+    vision = await chat.say("Reparar las fugas y publicar el calendario del tandeo.")
+    assert "2040" in vision, (vision, chat.labels())
+    preview = await chat.press("Omitir")
+    assert "En mi calle falta el agua" in preview
+    done = await chat.press("Enviar")
+    assert "PMD23-" in done
+    app = client.server.app
+    token = client.session.cookie_jar.filter_cookies(client.make_url("/participa"))[COOKIE].value
+    async with app[DATABASE].reading() as session:
+        person = await session.scalar(select(Participant).where(Participant.channel == "web"))
+        assert person is not None
+        # the database keeps a keyed hash, never the browser's token itself
+        assert person.external_id == external_id(app[SETTINGS].secret_key, token)
+        assert person.external_id != token
+        assert person.source == "web_prueba"
+        proposal = await session.scalar(select(Proposal))
+        assert proposal is not None
+        assert proposal.problem == "En mi calle falta el agua tres días por semana."
+
+
+async def test_refusing_consent_stores_nothing(client: TestClient) -> None:
+    chat = WebChat(client)
+    await chat.open()
+    await chat.start()
+    await chat.press("No acepto")
+    async with client.server.app[DATABASE].reading() as session:
+        assert (await session.scalars(select(Participant))).first() is None
+
+
+async def test_requests_without_the_session_cookie_or_from_elsewhere_are_refused(
+    client: TestClient,
+) -> None:
+    response = await client.post("/participa/mensajes", json={"kind": "start", "text": ""})
+    assert response.status == 403
+    assert "Recarga la página" in (await response.json())["error"]
+    await client.get("/participa")
+    response = await client.post(
+        "/participa/mensajes", json={"kind": "start"}, headers={"Origin": "https://otro.example"}
+    )
+    assert response.status == 403
+
+
+async def test_malformed_input_gets_a_short_answer(client: TestClient) -> None:
+    await client.get("/participa")
+    for body in ("no es json", '{"kind": "nada"}', '{"kind": "text", "text": 5}', "[1, 2]"):
+        response = await client.post(
+            "/participa/mensajes", data=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status == 400
+        assert (await response.json())["error"] == "No entendimos ese mensaje."
+
+
+async def test_a_flood_is_slowed_down_kindly(client: TestClient) -> None:
+    await client.get("/participa")
+    statuses = []
+    for _ in range(30):
+        response = await client.post("/participa/mensajes", json={"kind": "text", "text": "hola"})
+        statuses.append(response.status)
+    assert 429 in statuses
+    assert statuses[0] == 200

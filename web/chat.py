@@ -1,0 +1,165 @@
+"""The browser chat at ``/participa``: the same conversation as Telegram, for the web.
+
+The citizen's browser holds a random session token in a cookie; the database only
+sees a keyed hash of it (``external_id``), so a copy of the database cannot be used
+to take over a chat. Each message is one JSON request; the replies come back in the
+response and the page renders them with ``textContent`` (never as HTML).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import asdict
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from pmd_domain.clock import utcnow
+from pmd_domain.conversation import Conversation
+from pmd_domain.conversation.types import Inbound, Reply
+from web.keys import CATALOGS, CONSULTATION, DATABASE, SETTINGS
+from web.links import RouterLinks
+from web.ratelimit_chat import SessionLimiter
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "web"
+COOKIE = "pmd_chat"
+MAX_BODY_TEXT = 10_000
+routes = web.RouteTableDef()
+CONVERSATION = web.AppKey("web_conversation", Conversation)
+LIMITER = web.AppKey("web_chat_limiter", SessionLimiter)
+
+
+def setup(app: web.Application) -> None:
+    """Add the browser chat to ``app`` (its routes and its conversation engine)."""
+    app[CONVERSATION] = Conversation(
+        consultation=app[CONSULTATION],
+        catalogs=app[CATALOGS],
+        links=RouterLinks(app.router, app[SETTINGS].public_url),
+    )
+    app[LIMITER] = SessionLimiter()
+    app.router.add_routes(routes)
+
+
+def external_id(secret_key: str, token: str) -> str:
+    """The stored identity of a browser session: a keyed hash of its cookie token."""
+    digest = hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+    return digest[:48]
+
+
+def _token(request: web.Request) -> str | None:
+    token = request.cookies.get(COOKIE, "")
+    return (
+        token
+        if 20 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()
+        else None
+    )
+
+
+@routes.get("/participa", name="webchat")
+async def page(request: web.Request) -> web.Response:
+    """The chat page; gives the browser a session cookie the first time."""
+    response = aiohttp_jinja2.render_template("webchat.html", request, {})
+    if _token(request) is None:
+        settings = request.app[SETTINGS]
+        response.set_cookie(
+            COOKIE,
+            secrets.token_urlsafe(32),
+            max_age=60 * 60 * 24 * 180,
+            httponly=True,
+            samesite="Strict",
+            secure=settings.public_url.startswith("https://"),
+            path="/participa",
+        )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _inbound(payload: Any) -> Inbound | None:
+    if not isinstance(payload, dict):
+        return None
+    kind = payload.get("kind")
+    text = payload.get("text", "")
+    data = payload.get("data", "")
+    message_id = payload.get("id")
+    if not isinstance(text, str) or not isinstance(data, str):
+        return None
+    update_id = message_id if isinstance(message_id, str) and 0 < len(message_id) <= 64 else None
+    text = text[:MAX_BODY_TEXT]
+    if kind == "start":
+        return Inbound(kind="start", text=text[:64], update_id=update_id)
+    if kind == "button" and data:
+        return Inbound(kind="button", data=data[:64], update_id=update_id)
+    if kind == "text":
+        stripped = text.strip()
+        if stripped.startswith("/") and len(stripped) > 1:
+            name, _, args = stripped[1:].partition(" ")
+            if name.lower() == "start":
+                return Inbound(kind="start", text=args.strip(), update_id=update_id)
+            return Inbound(kind="command", command=name.lower(), text=args, update_id=update_id)
+        return Inbound(kind="text", text=text, update_id=update_id)
+    return None
+
+
+def _render(reply: Reply) -> dict[str, Any]:
+    rendered: dict[str, Any] = {
+        "text": reply.text,
+        "buttons": [[asdict(button) for button in row] for row in reply.buttons],
+    }
+    if reply.notice:
+        rendered["notice"] = reply.notice
+    if reply.document is not None:
+        rendered["document"] = {
+            "filename": reply.document.filename,
+            "mime": reply.document.mime,
+            "caption": reply.document.caption,
+            "base64": base64.b64encode(reply.document.content).decode("ascii"),
+        }
+    return rendered
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return request.headers.get("Sec-Fetch-Site", "same-origin") == "same-origin"
+    return (
+        origin == f"{request.scheme}://{request.host}" or origin == request.app[SETTINGS].public_url
+    )
+
+
+@routes.post("/participa/mensajes", name="webchat_send")
+async def send(request: web.Request) -> web.Response:
+    """One citizen input in, the conversation's replies out (JSON)."""
+    token = _token(request)
+    if token is None or not _same_origin(request):
+        return web.json_response({"error": "Recarga la página para continuar."}, status=403)
+    if not request.app[LIMITER].allow(token):
+        return web.json_response(
+            {"error": "Vas muy rápido. Espera unos segundos y vuelve a intentarlo."}, status=429
+        )
+    try:
+        payload = await request.json()
+    except ValueError:
+        payload = None
+    inbound = _inbound(payload)
+    if inbound is None:
+        return web.json_response({"error": "No entendimos ese mensaje."}, status=400)
+    app = request.app
+    async with app[DATABASE].transaction() as session:
+        outcome = await app[CONVERSATION].handle(
+            session,
+            channel=CHANNEL,
+            external_id=external_id(app[SETTINGS].secret_key, token),
+            inbound=inbound,
+            now=utcnow(),
+        )
+    return web.json_response(
+        {"replies": [_render(r) for r in outcome.replies], "duplicate": outcome.duplicate},
+        headers={"Cache-Control": "no-store"},
+    )
