@@ -18,18 +18,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _placeholder(request: web.Request) -> web.Response:
-    return web.Response(text="placeholder")
-
-
-def add_link_routes(app: web.Application) -> None:
-    """Named routes the links need, where the pages' own modules are not there yet."""
-    names = {"privacy": "/privacidad", "dashboard": "/", "certificate": "/constancias/{token}"}
-    for name, path in names.items():
-        if name not in app.router:
-            app.router.add_get(path, _placeholder, name=name)
-
-
 async def wait_bot_state(client: TestClient, state: str, timeout: float = 10.0) -> dict[str, str]:
     """Poll ``/healthz`` until it reports the bot in ``state``."""
     loop = asyncio.get_running_loop()

@@ -7,7 +7,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pmd_domain.consultation import Consultation
 from pmd_domain.settings import Settings
 from tests.botapi import DEFAULT_TOKEN, BotApiServer
-from tests.e2e.hosting import add_link_routes, bot_state, free_port, wait_bot_state
+from tests.e2e.hosting import bot_state, free_port, wait_bot_state
 from web.app import create_app
 from web.telegram import SECRET_HEADER, WEBHOOK_PATH
 
@@ -39,7 +39,6 @@ async def test_long_polling_is_the_default_and_healthz_reports_the_bot(
     botapi: BotApiServer, sqlite_url: str, consultation: Consultation
 ) -> None:
     app = create_app(hosted_settings(botapi, sqlite_url), consultation=consultation)
-    add_link_routes(app)
     async with TestClient(TestServer(app)) as client:
         await wait_bot_state(client, "up")
         [greeting, *_] = await botapi.chat(8001).say("/start")
@@ -61,7 +60,6 @@ async def test_webhook_checks_the_secret_header(
         PMD_PUBLIC_URL=public,
     )
     app = create_app(settings, consultation=consultation)
-    add_link_routes(app)
     async with TestClient(TestServer(app, port=port)) as client:
         await wait_bot_state(client, "up")
         assert botapi.webhook is not None
@@ -104,7 +102,6 @@ async def test_the_web_side_starts_while_telegram_is_unreachable_and_the_bot_cat
         TELEGRAM_API_URL=f"http://127.0.0.1:{port}",
     )
     app = create_app(settings, consultation=consultation)
-    add_link_routes(app)
     async with TestClient(TestServer(app)) as client:
         body = await wait_bot_state(client, "down")
         assert body["status"] == "ok" and body["database"] == "ok"

@@ -29,7 +29,7 @@ from tests.e2e.citizens import (
     onboard_quickly,
     proposals_of,
 )
-from tests.e2e.hosting import add_link_routes, free_port, wait_bot_state
+from tests.e2e.hosting import free_port, wait_bot_state
 from web.app import create_app
 from web.telegram import SECRET_HEADER, WEBHOOK_PATH
 
@@ -82,7 +82,6 @@ async def backend(
         TELEGRAM_WEBHOOK_SECRET=SECRET,
     )
     app = create_app(settings, consultation=consultation, migrate=False)
-    add_link_routes(app)
     async with TestClient(TestServer(app)) as client:
         await wait_bot_state(client, "up")
         yield client
