@@ -8,6 +8,8 @@ exercised through the real engine in the other e2e tests.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -196,3 +198,27 @@ async def test_a_failing_step_gets_a_kind_answer_and_no_traceback(
     # The bot keeps working afterwards.
     [after] = await chat.say("sigo aquí", count=1)
     assert after.text == "sigo aquí"
+
+
+async def test_a_429_is_waited_out_and_the_reply_still_arrives(
+    botapi: BotApiServer, scripted: Any
+) -> None:
+    botapi.inject_429("sendMessage", chat_id=CHAT, count=1, retry_after=1)
+    [reply] = await botapi.chat(CHAT).say("hola", count=1, timeout=10)
+    assert reply.text == "hola"
+    assert botapi.violations == []  # it waited as long as it was told
+
+
+async def test_a_citizen_who_blocked_the_bot_is_not_an_error(
+    botapi: BotApiServer, scripted: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pmd.bot")
+    botapi.add_user(CHAT)
+    botapi.block(CHAT)
+    await botapi.user_sends(CHAT, "hola")
+    for _ in range(100):
+        if any(r.getMessage() == "reply not delivered: blocked" for r in caplog.records):
+            break
+        await asyncio.sleep(0.02)
+    assert not any(r.getMessage() == "update failed" for r in caplog.records)
+    assert any(r.getMessage() == "reply not delivered: blocked" for r in caplog.records)
