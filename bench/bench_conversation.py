@@ -15,11 +15,13 @@ Size from the environment: ``BENCH_CITIZENS`` (default 200), ``BENCH_STEPS`` (4)
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +29,15 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackContext, TypeHandler
 
 from bot.app import ALLOWED_UPDATES, BotApplication, shutdown, startup
+from pmd_domain.clock import utcnow
+from pmd_domain.consultation import Consultation
+from pmd_domain.conversation import Conversation
+from pmd_domain.conversation.types import Inbound
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
+from pmd_domain.i18n import Catalogs
 from tests.botapi import DEFAULT_TOKEN, BotApiServer
-from tests.e2e.harness import make_application
+from tests.e2e.harness import StubLinks, make_application
 from tests.factories import open_consultation
 
 STEP_TIMEOUT = 10.0
@@ -114,6 +121,38 @@ async def _measure(
         await shutdown(application)
 
 
+async def _engine_alone(
+    database: Database, consultation: Consultation, citizens: int, steps: int
+) -> list[float]:
+    """The same steps straight into the engine: what the database step itself costs."""
+    conversation = Conversation(
+        consultation=consultation, catalogs=Catalogs.load(), links=StubLinks()
+    )
+    timings: list[float] = []
+    update_ids = itertools.count(1)
+    for citizen in range(citizens):
+        outcome = None
+        for _ in range(steps):
+            if outcome is None:
+                inbound = Inbound(kind="start", text="bench")
+            else:
+                last = outcome.replies[-1]
+                data = next(b.data for row in last.buttons for b in row if b.url is None)
+                inbound = Inbound(kind="button", data=data)
+            inbound = replace(inbound, update_id=f"alone-{next(update_ids)}")
+            started = time.perf_counter()
+            async with database.transaction() as session:
+                outcome = await conversation.handle(
+                    session,
+                    channel="bench",
+                    external_id=str(citizen),
+                    inbound=inbound,
+                    now=utcnow(),
+                )
+            timings.append(time.perf_counter() - started)
+    return timings
+
+
 def _figures(timings: list[float]) -> dict[str, float]:
     ordered = sorted(timings)
     return {
@@ -142,12 +181,17 @@ async def _run(citizens: int, steps: int, concurrency: int, folder: Path) -> str
                 first_chat += 100_000
                 timings = await _measure(botapi, build(), first_chat, citizens, steps, at_once)
                 results[name, at_once] = _figures(timings)
+        engine_alone = _figures(await _engine_alone(database, consultation, citizens, steps))
     finally:
         await botapi.stop()
         await database.dispose()
     rows = "\n".join(
         f"| {name} | {at_once} | {f['mean']:.1f} | {f['p50']:.1f} | {f['p95']:.1f} |"
         for (name, at_once), f in results.items()
+    )
+    rows += (
+        f"\n| the engine step alone (transaction, no Telegram) | 1 | {engine_alone['mean']:.1f} "
+        f"| {engine_alone['p50']:.1f} | {engine_alone['p95']:.1f} |"
     )
     lines = []
     for at_once in sorted({1, concurrency}):
