@@ -22,7 +22,7 @@ from aiohttp import web
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation import Conversation
 from pmd_domain.conversation.types import Inbound, Reply
-from web.keys import CATALOGS, CONSULTATION, DATABASE, SETTINGS
+from web.keys import CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.links import RouterLinks
 from web.ratelimit_chat import SessionLimiter
 
@@ -42,6 +42,7 @@ def setup(app: web.Application) -> None:
         consultation=app[CONSULTATION],
         catalogs=app[CATALOGS],
         links=RouterLinks(app.router, app[SETTINGS].public_url),
+        executor=app[RENDERER].executor,
     )
     app[LIMITER] = SessionLimiter()
     app.router.add_routes(routes)
