@@ -22,6 +22,7 @@ from telegram import Update
 from bot.app import ALLOWED_UPDATES, BotApplication, build_application, shutdown, startup
 from bot.citizen import ConversationEngine
 from bot.context import Services
+from web.chat import CONVERSATION
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, SETTINGS
 from web.links import RouterLinks
 
@@ -48,15 +49,6 @@ def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_bot_ctx)
 
 
-def default_conversation(services: Services) -> ConversationEngine:
-    """The real conversation engine for ``services``."""
-    from pmd_domain.conversation import Conversation
-
-    return Conversation(
-        consultation=services.consultation, catalogs=services.catalogs, links=services.links
-    )
-
-
 async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     services = Services(
@@ -66,8 +58,11 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
         catalogs=app[CATALOGS],
         links=RouterLinks(app.router, settings.public_url),
     )
-    factory = app.get(CONVERSATION_FACTORY, default_conversation)
-    application = build_application(settings, services=services, conversation=factory(services))
+    # The same engine as the browser chat (with its certificate renderer), unless a
+    # test gives another one.
+    factory = app.get(CONVERSATION_FACTORY)
+    conversation = factory(services) if factory else app[CONVERSATION]
+    application = build_application(settings, services=services, conversation=conversation)
     app[TELEGRAM] = application
     status = app[BOT_STATUS]
     runner = asyncio.create_task(_start(app, application), name="telegram-start")
