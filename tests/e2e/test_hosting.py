@@ -6,7 +6,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pmd_domain.consultation import Consultation
 from pmd_domain.settings import Settings
-from tests.botapi import DEFAULT_TOKEN, BotApiServer
+from tests.botapi import DEFAULT_TOKEN, BotApiServer, press
+from tests.e2e.citizens import PROBLEM, PROPOSAL, STEP, UP_TO_PROBLEM, onboard_quickly
 from tests.e2e.hosting import bot_state, free_port, wait_bot_state
 from web.app import create_app
 from web.telegram import SECRET_HEADER, WEBHOOK_PATH
@@ -113,3 +114,30 @@ async def test_the_web_side_starts_while_telegram_is_unreachable_and_the_bot_cat
         finally:
             await client.close()
             await botapi.stop()
+
+
+async def test_hosted_bot_sends_the_certificate_pdf(
+    botapi: BotApiServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    app = create_app(hosted_settings(botapi, sqlite_url), consultation=consultation)
+    async with TestClient(TestServer(app)) as client:
+        await wait_bot_state(client, "up")
+        chat = botapi.chat(8005)
+        await onboard_quickly(chat)
+        await chat.run(
+            [
+                *UP_TO_PROBLEM,
+                (PROBLEM, "¿Qué propones?"),
+                (PROPOSAL, "2040"),
+                (press("Omitir"), "Revisa"),
+                (press("Enviar"), "PMD23-"),
+                (press("Mi constancia"), "nombre completo"),
+            ],
+            **STEP,
+        )
+        replies = await chat.say("Ana Pérez Hernández", count=2, timeout=30)
+        text, document = replies
+        assert text.text is not None and "Ana Pérez Hernández" in text.text
+        assert document.file_bytes is not None and document.file_bytes.startswith(b"%PDF")
+        assert document.file is not None and (document.file.file_name or "").endswith(".pdf")
+        assert (8005, "upload_document") in botapi.chat_actions
