@@ -63,3 +63,11 @@ class NotAllowed(DomainError):
 
 class Erased(DomainError):
     code = "error.erased"
+
+
+class LoginLinkInvalid(DomainError):
+    code = "error.login_link_invalid"
+
+
+class NotADuplicate(DomainError):
+    code = "error.duplicate_invalid"
