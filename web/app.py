@@ -14,7 +14,7 @@ from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.i18n import Catalogs
 from pmd_domain.settings import Settings
-from web import chat, dashboard, health
+from web import chat, dashboard, health, panel
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, SETTINGS
 from web.security import errors, security_headers
 
@@ -43,6 +43,7 @@ def create_app(
     env.globals.update(_globals(app[CONSULTATION]))
     app.router.add_routes(health.routes)
     chat.setup(app)
+    panel.setup(app)
     app.router.add_static("/static", HERE / "static", name="static", append_version=True)
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
