@@ -33,7 +33,7 @@ NOTICES = {
     "acciones": "Alineación guardada.",
     "duplicado": "Grupo de duplicados actualizado.",
     "sin_duplicado": "La propuesta ya no está marcada como duplicado.",
-    "resultado": "Resultado guardado. Le avisaremos a quien la propuso.",
+    "resultado": "Resultado guardado. Quien la propuso lo verá en Mi participación.",
     "folio_desconocido": "No encontramos una propuesta con ese folio.",
     "duplicado_invalido": "Una propuesta no puede ser duplicado de sí misma ni del grupo que encabeza.",
     "accion_invalida": "Esas acciones no son del eje de la propuesta.",
