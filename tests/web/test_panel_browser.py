@@ -64,9 +64,22 @@ async def test_an_analyst_reviews_in_the_browser(
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     outside: list[str] = []
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base) else None)
+    elsewhere = base.replace("127.0.0.1", "localhost")
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith((base, elsewhere)) else None,
+    )
 
-    await page.goto(link)
+    # The link is followed from another site (as from Telegram Web): the SameSite=Strict
+    # session must still be there when the panel opens.
+    await page.goto(f"{elsewhere}/privacidad")
+    await page.evaluate(
+        "link => { const a = document.createElement('a'); a.href = link; a.id = 'go';"
+        " a.textContent = 'panel'; document.body.append(a); }",
+        link,
+    )
+    await page.click("#go")
+    await page.wait_for_url(f"{base}/panel")
     await expect(page.get_by_role("heading", name="Propuestas", exact=True)).to_be_visible()
     await page.get_by_label("Tema").select_option("servicios.movilidad")
     await page.get_by_role("button", name="Filtrar").click()

@@ -19,7 +19,7 @@ routes = web.RouteTableDef()
 
 @routes.get("/panel/entrar/{token}", name="panel_login")
 async def enter(request: web.Request) -> web.StreamResponse:
-    """Use a login link: set the session cookie and go to the panel."""
+    """Use a login link: set the session cookie and go on to the panel."""
     try:
         async with request.app[DATABASE].transaction() as db:
             user_id, role = await staff_login.redeem(
@@ -36,7 +36,12 @@ async def enter(request: web.Request) -> web.StreamResponse:
             403,
         )
     log.info("staff logged in", extra={"staff": user_id, "role": role})
-    response = session.redirect(str(request.app.router["panel"].url_for()))
+    # A page that moves on by itself rather than a 302: after a click on another site
+    # (Telegram Web) the browser would not send the SameSite=Strict cookie along a
+    # redirect, but it does on a navigation started by this page.
+    response = session.page(
+        request, "panel/enter.html", {"target": str(request.app.router["panel"].url_for())}
+    )
     session.start(response, request, user_id=user_id, role=role)
     return response
 
