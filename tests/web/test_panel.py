@@ -101,6 +101,12 @@ async def test_the_link_opens_a_strict_httponly_session_once(
         )
     url = RouterLinks(client.server.app.router, settings.public_url).panel_login(token)
     assert url == f"http://testserver/panel/entrar/{token}"
+    # Link previews and HEAD requests do not use the link up.
+    preview = await client.get(
+        f"/panel/entrar/{token}", headers={"User-Agent": "TelegramBot (like TwitterBot)"}
+    )
+    assert preview.status == 200 and COOKIE not in preview.cookies
+    assert (await client.head(f"/panel/entrar/{token}")).status == 405
     response = await client.get(f"/panel/entrar/{token}", allow_redirects=False)
     assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
     cookie = response.headers["Set-Cookie"]

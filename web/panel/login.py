@@ -17,9 +17,19 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 
-@routes.get("/panel/entrar/{token}", name="panel_login")
+# Link-preview fetchers that would otherwise use up a one-time link before the person
+# clicks it (the bot also sends the link with previews disabled).
+PREVIEW_AGENTS = ("telegrambot", "whatsapp", "facebookexternalhit", "slackbot", "discordbot")
+
+
+@routes.get("/panel/entrar/{token}", name="panel_login", allow_head=False)
 async def enter(request: web.Request) -> web.StreamResponse:
     """Use a login link: set the session cookie and go on to the panel."""
+    agent = request.headers.get("User-Agent", "").lower()
+    if any(name in agent for name in PREVIEW_AGENTS):
+        return session.message(
+            request, "Panel de análisis", "Abre este enlace en tu navegador.", 200
+        )
     try:
         async with request.app[DATABASE].transaction() as db:
             user_id, role = await staff_login.redeem(
