@@ -71,3 +71,15 @@ class LoginLinkInvalid(DomainError):
 
 class NotADuplicate(DomainError):
     code = "error.duplicate_invalid"
+
+
+class NoParticipation(DomainError):
+    code = "error.no_participation"
+
+
+class CertificateRevoked(DomainError):
+    code = "error.certificate_revoked"
+
+
+class InvalidName(DomainError):
+    code = "error.invalid_name"

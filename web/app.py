@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,13 +10,14 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from pmd_domain.certificates.renderer import CertificateRenderer
 from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.i18n import Catalogs
 from pmd_domain.settings import Settings
-from web import chat, dashboard, health, panel
-from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, SETTINGS
+from web import certificates, chat, dashboard, health, panel
+from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.security import errors, security_headers
 
 HERE = Path(__file__).parent
@@ -35,6 +37,9 @@ def create_app(
     app[CONSULTATION] = consultation or load_consultation(settings.consultation)
     app[BOT_STATUS] = {"state": "disabled"}
     app[CATALOGS] = Catalogs.load()
+    # Certificate PDFs render in a worker process (started on first use).
+    app[RENDERER] = CertificateRenderer()
+    app.on_cleanup.append(_close_renderer)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -43,6 +48,7 @@ def create_app(
     env.globals.update(_globals(app[CONSULTATION]))
     app.router.add_routes(health.routes)
     chat.setup(app)
+    certificates.setup(app)
     panel.setup(app)
     app.router.add_static("/static", HERE / "static", name="static", append_version=True)
 
@@ -58,6 +64,10 @@ def create_app(
     app.cleanup_ctx.append(database_ctx)
     dashboard.setup(app)
     return app
+
+
+async def _close_renderer(app: web.Application) -> None:
+    await asyncio.to_thread(app[RENDERER].close)
 
 
 def _globals(consultation: Consultation) -> dict[str, object]:

@@ -22,9 +22,9 @@ from aiohttp import web
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation import Conversation
 from pmd_domain.conversation.types import Inbound, Reply
-from web.keys import CATALOGS, CONSULTATION, DATABASE, SETTINGS
+from web.keys import CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.links import RouterLinks
-from web.ratelimit_chat import SessionLimiter
+from web.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ COOKIE = "pmd_chat"
 MAX_BODY_TEXT = 10_000
 routes = web.RouteTableDef()
 CONVERSATION = web.AppKey("web_conversation", Conversation)
-LIMITER = web.AppKey("web_chat_limiter", SessionLimiter)
+LIMITER = web.AppKey("web_chat_limiter", RateLimiter)
 
 
 def setup(app: web.Application) -> None:
@@ -42,8 +42,10 @@ def setup(app: web.Application) -> None:
         consultation=app[CONSULTATION],
         catalogs=app[CATALOGS],
         links=RouterLinks(app.router, app[SETTINGS].public_url),
+        executor=app[RENDERER].executor,
     )
-    app[LIMITER] = SessionLimiter()
+    # a person types and taps: bursts of 20 inputs, 2 per second sustained, per browser
+    app[LIMITER] = RateLimiter(rate=2, per=1, burst=20)
     app.router.add_routes(routes)
 
 
@@ -139,7 +141,7 @@ async def send(request: web.Request) -> web.Response:
     token = _token(request)
     if token is None or not _same_origin(request):
         return web.json_response({"error": "Recarga la página para continuar."}, status=403)
-    if not request.app[LIMITER].allow(token):
+    if request.app[LIMITER].take(token):
         return web.json_response(
             {"error": "Vas muy rápido. Espera unos segundos y vuelve a intentarlo."}, status=429
         )

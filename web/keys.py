@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from pmd_domain.certificates.renderer import CertificateRenderer
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.i18n import Catalogs
@@ -14,3 +15,4 @@ CONSULTATION = web.AppKey("consultation", Consultation)
 DATABASE = web.AppKey("database", Database)
 BOT_STATUS = web.AppKey("bot_status", dict)
 CATALOGS = web.AppKey("catalogs", Catalogs)
+RENDERER = web.AppKey("certificate_renderer", CertificateRenderer)

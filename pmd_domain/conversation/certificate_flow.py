@@ -1,17 +1,17 @@
 """Mi constancia: needs at least one proposal; asks the full name, then issues the certificate.
 
-``issue_certificate`` below is the one call point to the certificates service and
-its PDF renderer (built separately); everything around it (asking, validating,
-state) is complete.
+``issue_certificate`` calls the certificates service and renders the PDF.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmd_domain.certificates.document import certificate_document
 from pmd_domain.consultation import Consultation
 from pmd_domain.conversation.types import Document, Reply
 from pmd_domain.conversation.ui import Ctx, Replies, attempt, draw, rows, screen, show
@@ -19,16 +19,10 @@ from pmd_domain.db.models import Certificate, Participant
 from pmd_domain.errors import DomainError, TextTooLong
 from pmd_domain.i18n import Catalogs
 from pmd_domain.links import Links
-from pmd_domain.services import proposals
+from pmd_domain.services import certificates, proposals
 from pmd_domain.services.texts import require_name
 
 STATE = "cert_name"
-
-
-class CertificateNotReady(DomainError):
-    """Certificates cannot be issued yet on this installation."""
-
-    code = "cert.not_ready"
 
 
 async def issue_certificate(
@@ -41,23 +35,25 @@ async def issue_certificate(
     name: str,
     language: str,
     now: datetime,
+    executor: Executor | None = None,
 ) -> Document:
-    """CALL POINT: issue (or re-issue) the participant's certificate and render its PDF.
-
-    To be connected to the certificates service and its renderer::
-
-        record = await certificates.issue(
-            session, consultation=consultation, participant=participant, name=name, now=now
-        )
-        return await certificate_document(
-            consultation=consultation, certificate=record, links=links,
-            catalogs=catalogs, language=language,
-        )
+    """Issue (or re-issue) the participant's certificate and render its PDF.
 
     Its DomainErrors (no participation, revoked, invalid name) reach the citizen as
-    their catalogue text. Until then it raises ``CertificateNotReady``.
+    their catalogue text. The PDF renders in ``executor`` (a worker process in the
+    service), so the event loop is never blocked.
     """
-    raise CertificateNotReady()
+    record = await certificates.issue(
+        session, consultation=consultation, participant=participant, name=name, now=now
+    )
+    return await certificate_document(
+        consultation=consultation,
+        certificate=record,
+        links=links,
+        catalogs=catalogs,
+        language=language,
+        executor=executor,
+    )
 
 
 async def _eligible(ctx: Ctx) -> bool:
@@ -132,6 +128,7 @@ async def _issue(ctx: Ctx, name: str) -> Replies:
             name=name,
             language=ctx.lang,
             now=ctx.now,
+            executor=ctx.executor,
         ),
     )
     if failure is not None or document is None:

@@ -7,6 +7,7 @@ the citizen confirmed and any process can take the next input.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -44,10 +45,18 @@ class StateConflict(RuntimeError):
 class Conversation:
     """The citizen conversation, shared by every channel."""
 
-    def __init__(self, *, consultation: Consultation, catalogs: Catalogs, links: Links):
+    def __init__(
+        self,
+        *,
+        consultation: Consultation,
+        catalogs: Catalogs,
+        links: Links,
+        executor: Executor | None = None,
+    ):
         self.consultation = consultation
         self.catalogs = catalogs
         self.links = links
+        self.executor = executor
 
     async def handle(
         self,
@@ -70,6 +79,7 @@ class Conversation:
             consultation=self.consultation,
             catalogs=self.catalogs,
             links=self.links,
+            executor=self.executor,
             now=now,
             inbound=inbound,
             lang=self._language(inbound.language_hint),

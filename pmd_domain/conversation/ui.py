@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -47,6 +48,7 @@ class Ctx:
     screen: str = "0"  # token of the screen on display; carried by its buttons
     version: int = 0  # stored version before this step
     forget: bool = False  # the participant erased their data: store no state
+    executor: Executor | None = None  # where certificate PDFs render (off the event loop)
 
     def t(self, key: str, **params: object) -> str:
         """A catalogue text in the citizen's language."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 from typing import Any
 
@@ -9,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from pmd_domain.db.models import Participant, Proposal
+from tests.qr import qr_texts
 from web.chat import COOKIE, external_id
 from web.keys import DATABASE, SETTINGS
 
@@ -81,6 +83,17 @@ async def test_a_citizen_proposes_from_the_browser(client: TestClient) -> None:
     assert "En mi calle falta el agua" in preview
     done = await chat.press("Enviar")
     assert "PMD23-" in done
+    await chat.press("Mi constancia")
+    await chat.say("María José Pérez-Núñez")
+    document = chat.replies[0]["document"]
+    assert document["mime"] == "application/pdf"
+    pdf = base64.b64decode(document["base64"])
+    [url] = qr_texts(pdf)
+    verification = await client.get(url.removeprefix("http://testserver"))
+    page = await verification.text()
+    assert verification.status == 200
+    assert "María José Pérez-Núñez" in page
+    assert "Agua potable y drenaje" in page
     app = client.server.app
     token = client.session.cookie_jar.filter_cookies(client.make_url("/participa"))[COOKIE].value
     async with app[DATABASE].reading() as session:

@@ -38,10 +38,18 @@ async def test_the_name_is_asked_and_checked(
         assert await stored_state(db) == ("cert_name", {})
     [kind] = await chat.say("José 3000")
     assert "solo con letras" in kind
-    [answer] = await chat.say("María José Pérez-Núñez")
-    # Until the certificates service is connected the citizen gets a kind message.
-    assert "constancias todavía no están disponibles" in answer
-    assert "¿Qué quieres hacer?" in answer
+    sent, menu = await chat.say("María José Pérez-Núñez")
+    assert "María José Pérez-Núñez" in sent
+    assert "¿Qué quieres hacer?" in menu
+    document = chat.last[0].document
+    assert document is not None
+    assert document.mime == "application/pdf"
+    assert document.content.startswith(b"%PDF")
+    async with db.reading() as session:
+        issued = await session.scalar(select(Certificate))
+    assert issued is not None
+    assert issued.name == "María José Pérez-Núñez"
+    assert issued.folio == f"C23-{issued.id:06d}"
 
 
 async def test_a_rejected_proposal_is_not_enough(
@@ -89,5 +97,13 @@ async def test_an_issued_certificate_can_be_downloaded_again(
     assert "Tu constancia está a nombre de Ana López." in ask
     assert "Escribe tu nombre completo" in ask
     assert chat.labels() == ["Descargar de nuevo", "Cancelar"]
-    [answer] = await chat.press("Descargar de nuevo")
-    assert "¿Qué quieres hacer?" in answer
+    sent, menu = await chat.press("Descargar de nuevo")
+    assert "Ana López" in sent
+    assert "¿Qué quieres hacer?" in menu
+    document = chat.last[0].document
+    assert document is not None
+    assert document.filename.endswith(".pdf")
+    async with db.reading() as session:
+        again = await session.scalar(select(Certificate))
+    assert again is not None
+    assert (again.folio, again.token) == ("C23-000001", "t" * 32)

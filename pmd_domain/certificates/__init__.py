@@ -1,0 +1,1 @@
+"""Participation certificates: the printable PDF and the dates written on it."""
