@@ -8,6 +8,7 @@ blocked the bot is marked unreachable; anything else is logged and dropped.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Bot, LinkPreviewOptions
@@ -62,3 +63,18 @@ async def send_pending_notifications(
             continue
         delivered += 1
     return delivered
+
+
+async def notification_loop(
+    bot: Bot, database: Database, catalogs: Catalogs, *, interval: float = 10.0
+) -> None:
+    """Send pending notifications every ``interval`` seconds until cancelled (start it as a task)."""
+    while True:
+        try:
+            while await send_pending_notifications(bot, database, catalogs) > 0:
+                pass  # a full round: there may be more waiting
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("notification round failed")
+        await asyncio.sleep(interval)

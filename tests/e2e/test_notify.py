@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from sqlalchemy import select
 
-from bot.notify import send_pending_notifications
+from bot.notify import notification_loop, send_pending_notifications
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
@@ -65,3 +68,26 @@ async def test_outcomes_reach_each_author_in_their_language(
             select(Participant).where(Participant.external_id == str(BLOCKED))
         )
     assert blocked is not None and blocked.reachable is False
+
+
+async def test_the_loop_sends_what_gets_queued_while_it_runs(
+    botapi: BotApiServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    botapi.add_user(ANA)
+    db = Database(sqlite_url)
+    async with botapi.bot() as bot:
+        task = asyncio.create_task(notification_loop(bot, db, Catalogs.load(), interval=0.05))
+        try:
+            async with db.transaction() as session:
+                author = await make_participant(session, consultation, external_id=str(ANA))
+                record = await make_proposal(session, consultation, author)
+                await analysis.record_outcome(
+                    session, proposal_id=record.id, outcome="considerada", now=utcnow()
+                )
+            message = await botapi.wait_for_message(ANA, timeout=10)
+            assert message.text is not None and "considerada para el Plan" in message.text
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await db.dispose()
