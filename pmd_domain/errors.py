@@ -65,6 +65,14 @@ class Erased(DomainError):
     code = "error.erased"
 
 
+class LoginLinkInvalid(DomainError):
+    code = "error.login_link_invalid"
+
+
+class NotADuplicate(DomainError):
+    code = "error.duplicate_invalid"
+
+
 class NoParticipation(DomainError):
     code = "error.no_participation"
 

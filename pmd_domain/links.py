@@ -23,3 +23,7 @@ class Links(Protocol):
     def dashboard(self) -> str:
         """The public dashboard."""
         ...
+
+    def panel_login(self, token: str) -> str:
+        """A one-time login link into the staff area."""
+        ...

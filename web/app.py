@@ -16,7 +16,7 @@ from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.i18n import Catalogs
 from pmd_domain.settings import Settings
-from web import certificates, chat, dashboard, health, telegram
+from web import certificates, chat, dashboard, health, panel, telegram
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.security import errors, security_headers
 
@@ -49,6 +49,7 @@ def create_app(
     app.router.add_routes(health.routes)
     chat.setup(app)
     certificates.setup(app)
+    panel.setup(app)
     app.router.add_static("/static", HERE / "static", name="static", append_version=True)
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:

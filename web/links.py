@@ -26,3 +26,7 @@ class RouterLinks:
     def dashboard(self) -> str:
         """The public dashboard (route ``dashboard``)."""
         return self._url("dashboard")
+
+    def panel_login(self, token: str) -> str:
+        """A one-time login link into the staff area (route ``panel_login``)."""
+        return self._url("panel_login", token=token)

@@ -8,7 +8,9 @@ from typing import Any
 from pmd_cli import common
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
-from pmd_domain.services import staff
+from pmd_domain.errors import NotAllowed
+from pmd_domain.services import staff, staff_login
+from web.panel.login import login_url
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,6 +24,16 @@ def run(args: argparse.Namespace) -> int:
                     session, user_id=args.user_id, role=args.role, now=utcnow(), name=args.name
                 )
                 return f"{args.user_id} ahora es {args.role}."
+            if args.staff_command == "link":
+                try:
+                    token = await staff_login.create_login_link(
+                        session, user_id=args.user_id, admin_ids=settings.admin_ids, now=utcnow()
+                    )
+                except NotAllowed:
+                    raise common.CommandError(
+                        f"{args.user_id} no es parte del equipo; agrégalo con pmd staff add."
+                    ) from None
+                return login_url(settings.public_url, token)
             if args.staff_command == "remove":
                 if await staff.remove(session, user_id=args.user_id):
                     return f"{args.user_id} ya no es parte del equipo."
@@ -47,5 +59,8 @@ def register(sub: Any) -> None:
     remove = actions.add_parser("remove", help="quita a una persona del equipo")
     remove.add_argument("user_id", type=int)
     remove.set_defaults(func=run)
+    link = actions.add_parser("link", help="enlace de un solo uso al panel de análisis (15 min)")
+    link.add_argument("user_id", type=int)
+    link.set_defaults(func=run)
     listing = actions.add_parser("list", help="lista al personal")
     listing.set_defaults(func=run)

@@ -283,3 +283,17 @@ class StatCounter(Base):
     dimension: Mapped[str] = mapped_column(String(48), primary_key=True)
     bucket: Mapped[str] = mapped_column(String(96), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Notification(Base):
+    """A message for one participant waiting to be sent by the bot (e.g. an outcome)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    text_key: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(Moment)
+    sent_at: Mapped[datetime | None] = mapped_column(Moment)

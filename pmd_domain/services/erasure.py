@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.consultation import Consultation
@@ -13,6 +13,7 @@ from pmd_domain.db.models import (
     Certificate,
     ConversationState,
     Delivery,
+    Notification,
     Proposal,
     Vote,
 )
@@ -77,12 +78,17 @@ async def erase(
     if keep:
         doomed = doomed.where(Proposal.status != "published")
     await session.execute(delete(Vote).where(Vote.proposal_id.in_(doomed)))
+    # Duplicates of a deleted proposal lose their original rather than block the erasure.
+    await session.execute(
+        update(Proposal).where(Proposal.duplicate_of.in_(doomed)).values(duplicate_of=None)
+    )
     await session.execute(delete(Proposal).where(Proposal.id.in_(doomed)))
     await session.execute(delete(Certificate).where(Certificate.participant_id == person.id))
     await session.execute(
         delete(ConversationState).where(ConversationState.participant_id == person.id)
     )
     await session.execute(delete(Delivery).where(Delivery.participant_id == person.id))
+    await session.execute(delete(Notification).where(Notification.participant_id == person.id))
     person.external_id = None
     person.gender = person.age_group = person.sector = person.postal_code = None
     person.source = None

@@ -1,0 +1,80 @@
+"""Sends the notification outbox (e.g. proposal outcomes) to citizens on Telegram.
+
+Each notification is claimed in the database before it is sent, so several bot
+processes can run this at once without sending anything twice. A passing failure
+(network, 429) puts the notification back and ends the round; a citizen who
+blocked the bot is marked unreachable; anything else is logged and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from pmd_domain.clock import utcnow
+from pmd_domain.db import Database
+from pmd_domain.i18n import Catalogs
+from pmd_domain.services import notifications
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+
+
+async def send_pending_notifications(
+    bot: Bot, database: Database, catalogs: Catalogs, *, limit: int = 50
+) -> int:
+    """Send up to ``limit`` pending notifications; how many were delivered."""
+    async with database.reading() as session:
+        batch = await notifications.pending(session, limit=limit, channel=CHANNEL)
+    delivered = 0
+    for item in batch:
+        async with database.transaction() as session:
+            if not await notifications.claim(session, notification_id=item.id, now=utcnow()):
+                continue  # another process took it
+        chat_id = item.external_id
+        if item.erased or not chat_id or not chat_id.lstrip("-").isdigit():
+            continue
+        text = notifications.render(
+            catalogs, language=item.language, text_key=item.text_key, params=item.params
+        )
+        try:
+            await bot.send_message(
+                chat_id=int(chat_id),
+                text=text[:4096],
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except Forbidden:
+            async with database.transaction() as session:
+                await notifications.mark_unreachable(session, participant_id=item.participant_id)
+            continue
+        except BadRequest as exc:
+            log.warning("notification dropped", extra={"notification": item.id, "error": str(exc)})
+            continue
+        except (RetryAfter, NetworkError):
+            async with database.transaction() as session:
+                await notifications.release(session, notification_id=item.id)
+            log.info("notifications paused", extra={"notification": item.id})
+            break
+        except TelegramError as exc:
+            log.warning("notification dropped", extra={"notification": item.id, "error": str(exc)})
+            continue
+        delivered += 1
+    return delivered
+
+
+async def notification_loop(
+    bot: Bot, database: Database, catalogs: Catalogs, *, interval: float = 10.0
+) -> None:
+    """Send pending notifications every ``interval`` seconds until cancelled (start it as a task)."""
+    while True:
+        try:
+            while await send_pending_notifications(bot, database, catalogs) > 0:
+                pass  # a full round: there may be more waiting
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("notification round failed")
+        await asyncio.sleep(interval)

@@ -1,0 +1,144 @@
+"""An outbox of messages for participants (e.g. "your proposal has an outcome").
+
+A notification is written in the same transaction as the fact it announces; a
+sender on the channel side (``bot.notify``) delivers it later in the citizen's
+language. Sending claims a row first (a conditional update), so two processes
+never send the same notification; a crash in flight loses at most that message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmd_domain.db.models import Notification, Participant
+from pmd_domain.i18n import Catalogs
+
+OUTCOME_KEY = "notify.outcome"
+# Channels with a sender; the browser chat shows outcomes in Mi participación instead.
+CHANNELS = ("telegram",)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A notification to send and where to."""
+
+    id: int
+    participant_id: int
+    channel: str
+    external_id: str | None
+    language: str
+    erased: bool
+    text_key: str
+    params: dict[str, Any]
+
+
+async def queue(
+    session: AsyncSession,
+    *,
+    participant: Participant,
+    text_key: str,
+    params: dict[str, Any],
+    now: datetime,
+) -> Notification | None:
+    """Queue a message for ``participant``; None when no channel of theirs can deliver it."""
+    if participant.channel not in CHANNELS or participant.erased_at is not None:
+        return None
+    record = Notification(
+        participant_id=participant.id, text_key=text_key, params=params, created_at=now
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def pending(
+    session: AsyncSession, *, limit: int = 50, channel: str = "telegram"
+) -> list[Pending]:
+    """The oldest unsent notifications of ``channel``."""
+    rows = await session.execute(
+        select(Notification, Participant)
+        .join(Participant, Participant.id == Notification.participant_id)
+        .where(Notification.sent_at.is_(None), Participant.channel == channel)
+        .order_by(Notification.id)
+        .limit(limit)
+    )
+    return [
+        Pending(
+            id=note.id,
+            participant_id=person.id,
+            channel=person.channel,
+            external_id=person.external_id,
+            language=person.language or "es",
+            erased=person.erased_at is not None,
+            text_key=note.text_key,
+            params=dict(note.params or {}),
+        )
+        for note, person in rows
+    ]
+
+
+async def claim(session: AsyncSession, *, notification_id: int, now: datetime) -> bool:
+    """Mark a notification sent unless another process already did; True if it is ours."""
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.sent_at.is_(None))
+        .values(sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def release(session: AsyncSession, *, notification_id: int) -> None:
+    """Put a claimed notification back in the queue (the send failed for a passing reason)."""
+    await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(sent_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_unreachable(session: AsyncSession, *, participant_id: int) -> None:
+    """The participant blocked the bot: stop trying to reach them."""
+    await session.execute(
+        update(Participant)
+        .where(Participant.id == participant_id)
+        .values(reachable=False)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def outcome_message(
+    catalogs: Catalogs, *, language: str, folio: str, outcome: str, note: str | None = None
+) -> str:
+    """The message that tells a citizen the outcome of their proposal."""
+    parts = [
+        catalogs.text(
+            language,
+            OUTCOME_KEY,
+            folio=folio,
+            outcome=catalogs.text(language, f"{OUTCOME_KEY}.{outcome}"),
+        )
+    ]
+    if note:
+        parts.append(catalogs.text(language, f"{OUTCOME_KEY}.note", note=note))
+    parts.append(catalogs.text(language, f"{OUTCOME_KEY}.footer"))
+    return "\n\n".join(parts)
+
+
+def render(catalogs: Catalogs, *, language: str, text_key: str, params: dict[str, Any]) -> str:
+    """The text of a notification in ``language``."""
+    if text_key == OUTCOME_KEY:
+        return outcome_message(
+            catalogs,
+            language=language,
+            folio=str(params.get("folio", "")),
+            outcome=str(params.get("outcome", "")),
+            note=params.get("note") or None,
+        )
+    return catalogs.text(language, text_key, **params)

@@ -1,0 +1,226 @@
+"""The staff pages: the list of proposals and one proposal with its analysis forms."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from pmd_domain.clock import utcnow
+from pmd_domain.consultation import Consultation
+from pmd_domain.db.models import Proposal
+from pmd_domain.errors import DomainError, NotFound
+from pmd_domain.services import analysis, proposals
+from web.keys import CONSULTATION, DATABASE
+from web.panel.session import ANALYSE, Staff, form_of, page, redirect, staff_only
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+PER_PAGE = 50
+STATUS_LABELS = {"pending": "En revisión", "published": "Publicada", "rejected": "Rechazada"}
+OUTCOME_LABELS = {
+    "incluida": "Incluida en el PMD",
+    "considerada": "Considerada",
+    "no_procede": "No procede",
+    analysis.NO_OUTCOME: "Sin resultado",
+}
+SORT_LABELS = {"supports": "Más apoyos", "recent": "Más recientes", "oldest": "Más antiguas"}
+# Messages after a form, by a fixed key (never echoing what was typed).
+NOTICES = {
+    "acciones": "Alineación guardada.",
+    "duplicado": "Grupo de duplicados actualizado.",
+    "sin_duplicado": "La propuesta ya no está marcada como duplicado.",
+    "resultado": "Resultado guardado. Quien la propuso lo verá en Mi participación.",
+    "folio_desconocido": "No encontramos una propuesta con ese folio.",
+    "duplicado_invalido": "Una propuesta no puede ser duplicado de sí misma ni del grupo que encabeza.",
+    "accion_invalida": "Esas acciones no son del eje de la propuesta.",
+    "resultado_invalido": "Elige un resultado.",
+    "nota_larga": "La nota es muy larga (máximo 1,000 caracteres).",
+}
+
+
+def _filters(query: Any, consultation: Consultation) -> analysis.Filters:
+    pillar, _, topic = str(query.get("tema", "")).partition(".")
+    chosen_pillar = str(query.get("eje", "")) or pillar
+    spec = consultation.pillar(chosen_pillar)
+    return analysis.Filters(
+        pillar=chosen_pillar if spec else "",
+        topic=topic if spec and spec.topic(topic) and pillar == chosen_pillar else "",
+        status=str(query.get("estado", "")),
+        outcome=str(query.get("resultado", "")),
+        text=str(query.get("q", ""))[:200],
+        sort=str(query.get("orden", "supports")),
+    )
+
+
+def _page_number(query: Any) -> int:
+    raw = str(query.get("pagina", "1"))
+    return min(int(raw), 100_000) if raw.isdigit() and int(raw) > 0 else 1
+
+
+def _names(consultation: Consultation) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for pillar in consultation.pillars:
+        names[pillar.key] = f"{pillar.number}. {consultation.text(pillar.name, 'es')}"
+        for topic in pillar.topics:
+            names[f"{pillar.key}.{topic.key}"] = consultation.text(topic.name, "es")
+    return names
+
+
+@routes.get("/panel", name="panel")
+@staff_only()
+async def listing(request: web.Request, who: Staff) -> web.StreamResponse:
+    """Counts by status and outcome, and the filtered, paginated list of proposals."""
+    consultation = request.app[CONSULTATION]
+    filters = _filters(request.query, consultation)
+    number = _page_number(request.query)
+    async with request.app[DATABASE].reading() as session:
+        rows, total = await analysis.search(
+            session, filters=filters, page=number, per_page=PER_PAGE
+        )
+        figures = await analysis.counts(session)
+    kept = {k: v for k, v in request.query.items() if k != "pagina" and v}
+    pages = max(1, -(-total // PER_PAGE))
+    context = {
+        "who": who,
+        "rows": rows,
+        "total": total,
+        "figures": figures,
+        "filters": filters,
+        "topic_value": f"{filters.pillar}.{filters.topic}" if filters.topic else "",
+        "page": number,
+        "pages": pages,
+        "prev_query": urlencode({**kept, "pagina": number - 1}) if number > 1 else None,
+        "next_query": urlencode({**kept, "pagina": number + 1}) if number < pages else None,
+        **_labels(consultation),
+    }
+    return page(request, "panel/list.html", context)
+
+
+def _labels(consultation: Consultation) -> dict[str, Any]:
+    return {
+        "names": _names(consultation),
+        "status_labels": STATUS_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "sort_labels": SORT_LABELS,
+    }
+
+
+async def _proposal(request: web.Request) -> Proposal:
+    async with request.app[DATABASE].reading() as session:
+        return await proposals.by_folio(session, folio=request.match_info["folio"][:24])
+
+
+@routes.get("/panel/propuestas/{folio}", name="panel_proposal")
+@staff_only()
+async def detail(request: web.Request, who: Staff) -> web.StreamResponse:
+    """One proposal in full, its duplicate group and the analysis forms."""
+    consultation = request.app[CONSULTATION]
+    try:
+        record = await _proposal(request)
+    except NotFound:
+        raise web.HTTPNotFound() from None
+    async with request.app[DATABASE].reading() as session:
+        chosen = await analysis.actions_of(session, proposal_id=record.id)
+        group = await analysis.group(session, proposal_id=record.id)
+    pillar = consultation.pillar(record.pillar)
+    zone = ZoneInfo(consultation.exercise.timezone)
+    context = {
+        "who": who,
+        "p": record,
+        "submitted": record.submitted_at.astimezone(zone).strftime("%d/%m/%Y %H:%M"),
+        "actions": [
+            {"key": a.key, "name": consultation.text(a.name, "es"), "checked": a.key in chosen}
+            for a in (pillar.actions if pillar else [])
+        ],
+        "group": group if group.duplicates else None,
+        "notice": NOTICES.get(request.query.get("aviso", "")),
+        **_labels(consultation),
+    }
+    return page(request, "panel/proposal.html", context)
+
+
+def _back(request: web.Request, folio: str, notice: str) -> web.Response:
+    target = request.app.router["panel_proposal"].url_for(folio=folio)
+    return redirect(str(target.with_query(aviso=notice)))
+
+
+async def _act(request: web.Request, who: Staff, action: str) -> web.StreamResponse:
+    try:
+        record = await _proposal(request)
+    except NotFound:
+        raise web.HTTPNotFound() from None
+    assert record.folio is not None
+    form = await form_of(request)
+    try:
+        async with request.app[DATABASE].transaction() as session:
+            notice = await _apply(request, session, record, action, form)
+    except DomainError as exc:
+        notice = _problem(action, exc)
+    log.info("panel %s", action, extra={"staff": who.user_id, "folio": record.folio})
+    return _back(request, record.folio, notice)
+
+
+async def _apply(
+    request: web.Request, session: Any, record: Proposal, action: str, form: Any
+) -> str:
+    if action == "acciones":
+        await analysis.align(
+            session,
+            consultation=request.app[CONSULTATION],
+            proposal_id=record.id,
+            actions=[str(v) for v in form.getall("accion", [])],
+        )
+        return "acciones"
+    if action == "duplicado":
+        if form.get("quitar"):
+            await analysis.clear_duplicate(session, proposal_id=record.id)
+            return "sin_duplicado"
+        original = await proposals.by_folio(session, folio=str(form.get("original", ""))[:24])
+        await analysis.mark_duplicate(session, proposal_id=record.id, original_id=original.id)
+        return "duplicado"
+    await analysis.record_outcome(
+        session,
+        proposal_id=record.id,
+        outcome=str(form.get("resultado", "")),
+        note=str(form.get("nota", "")),
+        now=utcnow(),
+    )
+    return "resultado"
+
+
+def _problem(action: str, exc: DomainError) -> str:
+    code = exc.code
+    if code == "error.not_found":
+        return "folio_desconocido"
+    if code == "error.duplicate_invalid":
+        return "duplicado_invalido"
+    if code == "error.text_too_long":
+        return "nota_larga"
+    return {"acciones": "accion_invalida", "resultado": "resultado_invalido"}.get(
+        action, "duplicado_invalido"
+    )
+
+
+@routes.post("/panel/propuestas/{folio}/acciones", name="panel_align")
+@staff_only(permission=ANALYSE)
+async def align(request: web.Request, who: Staff) -> web.StreamResponse:
+    """Align the proposal with strategic actions of its pillar."""
+    return await _act(request, who, "acciones")
+
+
+@routes.post("/panel/propuestas/{folio}/duplicado", name="panel_duplicate")
+@staff_only(permission=ANALYSE)
+async def duplicate(request: web.Request, who: Staff) -> web.StreamResponse:
+    """Mark the proposal as a duplicate of another folio, or clear it."""
+    return await _act(request, who, "duplicado")
+
+
+@routes.post("/panel/propuestas/{folio}/resultado", name="panel_outcome")
+@staff_only(permission=ANALYSE)
+async def outcome(request: web.Request, who: Staff) -> web.StreamResponse:
+    """Record the outcome; the author is told by the bot."""
+    return await _act(request, who, "resultado")
