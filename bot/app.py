@@ -10,6 +10,7 @@ from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, TypeHandler
 
+from bot import staff
 from bot.citizen import CitizenHandler, ConversationEngine
 from bot.context import Services, attach
 from bot.errors import on_error
@@ -56,12 +57,8 @@ def build_application(
     )
     attach(application, services)
 
-    # ---- Staff commands go here, before the citizen handler (they use group -1 and
-    # stop the update when they handle it):
-    #     from bot import staff
-    #     staff.register(application)
-    # ----
-
+    # Staff commands first (group -1); they stop the updates they handle.
+    staff.register(application)
     application.add_handler(TypeHandler(Update, CitizenHandler(conversation)), CITIZEN_GROUP)
     application.add_error_handler(on_error)
     return application

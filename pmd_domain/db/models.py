@@ -297,3 +297,15 @@ class Notification(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(Moment)
     sent_at: Mapped[datetime | None] = mapped_column(Moment)
+
+
+class StaffDraft(Base):
+    """A staff member's unfinished multi-step command (a broadcast being written, a
+    rejection waiting for its reason). In the database so any process takes the next step."""
+
+    __tablename__ = "staff_drafts"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(Moment)

@@ -1,0 +1,26 @@
+"""Staff commands in the bot: moderation, broadcasts, statistics, panel link, staff list.
+
+They run in a handler group before the citizen's (``STAFF_GROUP``). A staff handler
+that is not for this user returns without a word, so the update falls through to the
+citizen conversation, which answers exactly as it answers any unknown command: nobody
+outside the staff can tell that staff commands exist. A handler that did handle the
+update stops it (``ApplicationHandlerStop``, see ``bot.staff.access.staff_only``) so
+the citizen flow never sees it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import BaseHandler
+
+if TYPE_CHECKING:
+    from bot.app import BotApplication
+
+STAFF_GROUP = -1
+
+
+def register(application: BotApplication) -> None:
+    """Add every staff handler to ``application``."""
+    handlers: list[BaseHandler[Any, Any, Any]] = []
+    application.add_handlers(handlers, group=STAFF_GROUP)
