@@ -1,0 +1,189 @@
+"""SPEC §8: zero confirmed data lost when ``pmd serve`` is killed (SIGKILL) under load.
+
+Citizens chat with the bot concurrently while the service is killed with SIGKILL at
+random moments and started again, on SQLite and on PostgreSQL. Each citizen is a
+small robot that answers whatever the bot last asked, so it carries on after every
+restart. Whatever the bot confirmed to a citizen (an answered question, a folio) must
+be in the database at the end; nobody is registered twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientSession
+from sqlalchemy import select
+
+from pmd_domain.db import Database
+from pmd_domain.db.models import Participant, Proposal
+from tests.botapi import BotApiServer
+from tests.botapi.server import DEFAULT_TOKEN
+from tests.e2e.citizens import PROBLEM, PROPOSAL, VISION
+from tests.e2e.hosting import free_port
+
+pytestmark = pytest.mark.slow
+
+PMD = Path(sys.executable).parent / "pmd"
+CITIZENS = 12
+PROPOSALS = 3  # each citizen's goal: enough steps that the kills land mid-flow
+KILLS = 4
+FOLIO = re.compile(r"folio (PMD23-\d+)")
+
+# What the robot does, by what the bot's latest message asks (first match wins).
+ANSWERS: list[tuple[str, tuple[str, str]]] = [
+    ("Revisa tu propuesta", ("press", "Enviar")),
+    ("Pregunta 1 de 4", ("press", "Mujer")),
+    ("Pregunta 2 de 4", ("press", "30 a 44 años")),
+    ("Pregunta 3 de 4", ("press", "Estudiante")),
+    ("Pregunta 4 de 4", ("say", "42080")),
+    ("¿De qué eje", ("press", "2. Servicios públicos y desarrollo sostenible")),
+    ("¿De qué tema?", ("press", "Alumbrado público")),
+    ("¿Cuál es el problema?", ("say", PROBLEM)),
+    ("¿Qué propones?", ("say", PROPOSAL)),
+    ("¿Cómo imaginas", ("say", VISION)),
+    ("¿Qué quieres hacer?", ("press", "Hacer una propuesta")),
+    ("bienvenida", ("press", "Acepto")),
+]
+
+
+class Robot:
+    """A citizen who answers the bot's latest question until it has its folios."""
+
+    def __init__(self, botapi: BotApiServer, chat_id: int) -> None:
+        self.chat = botapi.chat(chat_id)
+        self.chat_id = chat_id
+
+    def folios(self) -> set[str]:
+        """Folios the bot has confirmed to this citizen."""
+        return {m for text in self.chat.texts() for m in FOLIO.findall(text or "")}
+
+    def next_action(self) -> tuple[str, str]:
+        """What to do given the bot's latest message."""
+        last = self.chat.last()
+        if last is None:
+            return ("say", "/start crash")
+        for needle, action in ANSWERS:
+            if needle in (last.text or ""):
+                return action
+        return ("say", "/menu")
+
+    async def run(self, botapi: BotApiServer) -> None:
+        """Act until the bot confirmed the folios.
+
+        A silent bot (killed) is nudged with a sticker, which the bot answers by
+        repeating what it waits for: never by sending the same text twice.
+        """
+        while len(self.folios()) < PROPOSALS:
+            kind, value = self.next_action()
+            try:
+                if kind == "press":
+                    await self.chat.press(value, quiet=0.1, timeout=6.0)
+                else:
+                    await self.chat.say(value, quiet=0.1, timeout=6.0)
+            except ValueError:  # no such button any more: ask where we are
+                await self.nudge(botapi)
+            except TimeoutError:
+                await self.nudge(botapi)
+
+    async def nudge(self, botapi: BotApiServer) -> None:
+        """Send a sticker until the bot answers."""
+        while True:
+            try:
+                await self.chat.do(botapi.user_sends_sticker(self.chat_id), quiet=0.1, timeout=6.0)
+                return
+            except TimeoutError:
+                continue
+
+
+async def start_service(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
+    """Start ``pmd serve`` and wait until its bot is up."""
+    process = await asyncio.create_subprocess_exec(
+        str(PMD), "serve", env=env, stderr=asyncio.subprocess.DEVNULL
+    )
+    async with ClientSession() as http:
+        for _ in range(400):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if (await response.json()).get("bot") == "up":
+                        return process
+            except OSError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("pmd serve did not come up")
+
+
+async def test_killed_at_random_moments_loses_nothing_it_confirmed(
+    botapi: BotApiServer, database_url: str, tmp_path: Path
+) -> None:
+    url = database_url
+    consultation_file = tmp_path / "consulta.toml"
+    init = await asyncio.create_subprocess_exec(
+        str(PMD), "consultation", "init", str(consultation_file),
+        "--opens", "2020-01-01", "--closes", "2099-12-31",
+        stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert await init.wait() == 0
+    port = free_port()
+    env = {
+        **os.environ,
+        "PMD_ENV": "development",
+        "PMD_DATABASE_URL": url,
+        "PMD_CONSULTATION": str(consultation_file),
+        "PMD_PORT": str(port),
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_API_URL": botapi.url,
+    }
+    robots = [Robot(botapi, 9100 + n) for n in range(CITIZENS)]
+    process = await start_service(env, port)
+    chance = random.Random(os.environ.get("PMD_CRASH_SEED", "8"))
+    try:
+        citizens = asyncio.gather(*(robot.run(botapi) for robot in robots))
+        for _ in range(KILLS):
+            await asyncio.sleep(chance.uniform(0.3, 1.0))
+            assert not citizens.done(), "the citizens finished before the service was killed"
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+            process = await start_service(env, port)
+        await asyncio.wait_for(citizens, 240)
+    finally:
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.wait(), 30)
+
+    database = Database(url)
+    try:
+        async with database.reading() as session:
+            people = {
+                p.external_id: p
+                for p in await session.scalars(
+                    select(Participant).where(Participant.channel == "telegram")
+                )
+            }
+            proposals = list(await session.scalars(select(Proposal)))
+    finally:
+        await database.dispose()
+    assert sorted(people) == sorted(str(robot.chat_id) for robot in robots)
+    stored = {p.folio: p for p in proposals}
+    for robot in robots:
+        person = people[str(robot.chat_id)]
+        # The bot moved past every question, so every answer was confirmed.
+        assert (person.gender, person.age_group, person.sector, person.postal_code) == (
+            "mujer",
+            "30_44",
+            "estudiante",
+            "42080",
+        )
+        for folio in robot.folios():
+            proposal = stored[folio]
+            assert proposal.participant_id == person.id
+            assert (proposal.problem, proposal.proposal, proposal.vision) == (
+                PROBLEM,
+                PROPOSAL,
+                VISION,
+            )
