@@ -17,6 +17,7 @@ from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.i18n import Catalogs
 from pmd_domain.settings import Settings
 from web import certificates, chat, dashboard, health, panel, telegram
+from web.housekeeping import housekeeping_ctx
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.security import errors, security_headers
 
@@ -62,6 +63,7 @@ def create_app(
             await app[DATABASE].dispose()
 
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(housekeeping_ctx)
     dashboard.setup(app)
     telegram.setup(app)  # the bot, when TELEGRAM_BOT_TOKEN is set
     return app
