@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import wraps
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, CallbackContext
+from telegram.ext import ApplicationHandlerStop, CallbackContext, filters
 
-from bot.context import services_of
+from bot.context import notifier_of, services_of
+from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.services import staff
 
 Context = CallbackContext[Any, Any, Any, Any]
 StaffCallback = Callable[[Update, Context, str], Awaitable[None]]
+# Staff commands: new messages in private chats (not edits, not groups).
+PRIVATE_MESSAGE = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
 
 
 async def role_for(update: Update, context: Context, permission: str) -> str | None:
@@ -29,7 +33,7 @@ async def role_for(update: Update, context: Context, permission: str) -> str | N
 
 def staff_only(
     permission: str,
-) -> Callable[[StaffCallback], Callable[[Update, Context], Awaitable[None]]]:
+) -> Callable[[StaffCallback], Callable[[Update, Context], Coroutine[Any, Any, None]]]:
     """Run the handler only for staff whose role grants ``permission``.
 
     Anyone else gets nothing from here: the update goes on to the citizen handler,
@@ -38,7 +42,7 @@ def staff_only(
     the role as a third argument.
     """
 
-    def decorate(callback: StaffCallback) -> Callable[[Update, Context], Awaitable[None]]:
+    def decorate(callback: StaffCallback) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
         @wraps(callback)
         async def guarded(update: Update, context: Context) -> None:
             role = await role_for(update, context, permission)
@@ -50,3 +54,30 @@ def staff_only(
         return guarded
 
     return decorate
+
+
+async def require_again(
+    session: AsyncSession, update: Update, context: Context, permission: str
+) -> str:
+    """Check the role once more inside the transaction that acts (NotAllowed if withdrawn)."""
+    assert update.effective_user is not None
+    return await staff.require(
+        session,
+        user_id=update.effective_user.id,
+        admin_ids=services_of(context).settings.admin_ids,
+        permission=permission,
+    )
+
+
+def language_of(update: Update, catalogs: Catalogs) -> str:
+    """The staff member's language: their Telegram client's if there is a catalogue for it."""
+    user = update.effective_user
+    code = (user.language_code or "").lower().split("-")[0] if user else ""
+    return code if code in catalogs.messages else DEFAULT_LANGUAGE
+
+
+def wake_notifications(context: Context) -> None:
+    """A decision queued a message for a citizen: send it now rather than at the next round."""
+    notifier = notifier_of(context.application)
+    if notifier is not None:
+        notifier.wake()
