@@ -125,12 +125,12 @@ async def pressed(update: Update, context: Context, role: str) -> None:
     known = action in ACTIONS and len(args) == len(raw) == ARITY[action]
     try:
         answer = await ACTIONS[action](screen, *args) if known else None
-    except AlreadyModerated as exc:
+    except (AlreadyModerated, NotFound) as exc:
         answer = await after_stale(screen, exc)
     except NotAllowed:
         answer = Reply(text=screen.t("staff.not_allowed"), edit=True)
-    except (NotFound, InvalidChoice):
-        answer = Reply(text=screen.t("staff.moderation.stale_button"), edit=True)
+    except InvalidChoice:
+        answer = None
     if answer is None:
         answer = Reply(text=screen.t("staff.moderation.stale_button"), edit=True)
     await reply(update, context, answer)
@@ -151,7 +151,7 @@ async def reason_typed(update: Update, context: Context) -> None:
         )
     except BAD_REASON:
         answer = Reply(text=screen.t("staff.moderation.reason_invalid"))
-    except AlreadyModerated as exc:
+    except (AlreadyModerated, NotFound) as exc:
         answer = await after_stale(screen, exc)
     except NotAllowed:
         answer = Reply(text=screen.t("staff.not_allowed"))
@@ -168,7 +168,7 @@ async def cancel_reason(update: Update, context: Context) -> None:
     screen = screen_of(update, context)
     try:
         answer = await show_again(screen, int(draft["proposal_id"]))
-    except AlreadyModerated as exc:
+    except (AlreadyModerated, NotFound) as exc:
         answer = await after_stale(screen, exc)
     cancelled = screen.t("staff.moderation.reject_cancelled")
     answer = Reply(text=f"{cancelled}\n\n{answer.text}", buttons=answer.buttons)
@@ -371,12 +371,16 @@ async def decided(
 
 
 async def after_stale(screen: Screen, exc: DomainError) -> Reply:
-    """Somebody else decided first: say so kindly and show the next proposal."""
+    """Somebody else decided first (or the proposal is gone): say so kindly, show the next."""
     async with screen.services.database.transaction() as session:
         await drop_reject_draft(session, user_id=screen.user_id)
         found = await moderation.next_waiting(session)
-    status = screen.t(f"staff.moderation.status.{exc.params.get('status', 'published')}")
-    text = screen.t("staff.moderation.stale", folio=exc.params.get("folio") or "", status=status)
+    if isinstance(exc, AlreadyModerated):
+        status = screen.t(f"staff.moderation.status.{exc.params.get('status', 'published')}")
+        folio = exc.params.get("folio") or ""
+        text = screen.t("staff.moderation.stale", folio=folio, status=status)
+    else:
+        text = screen.t("staff.moderation.gone")
     return queue_reply(screen, found, before=text, notice=text)
 
 

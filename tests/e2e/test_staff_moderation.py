@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.db.models import Notification, Proposal, StaffDraft
-from pmd_domain.services import staff
+from pmd_domain.services import erasure, staff
 from tests.botapi import BotApiServer, press
 from tests.e2e.citizens import STEP, onboard_quickly
 from tests.e2e.harness import polling_bot
@@ -247,4 +248,37 @@ async def test_a_removed_member_s_old_button_does_nothing(
     assert (await stored(database, waiting.id)).status == "pending"
     async with database.reading() as session:
         assert await staff.role_of(session, user_id=moderator, admin_ids=[]) is None
+    await database.dispose()
+
+
+async def test_a_proposal_erased_while_shown_gets_a_kind_answer(
+    botapi: BotApiServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    database = Database(sqlite_url)
+    gone, kept = await waiting_proposals(
+        database,
+        consultation,
+        [(ANA, "es", "Falta una rampa en la escuela."), (JOHN, "es", "Faltan semáforos.")],
+    )
+    try:
+        async with polling_bot(botapi, database, consultation, **ADMINS):
+            chat = botapi.chat(ADMIN)
+            await chat.run([("/moderar", gone.folio), (press("❌ Rechazar"), "¿Por qué")], **WAIT)
+            async with database.transaction() as session:
+                # The author exercises the right to erasure meanwhile.
+                await erasure.erase(
+                    session,
+                    consultation=consultation,
+                    participant_id=gone.participant_id,
+                    now=utcnow(),
+                )
+            replies = await chat.say("Contiene datos personales de un vecino.", **WAIT)
+            text = replies[-1].text or ""
+            assert "Esa propuesta ya no está en la cola." in text
+            assert kept.folio is not None and kept.folio in text
+    finally:
+        await database.dispose()
+    assert (await stored(database, kept.id)).status == "pending"
+    async with database.reading() as session:
+        assert await session.get(StaffDraft, ADMIN) is None
     await database.dispose()
