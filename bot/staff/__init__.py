@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import BaseHandler
 
 from bot.staff import moderation, office, team
+from bot.staff.access import known_staff, remember
+
+__all__ = ["DRAFT_GROUP", "STAFF_GROUP", "known_staff", "register", "remember"]
 
 if TYPE_CHECKING:
     from bot.app import BotApplication
@@ -33,4 +36,4 @@ def register(application: BotApplication) -> None:
         *team.handlers(),
     ]
     application.add_handlers(handlers, group=STAFF_GROUP)
-    application.add_handlers(moderation.draft_handlers(), group=DRAFT_GROUP)
+    application.add_handlers(moderation.draft_handlers(known_staff(application)), group=DRAFT_GROUP)

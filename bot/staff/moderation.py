@@ -83,16 +83,18 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     ]
 
 
-def draft_handlers() -> list[BaseHandler[Any, Any, Any]]:
+def draft_handlers(known: filters.User) -> list[BaseHandler[Any, Any, Any]]:
     """The typed reason of a rejection, and ``/cancelar`` while it is awaited.
 
-    They run in a group of their own (before the staff group): they handle an update
-    only when its sender has a fresh rejection draft, and otherwise let every other
-    handler see it.
+    They run in a group of their own (before the staff group), only for users this
+    process knows as staff (``access.known_staff``: citizens' messages cost nothing
+    here): they handle an update only when its sender has a fresh rejection draft and
+    the role for it, and otherwise let every other handler see it.
     """
+    mine = PRIVATE_MESSAGE & known
     return [
-        MessageHandler(PRIVATE_MESSAGE & filters.TEXT & ~filters.COMMAND, reason_typed),
-        CommandHandler("cancelar", cancel_reason, filters=PRIVATE_MESSAGE),
+        MessageHandler(mine & filters.TEXT & ~filters.COMMAND, reason_typed),
+        CommandHandler("cancelar", cancel_reason, filters=mine),
     ]
 
 

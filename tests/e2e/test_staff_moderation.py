@@ -282,3 +282,31 @@ async def test_a_proposal_erased_while_shown_gets_a_kind_answer(
     async with database.reading() as session:
         assert await session.get(StaffDraft, ADMIN) is None
     await database.dispose()
+
+
+async def test_a_member_added_elsewhere_after_start_can_type_a_reason(
+    botapi: BotApiServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    moderator = 7302
+    database = Database(sqlite_url)
+    [waiting] = await waiting_proposals(database, consultation, [(ANA, "es", "Faltan bancas.")])
+    try:
+        async with polling_bot(botapi, database, consultation, **ADMINS):
+            async with database.transaction() as session:
+                # `pmd staff add`, or another bot process: this one did not see it happen.
+                await staff.add(session, user_id=moderator, role="moderator", now=utcnow())
+            chat = botapi.chat(moderator)
+            await chat.run(
+                [
+                    ("/moderar", waiting.folio),
+                    (press("❌ Rechazar"), "¿Por qué rechazas"),
+                    ("No es un asunto del municipio.", f"{waiting.folio} rechazada"),
+                ],
+                **WAIT,
+            )
+    finally:
+        await database.dispose()
+    assert (await stored(database, waiting.id)).moderation_reason == (
+        "No es un asunto del municipio."
+    )
+    await database.dispose()
