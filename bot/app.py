@@ -6,20 +6,20 @@ import logging
 from functools import partial
 from typing import Any
 
-from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from bot import staff
+from bot import menu, staff
 from bot.citizen import CitizenHandler, ConversationEngine
-from bot.context import Services, attach
+from bot.context import Services, attach, attach_notifier, notifier_of
 from bot.errors import on_error
+from bot.notify import Notifier
 from bot.ordering import DEFAULT_CONCURRENCY, ChatOrderedProcessor
+from pmd_domain.services import staff as staff_service
 from pmd_domain.settings import Settings
 
 log = logging.getLogger("pmd.bot")
 
-COMMANDS = ("start", "menu", "ayuda", "idioma", "silenciar", "cancelar")
 # What the bot asks Telegram for; the conversation ignores the rest anyway.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 CITIZEN_GROUP = 0
@@ -52,10 +52,11 @@ def build_application(
         .pool_timeout(10.0)
         .get_updates_connect_timeout(5.0)
         .get_updates_read_timeout(10.0)
-        .post_init(partial(publish_commands, services=services))
+        .post_init(partial(on_start, services=services))
         .build()
     )
     attach(application, services)
+    attach_notifier(application, Notifier(application.bot, services.database, services.catalogs))
 
     # Staff commands first (group -1); they stop the updates they handle.
     staff.register(application)
@@ -64,21 +65,18 @@ def build_application(
     return application
 
 
-async def publish_commands(application: BotApplication, *, services: Services) -> None:
-    """Publish the command menu in Spanish (default) and English."""
-    catalogs = services.catalogs
-    try:
-        for language in ("es", "en"):
-            commands = [
-                BotCommand(name, catalogs.text(language, f"telegram.command.{name}"))
-                for name in COMMANDS
-            ]
-            await application.bot.set_my_commands(
-                commands, language_code=None if language == "es" else language
-            )
-    except TelegramError as exc:
-        # The menu is a convenience: a failure here must not keep the bot down.
-        log.warning("could not set the command menu", extra={"reason": type(exc).__name__})
+async def on_start(application: BotApplication, *, services: Services) -> None:
+    """``post_init``: publish the command menus and start sending notifications."""
+    bot = application.bot
+    await menu.publish_public_menu(bot, services.catalogs)
+    async with services.database.reading() as session:
+        members = await staff_service.roster(session, admin_ids=services.settings.admin_ids)
+    for member in members:
+        staff.remember(application, member.user_id, member.role)
+    await menu.publish_staff_menus(bot, services.catalogs, ((m.user_id, m.role) for m in members))
+    notifier = notifier_of(application)
+    if notifier is not None:
+        notifier.start()
 
 
 async def startup(application: BotApplication) -> None:
@@ -95,7 +93,10 @@ async def startup(application: BotApplication) -> None:
 
 
 async def shutdown(application: BotApplication) -> None:
-    """Stop polling, finish the updates in hand and close the HTTP client."""
+    """Stop sending notifications and polling, finish the updates in hand, close the client."""
+    notifier = notifier_of(application)
+    if notifier is not None:
+        await notifier.stop()
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:

@@ -7,6 +7,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext
 
+from bot.notify import Notifier
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.i18n import Catalogs
@@ -14,6 +15,7 @@ from pmd_domain.links import Links
 from pmd_domain.settings import Settings
 
 _KEY = "pmd_services"
+_NOTIFIER = "pmd_notifier"
 
 
 @dataclass(frozen=True)
@@ -37,3 +39,18 @@ def services_of(context: CallbackContext[Any, Any, Any, Any]) -> Services:
     found = context.application.bot_data[_KEY]
     assert isinstance(found, Services)
     return found
+
+
+def attach_notifier(
+    application: Application[Any, Any, Any, Any, Any, Any], notifier: Notifier
+) -> None:
+    """Make the process's notification sender available to every handler."""
+    application.bot_data[_NOTIFIER] = notifier
+
+
+def notifier_of(
+    application: Application[Any, Any, Any, Any, Any, Any],
+) -> Notifier | None:
+    """The application's notification sender, if it has one."""
+    found = application.bot_data.get(_NOTIFIER)
+    return found if isinstance(found, Notifier) else None

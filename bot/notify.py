@@ -9,7 +9,9 @@ blocked the bot is marked unreachable; anything else is logged and dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from functools import partial
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -66,10 +68,21 @@ async def send_pending_notifications(
 
 
 async def notification_loop(
-    bot: Bot, database: Database, catalogs: Catalogs, *, interval: float = 10.0
+    bot: Bot,
+    database: Database,
+    catalogs: Catalogs,
+    *,
+    interval: float = 10.0,
+    wake: asyncio.Event | None = None,
 ) -> None:
-    """Send pending notifications every ``interval`` seconds until cancelled (start it as a task)."""
+    """Send pending notifications every ``interval`` seconds until cancelled (start it as a task).
+
+    Setting ``wake`` starts the next round at once (this process just queued something);
+    notifications queued by other processes wait at most ``interval``.
+    """
+    wake = wake or asyncio.Event()
     while True:
+        wake.clear()
         try:
             while await send_pending_notifications(bot, database, catalogs) > 0:
                 pass  # a full round: there may be more waiting
@@ -77,4 +90,31 @@ async def notification_loop(
             raise
         except Exception:
             log.exception("notification round failed")
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval)
+
+
+class Notifier:
+    """The notification loop of one bot process: started with the bot, woken after a commit."""
+
+    def __init__(self, bot: Bot, database: Database, catalogs: Catalogs, *, interval: float = 10.0):
+        self._run = partial(notification_loop, bot, database, catalogs, interval=interval)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the loop (once; a second call does nothing)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(wake=self._wake), name="notifications")
+
+    def wake(self) -> None:
+        """Send what was just queued without waiting for the next round."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Cancel the loop and wait for it (a message in flight is then not sent twice)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -83,3 +83,15 @@ class CertificateRevoked(DomainError):
 
 class InvalidName(DomainError):
     code = "error.invalid_name"
+
+
+class AlreadyModerated(DomainError):
+    code = "error.already_moderated"
+
+
+class ConfiguredAdmin(DomainError):
+    code = "error.configured_admin"
+
+
+class SelfRemoval(DomainError):
+    code = "error.self_removal"

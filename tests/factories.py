@@ -102,3 +102,21 @@ async def make_proposal(
             now=moment,
         )
     return record
+
+
+async def report_proposal(
+    session: AsyncSession, consultation: Consultation, proposal_id: int, *, times: int
+) -> None:
+    """``times`` new participants report the proposal (each once)."""
+    from pmd_domain.services import votes
+
+    for _ in range(times):
+        reporter = await make_participant(session, consultation)
+        await votes.judge(
+            session,
+            consultation=consultation,
+            participant=reporter,
+            proposal_id=proposal_id,
+            verdict="report",
+            now=utcnow(),
+        )

@@ -14,13 +14,26 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import BaseHandler
 
+from bot.staff import moderation, office, team
+from bot.staff.access import known_staff, remember
+
+__all__ = ["DRAFT_GROUP", "STAFF_GROUP", "known_staff", "register", "remember"]
+
 if TYPE_CHECKING:
     from bot.app import BotApplication
 
 STAFF_GROUP = -1
+# Steps of unfinished staff commands (a rejection's typed reason). A group of their own:
+# in one group only the first matching handler runs, and these match any text.
+DRAFT_GROUP = -2
 
 
 def register(application: BotApplication) -> None:
     """Add every staff handler to ``application``."""
-    handlers: list[BaseHandler[Any, Any, Any]] = []
+    handlers: list[BaseHandler[Any, Any, Any]] = [
+        *moderation.handlers(),
+        *office.handlers(),
+        *team.handlers(),
+    ]
     application.add_handlers(handlers, group=STAFF_GROUP)
+    application.add_handlers(moderation.draft_handlers(known_staff(application)), group=DRAFT_GROUP)

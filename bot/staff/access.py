@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import wraps
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, CallbackContext
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, filters
 
-from bot.context import services_of
+from bot.context import notifier_of, services_of
+from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.services import staff
 
 Context = CallbackContext[Any, Any, Any, Any]
 StaffCallback = Callable[[Update, Context, str], Awaitable[None]]
+# Staff commands: new messages in private chats (not edits, not groups).
+PRIVATE_MESSAGE = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+_KNOWN = "pmd_known_staff"
+
+
+def known_staff(application: Application[Any, Any, Any, Any, Any, Any]) -> filters.User:
+    """The users this process knows as staff: a pre-filter, never a permission.
+
+    Handlers that would otherwise look at every citizen's text (a rejection's typed
+    reason) only run for these users, so ordinary messages cost no extra query. It is
+    filled at start from the database, kept up to date by ``/staff`` and by every role
+    check; the role itself is still read from the database for each update.
+    """
+    found = application.bot_data.get(_KNOWN)
+    if not isinstance(found, filters.User):
+        found = application.bot_data[_KNOWN] = filters.User()
+    return found
+
+
+def remember(
+    application: Application[Any, Any, Any, Any, Any, Any], user_id: int, role: str | None
+) -> None:
+    """Keep ``known_staff`` in step with a role just read or changed."""
+    known = known_staff(application)
+    if role is None:
+        known.remove_user_ids(user_id)
+    else:
+        known.add_user_ids(user_id)
 
 
 async def role_for(update: Update, context: Context, permission: str) -> str | None:
@@ -24,12 +54,13 @@ async def role_for(update: Update, context: Context, permission: str) -> str | N
     services = services_of(context)
     async with services.database.reading() as session:
         role = await staff.role_of(session, user_id=user.id, admin_ids=services.settings.admin_ids)
+    remember(context.application, user.id, role)
     return role if staff.may(role, permission) else None
 
 
 def staff_only(
     permission: str,
-) -> Callable[[StaffCallback], Callable[[Update, Context], Awaitable[None]]]:
+) -> Callable[[StaffCallback], Callable[[Update, Context], Coroutine[Any, Any, None]]]:
     """Run the handler only for staff whose role grants ``permission``.
 
     Anyone else gets nothing from here: the update goes on to the citizen handler,
@@ -38,7 +69,7 @@ def staff_only(
     the role as a third argument.
     """
 
-    def decorate(callback: StaffCallback) -> Callable[[Update, Context], Awaitable[None]]:
+    def decorate(callback: StaffCallback) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
         @wraps(callback)
         async def guarded(update: Update, context: Context) -> None:
             role = await role_for(update, context, permission)
@@ -50,3 +81,30 @@ def staff_only(
         return guarded
 
     return decorate
+
+
+async def require_again(
+    session: AsyncSession, update: Update, context: Context, permission: str
+) -> str:
+    """Check the role once more inside the transaction that acts (NotAllowed if withdrawn)."""
+    assert update.effective_user is not None
+    return await staff.require(
+        session,
+        user_id=update.effective_user.id,
+        admin_ids=services_of(context).settings.admin_ids,
+        permission=permission,
+    )
+
+
+def language_of(update: Update, catalogs: Catalogs) -> str:
+    """The staff member's language: their Telegram client's if there is a catalogue for it."""
+    user = update.effective_user
+    code = (user.language_code or "").lower().split("-")[0] if user else ""
+    return code if code in catalogs.messages else DEFAULT_LANGUAGE
+
+
+def wake_notifications(context: Context) -> None:
+    """A decision queued a message for a citizen: send it now rather than at the next round."""
+    notifier = notifier_of(context.application)
+    if notifier is not None:
+        notifier.wake()

@@ -141,4 +141,9 @@ def render(catalogs: Catalogs, *, language: str, text_key: str, params: dict[str
             outcome=str(params.get("outcome", "")),
             note=params.get("note") or None,
         )
-    return catalogs.text(language, text_key, **params)
+    # A parameter ``x_key`` names a catalogue text: ``x`` is told in the reader's language.
+    given = dict(params)
+    for name, value in params.items():
+        if name.endswith("_key") and isinstance(value, str) and catalogs.has(value):
+            given[name.removesuffix("_key")] = catalogs.text(language, value)
+    return catalogs.text(language, text_key, **given)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.db.models import StaffMember
-from pmd_domain.errors import InvalidChoice, NotAllowed
+from pmd_domain.errors import ConfiguredAdmin, InvalidChoice, NotAllowed, SelfRemoval
+from pmd_domain.services import staff_drafts
 
 ROLES = ("admin", "moderator", "analyst")
 # What each role may do; admins may do everything.
@@ -80,3 +82,55 @@ async def members(session: AsyncSession) -> list[StaffMember]:
     return list(
         await session.scalars(select(StaffMember).order_by(StaffMember.role, StaffMember.user_id))
     )
+
+
+@dataclass(frozen=True)
+class Member:
+    """One line of the staff list."""
+
+    user_id: int
+    role: str
+    name: str | None
+    configured: bool  # a bootstrap admin from PMD_ADMIN_IDS
+
+
+async def roster(session: AsyncSession, *, admin_ids: Iterable[int]) -> list[Member]:
+    """The bootstrap admins from settings, then every staff member by role and id."""
+    admins = list(dict.fromkeys(admin_ids))
+    stored = await members(session)
+    names = {m.user_id: m.name for m in stored}
+    listed = [Member(uid, "admin", names.get(uid), True) for uid in admins]
+    listed += [Member(m.user_id, m.role, m.name, False) for m in stored if m.user_id not in admins]
+    return listed
+
+
+async def add_by(
+    session: AsyncSession,
+    *,
+    actor_id: int,
+    admin_ids: Iterable[int],
+    user_id: int,
+    role: str,
+    now: datetime,
+    name: str | None = None,
+) -> StaffMember:
+    """An admin adds a staff member or changes their role (bootstrap admins stay admins)."""
+    admins = set(admin_ids)
+    await require(session, user_id=actor_id, admin_ids=admins, permission="manage_staff")
+    if user_id in admins:
+        raise ConfiguredAdmin(user_id=user_id)
+    return await add(session, user_id=user_id, role=role, now=now, added_by=actor_id, name=name)
+
+
+async def remove_by(
+    session: AsyncSession, *, actor_id: int, admin_ids: Iterable[int], user_id: int
+) -> bool:
+    """An admin removes a staff member (not a bootstrap admin, not themselves)."""
+    admins = set(admin_ids)
+    await require(session, user_id=actor_id, admin_ids=admins, permission="manage_staff")
+    if user_id in admins:
+        raise ConfiguredAdmin(user_id=user_id)
+    if user_id == actor_id:
+        raise SelfRemoval()
+    await staff_drafts.clear(session, user_id=user_id)
+    return await remove(session, user_id=user_id)

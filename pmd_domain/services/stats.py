@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Proposal, StatCounter
+from pmd_domain.services import moderation
 from pmd_domain.services.counters import NO_ANSWER
 
 TOP_PER_PILLAR = 5
+METRICS = ("participants", "proposals", "supports")
 
 
 async def counters(session: AsyncSession) -> dict[tuple[str, str], dict[str, int]]:
@@ -185,3 +189,40 @@ def representativeness(
             for key, share in reference.items()
         ]
     return result
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The figures staff see in the bot (``/estadisticas``)."""
+
+    participants: int
+    proposals: int
+    published: int
+    supports: int
+    waiting: int
+    by_pillar: tuple[tuple[str, int, int], ...]  # (pillar key, proposals, supports)
+    today: dict[str, int]  # participants, proposals, supports of the local day
+    day: str
+
+
+async def summary(session: AsyncSession, *, consultation: Consultation, now: datetime) -> Summary:
+    """Totals, figures by pillar, what waits for moderation and today's participation."""
+    table = await counters(session)
+    day = local_day(now, consultation.exercise.timezone)
+
+    def value(metric: str, dimension: str, bucket: str) -> int:
+        return table.get((metric, dimension), {}).get(bucket, 0)
+
+    return Summary(
+        participants=value("participants", "total", "all"),
+        proposals=value("proposals", "total", "all"),
+        published=value("proposals", "status", "published"),
+        supports=value("supports", "total", "all"),
+        waiting=await moderation.waiting_count(session),
+        by_pillar=tuple(
+            (p.key, value("proposals", "pillar", p.key), value("supports", "pillar", p.key))
+            for p in consultation.pillars
+        ),
+        today={metric: value(metric, "day", day) for metric in METRICS},
+        day=day,
+    )

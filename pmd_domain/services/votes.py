@@ -133,15 +133,26 @@ async def judge(
             ],
         )
     elif verdict == "report":
-        values: dict[str, object] = {"reports": Proposal.reports + 1}
-        if proposal.reports + 1 >= consultation.limits.reports_to_requeue:
-            values["status"] = "pending"  # back to the moderation queue
-            await bump(session, [("proposals", "status", "published", -1)])
         await session.execute(
             update(Proposal)
             .where(Proposal.id == proposal_id)
-            .values(**values)
+            .values(reports=Proposal.reports + 1)
             .execution_options(synchronize_session=False)
         )
+        # Back to the moderation queue once enough citizens reported it. Conditional on
+        # the row as it is now (locked by the update above), so two reports at once
+        # cannot both take it off the published count.
+        requeued = await session.execute(
+            update(Proposal)
+            .where(
+                Proposal.id == proposal_id,
+                Proposal.status == "published",
+                Proposal.reports >= consultation.limits.reports_to_requeue,
+            )
+            .values(status="pending")
+            .execution_options(synchronize_session=False)
+        )
+        if requeued.rowcount == 1:  # type: ignore[attr-defined]
+            await bump(session, [("proposals", "status", "published", -1)])
     await session.refresh(proposal)
     return proposal

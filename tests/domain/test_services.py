@@ -25,7 +25,12 @@ from pmd_domain.errors import (
     TextTooShort,
 )
 from pmd_domain.services import erasure, participants, proposals, stats, votes
-from tests.factories import closed_consultation, make_participant, make_proposal
+from tests.factories import (
+    closed_consultation,
+    make_participant,
+    make_proposal,
+    report_proposal,
+)
 
 
 async def test_register_records_consent_once_per_chat(
@@ -287,16 +292,9 @@ async def test_reports_send_a_proposal_back_to_moderation(
     async with db.transaction() as session:
         author = await make_participant(session, consultation)
         record = await make_proposal(session, consultation, author)
-        for _ in range(consultation.limits.reports_to_requeue):
-            reporter = await make_participant(session, consultation)
-            await votes.judge(
-                session,
-                consultation=consultation,
-                participant=reporter,
-                proposal_id=record.id,
-                verdict="report",
-                now=utcnow(),
-            )
+        await report_proposal(
+            session, consultation, record.id, times=consultation.limits.reports_to_requeue
+        )
         queue = await proposals.pending_queue(session)
     assert record.status == "pending"
     assert queue[0].id == record.id

@@ -31,6 +31,10 @@ class StubLinks:
         """The public dashboard."""
         return f"{PUBLIC}/"
 
+    def panel_login(self, token: str) -> str:
+        """A one-time login link into the staff area."""
+        return f"{PUBLIC}/panel/entrar/{token}"
+
 
 def bot_settings(botapi: BotApiServer, database: Database, **extra: str) -> Settings:
     """Test settings pointing the bot at the local Bot API server."""
@@ -56,12 +60,12 @@ def make_services(settings: Settings, database: Database, consultation: Consulta
 
 
 def make_application(
-    botapi: BotApiServer, database: Database, consultation: Consultation
+    botapi: BotApiServer, database: Database, consultation: Consultation, **extra: str
 ) -> BotApplication:
     """A bot application with the real conversation engine (not started)."""
     from pmd_domain.conversation import Conversation
 
-    settings = bot_settings(botapi, database)
+    settings = bot_settings(botapi, database, **extra)
     services = make_services(settings, database, consultation)
     conversation = Conversation(
         consultation=consultation, catalogs=services.catalogs, links=services.links
@@ -71,10 +75,13 @@ def make_application(
 
 @asynccontextmanager
 async def polling_bot(
-    botapi: BotApiServer, database: Database, consultation: Consultation
+    botapi: BotApiServer, database: Database, consultation: Consultation, **extra: str
 ) -> AsyncIterator[BotApplication]:
-    """The bot, long polling the local server, for the duration of the block."""
-    application = make_application(botapi, database, consultation)
+    """The bot, long polling the local server, for the duration of the block.
+
+    ``extra`` are more settings by their variable name (``PMD_ADMIN_IDS="7001"``).
+    """
+    application = make_application(botapi, database, consultation, **extra)
     await startup(application)
     assert application.updater is not None
     await application.updater.start_polling(

@@ -30,6 +30,10 @@ class FixedLinks:
         """The dashboard."""
         return "https://participa.example/"
 
+    def panel_login(self, token: str) -> str:
+        """A one-time login link into the staff area."""
+        return f"https://participa.example/panel/entrar/{token}"
+
 
 def new_conversation(consultation: Consultation) -> Conversation:
     """A conversation as a freshly started process builds it."""
