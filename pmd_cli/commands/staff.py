@@ -35,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
                     ) from None
                 return login_url(settings.public_url, token)
             if args.staff_command == "remove":
+                if args.user_id in settings.admin_ids:
+                    raise common.CommandError(
+                        f"{args.user_id} es administrador por PMD_ADMIN_IDS; quítalo de esa "
+                        "variable y reinicia el servicio."
+                    )
                 if await staff.remove(session, user_id=args.user_id):
                     return f"{args.user_id} ya no es parte del equipo."
                 return f"{args.user_id} no estaba en el equipo."
