@@ -18,6 +18,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from pmd_domain.db.sqlite_writer import (
+    BEGIN_WRITE,
+    CHECKPOINT_EVERY,
+    WriterConnection,
+    checkpoint,
+)
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -29,7 +36,15 @@ def _prepare_sqlite_file(url: str) -> None:
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     _prepare_sqlite_file(url)
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    if immediate:
+        # Write transactions run their statements on the event loop (see sqlite_writer).
+        path = make_url(url).database or ":memory:"
+        engine = create_async_engine(
+            url,
+            async_creator=lambda: WriterConnection(path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS),
+        )
+    else:
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -44,11 +59,14 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         # NORMAL in WAL mode never loses a committed transaction when the process
         # dies; only a power cut can lose the last ones.
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if immediate:
+            # Commits run on the event loop; the checkpoint's disk work runs apart.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.exec_driver_sql(BEGIN_WRITE if immediate else "BEGIN")
 
     return engine
 
@@ -74,6 +92,8 @@ class Database:
         # SQLite has one writer at a time: writers of this process queue here instead of
         # in SQLite's busy handler, which sleeps in steps of up to 100 ms.
         self._write_turn = asyncio.Lock() if self.is_sqlite else None
+        self._path = make_url(url).database if self.is_sqlite else None
+        self._writes = 0
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -84,6 +104,15 @@ class Database:
         async with self._sessions() as session:  # noqa: SIM117 - that order matters
             async with self._write_turn or contextlib.nullcontext(), session.begin():
                 yield session
+        if self._path is not None:
+            self._writes += 1
+            if self._writes % CHECKPOINT_EVERY == 0:
+                await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database file, in a worker thread."""
+        if self._path is not None and self._path != ":memory:":
+            await asyncio.to_thread(checkpoint, self._path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
