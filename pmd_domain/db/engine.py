@@ -101,9 +101,18 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one write transaction, committed on success."""
         # The write turn is released right after the commit, before the session closes.
-        async with self._sessions() as session:  # noqa: SIM117 - that order matters
+        session = self._sessions()
+        try:
             async with self._write_turn or contextlib.nullcontext(), session.begin():
                 yield session
+        finally:
+            if self.is_sqlite:
+                # Closing the writer's session never leaves the event loop (see
+                # sqlite_writer): no other chat's work slips in before the reply.
+                await session.close()
+            else:
+                # The close talks to the server: finish it even if the step is cancelled.
+                await asyncio.shield(session.close())
         if self._path is not None:
             self._writes += 1
             if self._writes % CHECKPOINT_EVERY == 0:
