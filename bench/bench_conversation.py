@@ -68,12 +68,12 @@ async def _echo(update: Update, context: CallbackContext[Any, Any, Any, Any]) ->
     await context.bot.send_message(chat.id, text, reply_markup=ECHO_BUTTON)
 
 
-def _echo_application(botapi: TelegramSide) -> BotApplication:
+def _echo_application(telegram: TelegramSide) -> BotApplication:
     application: BotApplication = (
         Application.builder()
         .token(DEFAULT_TOKEN)
-        .base_url(botapi.base_url)
-        .base_file_url(botapi.base_file_url)
+        .base_url(f"{telegram.url}/bot")
+        .base_file_url(f"{telegram.url}/file/bot")
         .concurrent_updates(32)
         .connection_pool_size(64)
         .build()
@@ -135,16 +135,6 @@ class TelegramSide:
         """Stop the server and the process."""
         self._orders.send(None)
         await asyncio.to_thread(self._process.join, 10)
-
-    @property
-    def base_url(self) -> str:
-        """PTB's ``base_url`` for this server."""
-        return f"{self.url}/bot"
-
-    @property
-    def base_file_url(self) -> str:
-        """PTB's ``base_file_url`` for this server."""
-        return f"{self.url}/file/bot"
 
 
 def _telegram_side(orders: Connection) -> None:
