@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +27,8 @@ from pmd_domain.db.sqlite_writer import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+log = logging.getLogger("pmd.db")
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -71,6 +74,13 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     return engine
 
 
+def _report_failure(task: asyncio.Task[None]) -> None:
+    # A failed checkpoint loses nothing (the log keeps every commit); the next one
+    # tries again. Say so instead of leaving the error unretrieved.
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("WAL checkpoint failed", extra={"reason": type(task.exception()).__name__})
+
+
 class Database:
     """The application's handle on its database: write and read transactions.
 
@@ -94,6 +104,7 @@ class Database:
         self._write_turn = asyncio.Lock() if self.is_sqlite else None
         self._path = make_url(url).database if self.is_sqlite else None
         self._writes = 0
+        self._checkpointing: asyncio.Task[None] | None = None
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -116,12 +127,23 @@ class Database:
         if self._path is not None:
             self._writes += 1
             if self._writes % CHECKPOINT_EVERY == 0:
-                await self.checkpoint()
+                self._checkpoint_soon()
+
+    def _checkpoint_soon(self) -> None:
+        """Start a checkpoint beside the caller (whose reply does not wait for the disk)."""
+        if self._checkpointing is None or self._checkpointing.done():
+            self._checkpointing = asyncio.get_running_loop().create_task(self.checkpoint())
+            self._checkpointing.add_done_callback(_report_failure)
 
     async def checkpoint(self) -> None:
         """SQLite: copy the write-ahead log into the database file, in a worker thread."""
         if self._path is not None and self._path != ":memory:":
             await asyncio.to_thread(checkpoint, self._path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+
+    async def settled(self) -> None:
+        """Wait for a checkpoint started in the background, if one is running."""
+        if self._checkpointing is not None and not self._checkpointing.done():
+            await asyncio.wait([self._checkpointing])
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -139,7 +161,8 @@ class Database:
         return True
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (after a checkpoint in progress)."""
+        await self.settled()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
