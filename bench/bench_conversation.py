@@ -264,7 +264,7 @@ async def _run(citizens: int, steps: int, concurrency: int, rounds: int, folder:
     return (
         "## Conversation step (Telegram)\n\n"
         f"{citizens} citizens × {steps} steps per bot and setting (the bots taking turns, "
-        f"{rounds} each), one citizen at a time "
+        f"{rounds} turns each), one citizen at a time "
         f"(the cost of a step) and {concurrency} at a time (steps competing for the one "
         "SQLite writer). Both bots long poll the same local Bot API server, which runs "
         "with the simulated citizens in a process of its own; a step is an update in → "
