@@ -1,27 +1,37 @@
 """Conversation step cost: the real bot against a bare echo bot on the same stack.
 
 Both bots are python-telegram-bot long polling the same local Bot API server
-(``tests/botapi``) in one process. A "citizen" sends ``/start`` and then presses the
-first button of the bot's latest message a few times (consent, then demographic
-answers): each step is timed from the update reaching the server to the bot's reply
-(sent or edited message) reaching it. The real bot goes through the adapter, the
-engine and a database write (SQLite file) per step; the echo bot answers with a
-message and a button, nothing else.
+(``tests/botapi``). A "citizen" sends ``/start`` and then presses the first button of
+the bot's latest message a few times (consent, then demographic answers): each step
+is timed from the update reaching the server to the bot's reply (sent or edited
+message) reaching it. The real bot goes through the adapter, the engine and a
+database write (SQLite file) per step; the echo bot answers with a message and a
+button, nothing else.
 
-Size from the environment: ``BENCH_CITIZENS`` (default 200), ``BENCH_STEPS`` (4),
-``BENCH_CONCURRENCY`` (4 citizens at a time; every run also measures one at a time).
+The server and the simulated citizens run in a process of their own, as Telegram's
+servers and the citizens' phones are elsewhere in production: the bot measured (echo
+or real, the same for both) has its process and event loop to itself, and the
+server's work does not count against it.
+
+The two bots take turns (``BENCH_ROUNDS`` turns each, default 4), each turn with a
+share of the citizens, so that a change of load on a shared machine does not fall on
+one bot only. Size from the environment: ``BENCH_CITIZENS`` (default 200),
+``BENCH_STEPS`` (4), ``BENCH_CONCURRENCY`` (4 citizens at a time; every run also
+measures one at a time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import multiprocessing
 import os
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +68,12 @@ async def _echo(update: Update, context: CallbackContext[Any, Any, Any, Any]) ->
     await context.bot.send_message(chat.id, text, reply_markup=ECHO_BUTTON)
 
 
-def _echo_application(botapi: BotApiServer) -> BotApplication:
+def _echo_application(telegram: TelegramSide) -> BotApplication:
     application: BotApplication = (
         Application.builder()
         .token(DEFAULT_TOKEN)
-        .base_url(botapi.base_url)
-        .base_file_url(botapi.base_file_url)
+        .base_url(f"{telegram.url}/bot")
+        .base_file_url(f"{telegram.url}/file/bot")
         .concurrent_updates(32)
         .connection_pool_size(64)
         .build()
@@ -101,8 +111,50 @@ async def _drive(
     return timings
 
 
+class TelegramSide:
+    """The Bot API server and the simulated citizens, in a process of their own."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._orders, theirs = context.Pipe()
+        self._process = context.Process(target=_telegram_side, args=(theirs,), daemon=True)
+        self.url = ""
+
+    async def start(self) -> None:
+        """Start the process and wait for its server to listen."""
+        self._process.start()
+        self.url = await asyncio.to_thread(self._orders.recv)
+
+    async def drive(self, first_chat: int, citizens: int, steps: int, at_once: int) -> list[float]:
+        """Have ``citizens`` go through ``steps`` steps, ``at_once`` at a time: their timings."""
+        self._orders.send((first_chat, citizens, steps, at_once))
+        timings: list[float] = await asyncio.to_thread(self._orders.recv)
+        return timings
+
+    async def stop(self) -> None:
+        """Stop the server and the process."""
+        self._orders.send(None)
+        await asyncio.to_thread(self._process.join, 10)
+
+
+def _telegram_side(orders: Connection) -> None:
+    asyncio.run(_serve(orders))
+
+
+async def _serve(orders: Connection) -> None:
+    botapi = BotApiServer(create_unknown_chats=True)
+    await botapi.start()
+    orders.send(botapi.url)
+    try:
+        while (order := await asyncio.to_thread(orders.recv)) is not None:
+            first_chat, citizens, steps, at_once = order
+            orders.send(await _drive(botapi, first_chat, citizens, steps, at_once))
+    finally:
+        await botapi.stop()
+
+
 async def _measure(
-    botapi: BotApiServer,
+    telegram: TelegramSide,
     application: BotApplication,
     first_chat: int,
     citizens: int,
@@ -115,8 +167,8 @@ async def _measure(
         poll_interval=0.0, timeout=5, allowed_updates=ALLOWED_UPDATES
     )
     try:
-        await _drive(botapi, first_chat - 1000, min(10, citizens), steps, concurrency)  # warm-up
-        return await _drive(botapi, first_chat, citizens, steps, concurrency)
+        await telegram.drive(first_chat - 1000, min(10, citizens), steps, concurrency)  # warm-up
+        return await telegram.drive(first_chat, citizens, steps, concurrency)
     finally:
         await shutdown(application)
 
@@ -162,28 +214,34 @@ def _figures(timings: list[float]) -> dict[str, float]:
     }
 
 
-async def _run(citizens: int, steps: int, concurrency: int, folder: Path) -> str:
+async def _run(citizens: int, steps: int, concurrency: int, rounds: int, folder: Path) -> str:
     url = f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}"
     await upgrade_async(url)
     database = Database(url)
-    botapi = BotApiServer(create_unknown_chats=True)
-    await botapi.start()
+    telegram = TelegramSide()
+    await telegram.start()
     consultation = open_consultation()
-    results: dict[tuple[str, int], dict[str, float]] = {}
+    bots: dict[str, Callable[[], BotApplication]] = {
+        ECHO: lambda: _echo_application(telegram),
+        PMD: lambda: make_application(telegram, database, consultation),
+    }
+    timings: dict[tuple[str, int], list[float]] = {}
     try:
         first_chat = 100_000
         for at_once in sorted({1, concurrency}):
-            bots: dict[str, Callable[[], BotApplication]] = {
-                ECHO: lambda: _echo_application(botapi),
-                PMD: lambda: make_application(botapi, database, consultation),
-            }
-            for name, build in bots.items():
-                first_chat += 100_000
-                timings = await _measure(botapi, build(), first_chat, citizens, steps, at_once)
-                results[name, at_once] = _figures(timings)
+            # The bots take turns, a share of the citizens each time: a change in the
+            # load of a shared machine falls on both alike.
+            for turn in range(rounds):
+                share = citizens // rounds + (turn < citizens % rounds)
+                for name, build in bots.items():
+                    first_chat += 100_000
+                    timings.setdefault((name, at_once), []).extend(
+                        await _measure(telegram, build(), first_chat, share, steps, at_once)
+                    )
+        results = {key: _figures(values) for key, values in timings.items()}
         engine_alone = _figures(await _engine_alone(database, consultation, citizens, steps))
     finally:
-        await botapi.stop()
+        await telegram.stop()
         await database.dispose()
     rows = "\n".join(
         f"| {name} | {at_once} | {f['mean']:.1f} | {f['p50']:.1f} | {f['p95']:.1f} |"
@@ -205,11 +263,12 @@ async def _run(citizens: int, steps: int, concurrency: int, folder: Path) -> str
     verdicts = "\n".join(lines)
     return (
         "## Conversation step (Telegram)\n\n"
-        f"{citizens} citizens × {steps} steps per bot and setting, one citizen at a time "
+        f"{citizens} citizens × {steps} steps per bot and setting (the bots taking turns, "
+        f"{rounds} turns each), one citizen at a time "
         f"(the cost of a step) and {concurrency} at a time (steps competing for the one "
-        "SQLite writer). Both bots long poll the same local Bot API server in the same "
-        "process; a step is an update in → the reply at the server; Participa PMD writes "
-        "one SQLite transaction per step.\n\n"
+        "SQLite writer). Both bots long poll the same local Bot API server, which runs "
+        "with the simulated citizens in a process of its own; a step is an update in → "
+        "the reply at the server; Participa PMD writes one SQLite transaction per step.\n\n"
         "| bot | citizens at a time | mean ms | p50 ms | p95 ms |\n|---|---|---|---|---|\n"
         f"{rows}\n\n{verdicts}"
     )
@@ -220,5 +279,6 @@ def run() -> str:
     citizens = int(os.environ.get("BENCH_CITIZENS", "200"))
     steps = int(os.environ.get("BENCH_STEPS", "4"))
     concurrency = int(os.environ.get("BENCH_CONCURRENCY", "4"))
+    rounds = max(1, min(citizens, int(os.environ.get("BENCH_ROUNDS", "4"))))
     with tempfile.TemporaryDirectory() as folder:
-        return asyncio.run(_run(citizens, steps, concurrency, Path(folder)))
+        return asyncio.run(_run(citizens, steps, concurrency, rounds, Path(folder)))

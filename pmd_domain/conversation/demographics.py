@@ -68,6 +68,8 @@ async def _store(ctx: Ctx, question: Question, answer: str | None) -> Replies:
             answer=answer,
             now=ctx.now,
         ),
+        # record_answer raises before it changes anything.
+        savepoint=False,
     )
     if error is not None:
         return await draw(ctx, before=ctx.error(error))

@@ -7,12 +7,13 @@ the citizen confirmed and any process can take the next input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +31,7 @@ from pmd_domain.conversation import (  # noqa: F401  (registers the screens)
 )
 from pmd_domain.conversation.types import Inbound, Outcome
 from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, fit, number, show
-from pmd_domain.db.models import ConversationState, ProcessedUpdate
+from pmd_domain.db.models import ConversationState, Participant, ProcessedUpdate
 from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.links import Links
 from pmd_domain.services import participants
@@ -73,7 +74,7 @@ class Conversation:
         ):
             return Outcome(replies=(), duplicate=True)
         inbound = _normalised(inbound)
-        person = await participants.find(session, channel=channel, external_id=external_id)
+        person, stored = await _load(session, channel=channel, external_id=external_id)
         ctx = Ctx(
             session=session,
             consultation=self.consultation,
@@ -89,7 +90,6 @@ class Conversation:
         if person is None:
             replies = await consent.stranger(ctx, channel=channel, external_id=external_id)
         else:
-            stored = await _load(session, person.id)
             ctx.lang = person.language
             if stored is not None:
                 exists = True
@@ -157,37 +157,96 @@ def _normalised(inbound: Inbound) -> Inbound:
     return inbound
 
 
-def _insert(session: AsyncSession, table: type[Any]) -> Any:
-    """A dialect-aware INSERT that supports ON CONFLICT DO NOTHING."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+# The statements of every step, built once (the step only binds its values). The
+# state is written with plain table statements: no ORM object stands for it.
+_PROCESSED = cast(Table, ProcessedUpdate.__table__)
+_STATES = cast(Table, ConversationState.__table__)
+# INSERT ... ON CONFLICT DO NOTHING, by dialect.
+_INSERTS: dict[str, Callable[[Table], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+_FIRST_TIME = {
+    dialect: insert(_PROCESSED)
+    .values(
+        channel=bindparam("channel"),
+        update_id=bindparam("update_id"),
+        processed_at=bindparam("now"),
+    )
+    .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+    for dialect, insert in _INSERTS.items()
+}
+_FIRST_STATE = {
+    dialect: insert(_STATES).on_conflict_do_nothing(index_elements=["participant_id"])
+    for dialect, insert in _INSERTS.items()
+}
+_NEXT_STATE = (
+    _STATES.update()
+    .where(
+        _STATES.c.participant_id == bindparam("participant"),
+        _STATES.c.version == bindparam("stored_version"),
+    )
+    .values({name: bindparam(name) for name in ("state", "data", "version", "updated_at")})
+)
+# SQLite: the participant and the state in one query (see _load).
+_PERSON_AND_STATE = (
+    select(Participant, _STATES.c.state, _STATES.c.data, _STATES.c.version)
+    .outerjoin(_STATES, _STATES.c.participant_id == Participant.id)
+    .where(
+        Participant.channel == bindparam("channel"),
+        Participant.external_id == bindparam("external_id"),
+    )
+)
+# PostgreSQL: the state row locked in its own query (see _locked_state).
+_LOCKED_STATE = (
+    select(_STATES.c.state, _STATES.c.data, _STATES.c.version)
+    .where(_STATES.c.participant_id == bindparam("participant"))
+    .with_for_update()
+)
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 async def _first_time(
     session: AsyncSession, *, channel: str, update_id: str, now: datetime
 ) -> bool:
-    statement = (
-        _insert(session, ProcessedUpdate)
-        .values(channel=channel, update_id=update_id[:64], processed_at=now)
-        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-        .returning(ProcessedUpdate.update_id)
+    # The row count says whether the row went in: no RETURNING, no rows to fetch.
+    result = await session.execute(
+        _FIRST_TIME[_dialect(session)],
+        {"channel": channel, "update_id": update_id[:64], "now": now},
     )
-    return (await session.execute(statement)).scalar_one_or_none() is not None
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+Stored = tuple[str, dict[str, Any], int]
 
 
 async def _load(
-    session: AsyncSession, participant_id: int
-) -> tuple[str, dict[str, Any], int] | None:
+    session: AsyncSession, *, channel: str, external_id: str
+) -> tuple[Participant | None, Stored | None]:
+    """The chat's participant and their stored conversation state (either may be missing)."""
+    if _dialect(session) != "sqlite":
+        person = await participants.find(session, channel=channel, external_id=external_id)
+        return person, (await _locked_state(session, person.id) if person else None)
+    # SQLite: the transaction already holds the database's write lock (BEGIN
+    # IMMEDIATE), so nothing can change either row before this step commits; both
+    # come in one query.
+    row = (
+        await session.execute(_PERSON_AND_STATE, {"channel": channel, "external_id": external_id})
+    ).first()
+    if row is None:
+        return None, None
+    person, state, data, version = row
+    return person, (None if state is None else (str(state), dict(data or {}), int(version)))
+
+
+async def _locked_state(session: AsyncSession, participant_id: int) -> Stored | None:
     # The state row itself is locked, in its own query: locking the participant in a
     # join instead would let PostgreSQL return the state as it was before the other
     # process's step committed (only the locked table's row is re-read).
-    row = (
-        await session.execute(
-            select(ConversationState.state, ConversationState.data, ConversationState.version)
-            .where(ConversationState.participant_id == participant_id)
-            .with_for_update()
-        )
-    ).first()
+    row = (await session.execute(_LOCKED_STATE, {"participant": participant_id})).first()
     if row is None:
         return None
     return str(row[0]), dict(row[1] or {}), int(row[2])
@@ -205,19 +264,11 @@ async def _save(ctx: Ctx, *, exists: bool) -> None:
         # Two first steps of one chat at once (a double tap on Acepto handled by two
         # processes): the first one stored wins, both answered the same.
         await ctx.session.execute(
-            _insert(ctx.session, ConversationState)
-            .values(participant_id=ctx.participant.id, **values)
-            .on_conflict_do_nothing(index_elements=["participant_id"])
+            _FIRST_STATE[_dialect(ctx.session)], {"participant_id": ctx.participant.id, **values}
         )
         return
     result = await ctx.session.execute(
-        update(ConversationState)
-        .where(
-            ConversationState.participant_id == ctx.participant.id,
-            ConversationState.version == ctx.version,
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        _NEXT_STATE, {"participant": ctx.participant.id, "stored_version": ctx.version, **values}
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StateConflict("conversation state changed under this step")

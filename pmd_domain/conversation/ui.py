@@ -158,10 +158,17 @@ def clip(text: str, limit: int) -> str:
 
 
 async def attempt(
-    ctx: Ctx, call: Callable[[], Awaitable[T]]
+    ctx: Ctx, call: Callable[[], Awaitable[T]], *, savepoint: bool = True
 ) -> tuple[T, None] | tuple[None, DomainError]:
-    """Run a service call in a savepoint: a DomainError undoes only this attempt."""
+    """Run a service call; a DomainError it raises becomes ``(None, error)``.
+
+    The call runs in a savepoint, so that an error undoes only this attempt. A call
+    that checks everything before it writes anything (it raises before its first
+    change) can go without one (``savepoint=False``): two statements less.
+    """
     try:
+        if not savepoint:
+            return await call(), None
         async with ctx.session.begin_nested():
             return await call(), None
     except DomainError as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,16 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from pmd_domain.db.sqlite_writer import (
+    BEGIN_WRITE,
+    CHECKPOINT_EVERY,
+    WriterConnection,
+    checkpoint,
+)
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+log = logging.getLogger("pmd.db")
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -29,7 +39,15 @@ def _prepare_sqlite_file(url: str) -> None:
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     _prepare_sqlite_file(url)
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    if immediate:
+        # Write transactions run their statements on the event loop (see sqlite_writer).
+        path = make_url(url).database or ":memory:"
+        engine = create_async_engine(
+            url,
+            async_creator=lambda: WriterConnection(path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS),
+        )
+    else:
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -44,13 +62,23 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         # NORMAL in WAL mode never loses a committed transaction when the process
         # dies; only a power cut can lose the last ones.
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if immediate:
+            # Commits run on the event loop; the checkpoint's disk work runs apart.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.exec_driver_sql(BEGIN_WRITE if immediate else "BEGIN")
 
     return engine
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    # A failed checkpoint loses nothing (the log keeps every commit); the next one
+    # tries again. Say so instead of leaving the error unretrieved.
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("WAL checkpoint failed", extra={"reason": type(task.exception()).__name__})
 
 
 class Database:
@@ -74,6 +102,9 @@ class Database:
         # SQLite has one writer at a time: writers of this process queue here instead of
         # in SQLite's busy handler, which sleeps in steps of up to 100 ms.
         self._write_turn = asyncio.Lock() if self.is_sqlite else None
+        self._path = make_url(url).database if self.is_sqlite else None
+        self._writes = 0
+        self._checkpointing: asyncio.Task[None] | None = None
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -81,9 +112,38 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one write transaction, committed on success."""
         # The write turn is released right after the commit, before the session closes.
-        async with self._sessions() as session:  # noqa: SIM117 - that order matters
+        session = self._sessions()
+        try:
             async with self._write_turn or contextlib.nullcontext(), session.begin():
                 yield session
+        finally:
+            if self.is_sqlite:
+                # Closing the writer's session never leaves the event loop (see
+                # sqlite_writer): no other chat's work slips in before the reply.
+                await session.close()
+            else:
+                # The close talks to the server: finish it even if the step is cancelled.
+                await asyncio.shield(session.close())
+        if self._path is not None:
+            self._writes += 1
+            if self._writes % CHECKPOINT_EVERY == 0:
+                self._checkpoint_soon()
+
+    def _checkpoint_soon(self) -> None:
+        """Start a checkpoint beside the caller (whose reply does not wait for the disk)."""
+        if self._checkpointing is None or self._checkpointing.done():
+            self._checkpointing = asyncio.get_running_loop().create_task(self.checkpoint())
+            self._checkpointing.add_done_callback(_report_failure)
+
+    async def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database file, in a worker thread."""
+        if self._path is not None and self._path != ":memory:":
+            await asyncio.to_thread(checkpoint, self._path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+
+    async def settled(self) -> None:
+        """Wait for a checkpoint started in the background, if one is running."""
+        if self._checkpointing is not None and not self._checkpointing.done():
+            await asyncio.wait([self._checkpointing])
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -101,7 +161,8 @@ class Database:
         return True
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (after a checkpoint in progress)."""
+        await self.settled()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()

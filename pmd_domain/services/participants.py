@@ -125,7 +125,10 @@ async def record_answer(
     answer: str | None,
     now: datetime,
 ) -> Participant:
-    """Store (or correct) one demographic answer, frozen at this time."""
+    """Store (or correct) one demographic answer, frozen at this time.
+
+    Every check comes before the first change: an error leaves nothing to undo.
+    """
     if participant.erased_at is not None:
         raise Erased("participant")
     value = validate_answer(consultation, question=question, answer=answer)

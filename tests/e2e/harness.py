@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from bot.app import ALLOWED_UPDATES, BotApplication, build_application, shutdown, startup
 from bot.context import Services
@@ -36,7 +37,16 @@ class StubLinks:
         return f"{PUBLIC}/panel/entrar/{token}"
 
 
-def bot_settings(botapi: BotApiServer, database: Database, **extra: str) -> Settings:
+class BotApiAddress(Protocol):
+    """Where a Bot API server listens: a ``BotApiServer``, or one in another process."""
+
+    @property
+    def url(self) -> str:
+        """Its base URL, ``http://host:port``."""
+        ...
+
+
+def bot_settings(botapi: BotApiAddress, database: Database, **extra: str) -> Settings:
     """Test settings pointing the bot at the local Bot API server."""
     return Settings(  # type: ignore[call-arg]
         PMD_ENV="test",
@@ -60,7 +70,7 @@ def make_services(settings: Settings, database: Database, consultation: Consulta
 
 
 def make_application(
-    botapi: BotApiServer, database: Database, consultation: Consultation, **extra: str
+    botapi: BotApiAddress, database: Database, consultation: Consultation, **extra: str
 ) -> BotApplication:
     """A bot application with the real conversation engine (not started)."""
     from pmd_domain.conversation import Conversation
