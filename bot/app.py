@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, TypeHandler
 
 from bot import staff
+from bot.broadcast import WORKER, broadcast_worker, worker_for
 from bot.citizen import CitizenHandler, ConversationEngine
 from bot.context import Services, attach
 from bot.errors import on_error
@@ -33,8 +34,12 @@ def build_application(
     services: Services,
     conversation: ConversationEngine,
     concurrency: int = DEFAULT_CONCURRENCY,
+    broadcasts: bool = True,
 ) -> BotApplication:
-    """Build (not start) the Telegram application talking to ``TELEGRAM_API_URL``."""
+    """Build (not start) the Telegram application talking to ``TELEGRAM_API_URL``.
+
+    With ``broadcasts`` (the default) it also sends queued campaigns once started.
+    """
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     api = settings.telegram_api_url
@@ -52,16 +57,25 @@ def build_application(
         .pool_timeout(10.0)
         .get_updates_connect_timeout(5.0)
         .get_updates_read_timeout(10.0)
-        .post_init(partial(publish_commands, services=services))
+        .post_init(partial(_post_init, services=services))
         .build()
     )
     attach(application, services)
+    if broadcasts:
+        application.bot_data[WORKER] = worker_for(settings, services.database, services.catalogs)
 
     # Staff commands first (group -1); they stop the updates they handle.
     staff.register(application)
     application.add_handler(TypeHandler(Update, CitizenHandler(conversation)), CITIZEN_GROUP)
     application.add_error_handler(on_error)
     return application
+
+
+async def _post_init(application: BotApplication, *, services: Services) -> None:
+    await publish_commands(application, services=services)
+    worker = broadcast_worker(application)
+    if worker is not None:
+        await worker.start()
 
 
 async def publish_commands(application: BotApplication, *, services: Services) -> None:
@@ -95,7 +109,10 @@ async def startup(application: BotApplication) -> None:
 
 
 async def shutdown(application: BotApplication) -> None:
-    """Stop polling, finish the updates in hand and close the HTTP client."""
+    """Stop the campaign sender and polling, finish the updates in hand, close the HTTP client."""
+    worker = broadcast_worker(application)
+    if worker is not None:
+        await worker.stop()
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:

@@ -83,3 +83,15 @@ class CertificateRevoked(DomainError):
 
 class InvalidName(DomainError):
     code = "error.invalid_name"
+
+
+class InvalidAudience(DomainError):
+    code = "error.broadcast_audience"
+
+
+class InvalidCampaign(DomainError):
+    code = "error.broadcast_content"
+
+
+class WrongCampaignState(DomainError):
+    code = "error.broadcast_state"

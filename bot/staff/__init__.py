@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import BaseHandler
 
+from bot.staff import broadcast
+
 if TYPE_CHECKING:
     from bot.app import BotApplication
 
@@ -22,5 +24,8 @@ STAFF_GROUP = -1
 
 def register(application: BotApplication) -> None:
     """Add every staff handler to ``application``."""
-    handlers: list[BaseHandler[Any, Any, Any]] = []
+    handlers: list[BaseHandler[Any, Any, Any]] = [*broadcast.handlers()]
     application.add_handlers(handlers, group=STAFF_GROUP)
+    # Messages that belong to an open staff draft, in a group of their own: in a PTB
+    # group only the first matching handler runs, and these fall through when no draft.
+    application.add_handlers(broadcast.draft_handlers(), group=broadcast.DRAFT_GROUP)

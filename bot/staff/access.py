@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import wraps
 from typing import Any
 
@@ -29,7 +29,7 @@ async def role_for(update: Update, context: Context, permission: str) -> str | N
 
 def staff_only(
     permission: str,
-) -> Callable[[StaffCallback], Callable[[Update, Context], Awaitable[None]]]:
+) -> Callable[[StaffCallback], Callable[[Update, Context], Coroutine[Any, Any, None]]]:
     """Run the handler only for staff whose role grants ``permission``.
 
     Anyone else gets nothing from here: the update goes on to the citizen handler,
@@ -38,7 +38,7 @@ def staff_only(
     the role as a third argument.
     """
 
-    def decorate(callback: StaffCallback) -> Callable[[Update, Context], Awaitable[None]]:
+    def decorate(callback: StaffCallback) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
         @wraps(callback)
         async def guarded(update: Update, context: Context) -> None:
             role = await role_for(update, context, permission)
