@@ -51,6 +51,7 @@ PROGRESS_EVERY_SECONDS = 3.0
 PER_CHAT_GAP_SECONDS = 1.0
 MAX_IN_FLIGHT = 16
 MAX_ATTEMPTS = 3
+CHECK_SECONDS = 0.5  # how soon a pause or cancel stops the batch in flight
 STOP_GRACE_SECONDS = 3.0
 LANGUAGE = "es"  # staff texts
 WORKER = "pmd_broadcast_worker"  # key in application.bot_data
@@ -239,6 +240,7 @@ class BroadcastWorker:
         self._task: asyncio.Task[None] | None = None
         self._last_sent: dict[int, float] = {}
         self._last_progress: dict[int, float] = {}
+        self._checked = self._renewed = time.monotonic()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -291,6 +293,7 @@ class BroadcastWorker:
                     await self._report(batch.campaign, force=True)
                     log.info("broadcast done", extra={"campaign": batch.campaign.id})
                     continue
+                self._checked = self._renewed = time.monotonic()  # next_batch just renewed
                 outcomes = await self._send_round(_Round(batch.campaign, deque(batch.recipients)))
                 await self._report(batch.campaign)
             except asyncio.CancelledError:
@@ -311,7 +314,6 @@ class BroadcastWorker:
         """Send one batch; returns every delivery's outcome (``pending`` if not tried)."""
         in_flight: set[asyncio.Task[None]] = set()
         slots = asyncio.Semaphore(MAX_IN_FLIGHT)
-        lease_renewed = time.monotonic()
         while (round_.queue or in_flight) and not self._stopping:
             if not round_.queue:
                 await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
@@ -319,11 +321,9 @@ class BroadcastWorker:
             recipient = round_.queue.popleft()
             await self._chat_turn(recipient.chat_id)
             await self.limiter.acquire()
-            if time.monotonic() - lease_renewed > broadcasts.LEASE.total_seconds() / 3:
-                if not await self._renew(round_.campaign.id):
-                    round_.queue.appendleft(recipient)
-                    break  # lost the lease or the campaign was paused: stop here
-                lease_renewed = time.monotonic()
+            if not await self._still_sending(round_.campaign.id):
+                round_.queue.appendleft(recipient)
+                break  # paused, cancelled or the lease was lost: stop here
             await slots.acquire()
             task = asyncio.create_task(self._send_one(round_, recipient, slots))
             in_flight.add(task)
@@ -348,11 +348,25 @@ class BroadcastWorker:
             horizon = time.monotonic() - PER_CHAT_GAP_SECONDS
             self._last_sent = {c: t for c, t in self._last_sent.items() if t > horizon}
 
-    async def _renew(self, campaign_id: int) -> bool:
-        async with self.database.transaction() as session:
-            return await broadcasts.renew(
-                session, campaign_id=campaign_id, owner=self.owner, now=utcnow()
-            )
+    async def _still_sending(self, campaign_id: int) -> bool:
+        """Whether to go on: the campaign was not paused or cancelled and the lease is ours.
+
+        Looked up at most every ``CHECK_SECONDS`` (a read); the lease is renewed (a write)
+        every third of its length, which matters only during long 429 holds.
+        """
+        now = time.monotonic()
+        if now - self._checked < CHECK_SECONDS:
+            return True
+        self._checked = now
+        if now - self._renewed > broadcasts.LEASE.total_seconds() / 3:
+            async with self.database.transaction() as session:
+                mine = await broadcasts.renew(
+                    session, campaign_id=campaign_id, owner=self.owner, now=utcnow()
+                )
+            self._renewed = now
+            return mine
+        async with self.database.reading() as session:
+            return await broadcasts.still_mine(session, campaign_id=campaign_id, owner=self.owner)
 
     async def _send_one(
         self, round_: _Round, recipient: Recipient, slots: asyncio.Semaphore

@@ -538,3 +538,11 @@ async def renew(session: AsyncSession, *, campaign_id: int, owner: str, now: dat
         .values(lock_until=now + LEASE)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def still_mine(session: AsyncSession, *, campaign_id: int, owner: str) -> bool:
+    """Whether ``owner`` still holds the lease of a campaign that is still due (a cheap read)."""
+    status = await session.scalar(
+        select(Campaign.status).where(Campaign.id == campaign_id, Campaign.lock_owner == owner)
+    )
+    return status in DUE

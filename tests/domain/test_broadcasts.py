@@ -51,7 +51,9 @@ async def _campaign(db: Database, consultation: Consultation, audience: Audience
         return campaign.id
 
 
-async def test_audiences_select_the_right_citizens(db: Database, consultation: Consultation) -> None:
+async def test_audiences_select_the_right_citizens(
+    db: Database, consultation: Consultation
+) -> None:
     async with db.transaction() as session:
         ana = await make_participant(session, consultation, gender="mujer", source="fb")
         beto = await make_participant(session, consultation, gender="hombre")
@@ -193,9 +195,7 @@ async def test_pause_resume_cancel(db: Database, consultation: Consultation) -> 
         await broadcasts.cancel(session, campaign_id=campaign_id, now=utcnow())
     async with db.transaction() as session:
         assert await broadcasts.next_batch(session, owner="b", limit=5, now=utcnow()) is None
-        assert not await broadcasts.renew(
-            session, campaign_id=campaign_id, owner="b", now=utcnow()
-        )
+        assert not await broadcasts.renew(session, campaign_id=campaign_id, owner="b", now=utcnow())
         campaign = await session.get(Campaign, campaign_id)
     assert campaign is not None and campaign.status == "cancelled"
 

@@ -56,12 +56,12 @@ def make_services(settings: Settings, database: Database, consultation: Consulta
 
 
 def make_application(
-    botapi: BotApiServer, database: Database, consultation: Consultation
+    botapi: BotApiServer, database: Database, consultation: Consultation, **extra: str
 ) -> BotApplication:
-    """A bot application with the real conversation engine (not started)."""
+    """A bot application with the real conversation engine (not started); ``extra`` settings."""
     from pmd_domain.conversation import Conversation
 
-    settings = bot_settings(botapi, database)
+    settings = bot_settings(botapi, database, **extra)
     services = make_services(settings, database, consultation)
     conversation = Conversation(
         consultation=consultation, catalogs=services.catalogs, links=services.links
@@ -71,10 +71,10 @@ def make_application(
 
 @asynccontextmanager
 async def polling_bot(
-    botapi: BotApiServer, database: Database, consultation: Consultation
+    botapi: BotApiServer, database: Database, consultation: Consultation, **extra: str
 ) -> AsyncIterator[BotApplication]:
     """The bot, long polling the local server, for the duration of the block."""
-    application = make_application(botapi, database, consultation)
+    application = make_application(botapi, database, consultation, **extra)
     await startup(application)
     assert application.updater is not None
     await application.updater.start_polling(
