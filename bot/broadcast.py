@@ -26,6 +26,7 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,7 +237,9 @@ class BroadcastWorker:
         self.progress_every = progress_every
         self.batch_size = max(1, round(rate))
         self._wake = asyncio.Event()
+        self._stop_requested = asyncio.Event()
         self._stopping = False
+        self._stop_requested.clear()
         self._task: asyncio.Task[None] | None = None
         self._last_sent: dict[int, float] = {}
         self._last_progress: dict[int, float] = {}
@@ -249,6 +252,7 @@ class BroadcastWorker:
             return
         await self.bot.initialize()
         self._stopping = False
+        self._stop_requested.clear()
         self._task = asyncio.create_task(self._run(), name="broadcast-worker")
 
     def wake(self) -> None:
@@ -258,6 +262,7 @@ class BroadcastWorker:
     async def stop(self) -> None:
         """Finish the messages in flight, put the rest back, release the lease, close."""
         self._stopping = True
+        self._stop_requested.set()
         self._wake.set()
         if self._task is not None:
             try:
@@ -320,7 +325,9 @@ class BroadcastWorker:
                 continue
             recipient = round_.queue.popleft()
             await self._chat_turn(recipient.chat_id)
-            await self.limiter.acquire()
+            if not await self._unless_stopped(self.limiter.acquire()):
+                round_.queue.appendleft(recipient)
+                break  # stopping during a long 429 hold: record what was done
             if not await self._still_sending(round_.campaign.id):
                 round_.queue.appendleft(recipient)
                 break  # paused, cancelled or the lease was lost: stop here
@@ -336,6 +343,19 @@ class BroadcastWorker:
             Outcome(r.delivery_id, r.participant_id, "pending") for r in round_.queue
         )
         return round_.outcomes
+
+    async def _unless_stopped(self, waiting: Coroutine[Any, Any, None]) -> bool:
+        """Await ``waiting`` unless ``stop()`` comes first (then False)."""
+        task = asyncio.ensure_future(waiting)
+        stop = asyncio.ensure_future(self._stop_requested.wait())
+        await asyncio.wait((task, stop), return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if task.done():
+            return True
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
 
     async def _chat_turn(self, chat_id: int) -> None:
         """Wait until this chat's previous campaign message is a second old."""

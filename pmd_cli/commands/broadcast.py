@@ -8,31 +8,35 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import cache
 from typing import Any
 
 from pmd_cli import common
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
+from pmd_domain.errors import NotFound, WrongCampaignState
+from pmd_domain.i18n import Catalogs
 from pmd_domain.services import broadcasts
 
 AUDIENCE_HELP = (
     "all | pillar:EJE | gender:VALOR | age_group:VALOR | sector:VALOR | postal_code:CP | "
     "source:FUENTE | unfinished (sin propuesta terminada)"
 )
-STATUS_NAMES = {
-    "draft": "borrador",
-    "queued": "en cola",
-    "sending": "enviando",
-    "paused": "en pausa",
-    "cancelled": "cancelada",
-    "done": "terminada",
-}
+
+
+@cache
+def _catalogs() -> Catalogs:
+    return Catalogs.load()
+
+
+def _status_name(status: str) -> str:
+    return _catalogs().text("es", f"broadcast.status.{status}")
 
 
 def _confirmed(question: str) -> bool:
-    if not sys.stdin.isatty():
-        raise common.CommandError("para confirmar sin terminal interactiva usa --yes")
-    return input(f"{question} [s/N] ").strip().lower() in ("s", "si", "sí", "y", "yes")
+    print(f"{question} [s/N] ", end="", flush=True)
+    answer = sys.stdin.readline()  # "" at end of input: no
+    return answer.strip().lower() in ("s", "si", "sí", "y", "yes")
 
 
 def send(args: argparse.Namespace) -> int:
@@ -93,7 +97,7 @@ def _describe(campaign_id: int, progress: broadcasts.Progress) -> str:
             ("sending", "en curso"),
         )
     )
-    status = STATUS_NAMES.get(progress.status, progress.status)
+    status = _status_name(progress.status)
     return f"Difusión {campaign_id} ({status}): {progress.total} destinatarios; {counts}."
 
 
@@ -107,20 +111,30 @@ def manage(args: argparse.Namespace) -> int:
             async with database.reading() as session:
                 campaigns = await broadcasts.recent(session, limit=args.limit)
             lines = [
-                f"{c.id}\t{STATUS_NAMES.get(c.status, c.status)}\t"
+                f"{c.id}\t{_status_name(c.status)}\t"
                 f"{broadcasts.audience_from_json(c.audience).spec}\t"
                 f"{c.created_at:%Y-%m-%d %H:%M}\t{c.text[:40].replace(chr(10), ' ')}"
                 for c in campaigns
             ]
             return "\n".join(lines) or "Aún no hay difusiones."
-        async with database.transaction() as session:
-            if action == "pause":
-                await broadcasts.pause(session, campaign_id=args.id)
-            elif action == "resume":
-                await broadcasts.resume(session, campaign_id=args.id)
-            elif action == "cancel":
-                await broadcasts.cancel(session, campaign_id=args.id, now=utcnow())
-            progress = await broadcasts.progress(session, campaign_id=args.id)
+        try:
+            async with database.transaction() as session:
+                if action == "pause":
+                    await broadcasts.pause(session, campaign_id=args.id)
+                elif action == "resume":
+                    await broadcasts.resume(session, campaign_id=args.id)
+                elif action == "cancel":
+                    await broadcasts.cancel(session, campaign_id=args.id, now=utcnow())
+                progress = await broadcasts.progress(session, campaign_id=args.id)
+        except WrongCampaignState as exc:
+            status = _status_name(str(exc.params.get("status")))
+            raise common.CommandError(
+                _catalogs().text("es", "broadcast.error.state", id=args.id, status=status)
+            ) from None
+        except NotFound:
+            raise common.CommandError(
+                _catalogs().text("es", "broadcast.error.not_found", id=args.id)
+            ) from None
         return _describe(args.id, progress)
 
     print(common.run(common.with_database(settings, work)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -13,7 +13,7 @@ from pmd_domain.db import Database
 from pmd_domain.db.models import Campaign, Delivery, Participant
 from pmd_domain.errors import InvalidAudience, InvalidCampaign, WrongCampaignState
 from pmd_domain.services import broadcasts
-from pmd_domain.services.broadcasts import Audience, Outcome
+from pmd_domain.services.broadcasts import Audience, Batch, Outcome
 from tests.factories import make_participant, make_proposal, make_recipients
 
 
@@ -42,13 +42,42 @@ def test_content_fits_telegram() -> None:
         check(text="Hola", photo=None, button_text="Ir", button_url="javascript:alert(1)")
 
 
-async def _campaign(db: Database, consultation: Consultation, audience: Audience) -> int:
+async def _campaign(db: Database, consultation: Consultation, chats: range) -> int:
+    """Participants for ``chats`` and a campaign to all of them, confirmed."""
     async with db.transaction() as session:
+        await make_recipients(session, consultation, chats)
         campaign = await broadcasts.create(
-            session, consultation=consultation, text="¡Participa!", audience=audience, now=utcnow()
+            session,
+            consultation=consultation,
+            text="¡Participa!",
+            audience=Audience(),
+            now=utcnow(),
         )
         await broadcasts.confirm(session, campaign_id=campaign.id, now=utcnow())
         return campaign.id
+
+
+def sent(batch: Batch) -> list[Outcome]:
+    """Every recipient of ``batch`` reached."""
+    return [Outcome(r.delivery_id, r.participant_id, "sent") for r in batch.recipients]
+
+
+async def drain(
+    db: Database, *, owner: str, now: datetime, outcomes: list[Outcome] | None = None
+) -> list[int]:
+    """Take batches as ``owner`` until the campaign is done, all sent; the chats, in order."""
+    chats: list[int] = []
+    while True:
+        async with db.transaction() as session:
+            batch = await broadcasts.next_batch(
+                session, owner=owner, limit=10, now=now, outcomes=outcomes or []
+            )
+        assert batch is not None
+        if not batch.recipients:
+            assert batch.campaign.status == "done"
+            return chats
+        chats += [r.chat_id for r in batch.recipients]
+        outcomes = sent(batch)
 
 
 async def test_audiences_select_the_right_citizens(
@@ -79,9 +108,7 @@ async def test_audiences_select_the_right_citizens(
 async def test_confirm_snapshots_once_and_a_draft_is_confirmed_once(
     db: Database, consultation: Consultation
 ) -> None:
-    async with db.transaction() as session:
-        await make_recipients(session, consultation, range(1, 51))
-    campaign_id = await _campaign(db, consultation, Audience())
+    campaign_id = await _campaign(db, consultation, range(1, 51))
     async with db.transaction() as session:
         with pytest.raises(WrongCampaignState):
             await broadcasts.confirm(session, campaign_id=campaign_id, now=utcnow())
@@ -94,10 +121,13 @@ async def test_confirm_snapshots_once_and_a_draft_is_confirmed_once(
 async def test_one_sender_at_a_time_and_everyone_settled(
     db: Database, consultation: Consultation
 ) -> None:
-    async with db.transaction() as session:
-        await make_recipients(session, consultation, range(1, 26))
-        await make_recipients(session, consultation, range(100, 103), muted=True)
-    campaign_id = await _campaign(db, consultation, Audience())
+    campaign_id = await _campaign(db, consultation, range(1, 29))
+    async with db.transaction() as session:  # three mute campaign messages after the snapshot
+        await session.execute(
+            update(Participant)
+            .where(Participant.external_id.in_(["26", "27", "28"]))
+            .values(muted=True)
+        )
     now = utcnow()
     async with db.transaction() as session:
         first = await broadcasts.next_batch(session, owner="a", limit=10, now=now)
@@ -105,20 +135,10 @@ async def test_one_sender_at_a_time_and_everyone_settled(
         other = await broadcasts.next_batch(session, owner="b", limit=10, now=now)
     assert first is not None and len(first.recipients) == 10
     assert other is None  # "a" holds the lease
-    seen: list[int] = [r.chat_id for r in first.recipients]
-    outcomes = [Outcome(r.delivery_id, r.participant_id, "sent") for r in first.recipients]
+    outcomes = sent(first)
     outcomes[0] = Outcome(outcomes[0].delivery_id, outcomes[0].participant_id, "blocked")
-    while True:
-        async with db.transaction() as session:
-            batch = await broadcasts.next_batch(
-                session, owner="a", limit=10, now=utcnow(), outcomes=outcomes
-            )
-        assert batch is not None
-        if not batch.recipients:
-            assert batch.campaign.status == "done"
-            break
-        seen += [r.chat_id for r in batch.recipients]
-        outcomes = [Outcome(r.delivery_id, r.participant_id, "sent") for r in batch.recipients]
+    seen = [r.chat_id for r in first.recipients]
+    seen += await drain(db, owner="a", now=utcnow(), outcomes=outcomes)
     assert sorted(seen) == list(range(1, 26))  # each once; the muted ones never
     async with db.reading() as session:
         progress = await broadcasts.progress(session, campaign_id=campaign_id)
@@ -134,9 +154,7 @@ async def test_one_sender_at_a_time_and_everyone_settled(
 async def test_a_crashed_sender_s_batch_is_never_sent_again(
     db: Database, consultation: Consultation
 ) -> None:
-    async with db.transaction() as session:
-        await make_recipients(session, consultation, range(1, 31))
-    campaign_id = await _campaign(db, consultation, Audience())
+    campaign_id = await _campaign(db, consultation, range(1, 31))
     now = utcnow()
     async with db.transaction() as session:
         crashed = await broadcasts.next_batch(session, owner="dead", limit=10, now=now)
@@ -144,18 +162,7 @@ async def test_a_crashed_sender_s_batch_is_never_sent_again(
     async with db.transaction() as session:  # before the lease runs out: nothing
         assert await broadcasts.next_batch(session, owner="new", limit=10, now=now) is None
     later = now + broadcasts.LEASE + timedelta(seconds=1)
-    taken: list[int] = []
-    outcomes: list[Outcome] = []
-    while True:
-        async with db.transaction() as session:
-            batch = await broadcasts.next_batch(
-                session, owner="new", limit=10, now=later, outcomes=outcomes
-            )
-        assert batch is not None
-        if not batch.recipients:
-            break
-        taken += [r.chat_id for r in batch.recipients]
-        outcomes = [Outcome(r.delivery_id, r.participant_id, "sent") for r in batch.recipients]
+    taken = await drain(db, owner="new", now=later)
     in_flight = {r.chat_id for r in crashed.recipients}
     assert sorted(taken) == sorted(set(range(1, 31)) - in_flight)
     async with db.reading() as session:
@@ -168,14 +175,12 @@ async def test_a_crashed_sender_s_batch_is_never_sent_again(
 
 
 async def test_pause_resume_cancel(db: Database, consultation: Consultation) -> None:
-    async with db.transaction() as session:
-        await make_recipients(session, consultation, range(1, 21))
-    campaign_id = await _campaign(db, consultation, Audience())
+    campaign_id = await _campaign(db, consultation, range(1, 21))
     async with db.transaction() as session:
         batch = await broadcasts.next_batch(session, owner="a", limit=5, now=utcnow())
         assert batch is not None
         await broadcasts.pause(session, campaign_id=campaign_id)
-    outcomes = [Outcome(r.delivery_id, r.participant_id, "sent") for r in batch.recipients]
+    outcomes = sent(batch)
     async with db.transaction() as session:
         # The batch in flight is recorded; nothing more is handed out while paused.
         assert (
@@ -203,9 +208,7 @@ async def test_pause_resume_cancel(db: Database, consultation: Consultation) -> 
 async def test_citizens_who_opt_out_after_the_snapshot_are_skipped(
     db: Database, consultation: Consultation
 ) -> None:
-    async with db.transaction() as session:
-        await make_recipients(session, consultation, range(1, 6))
-    campaign_id = await _campaign(db, consultation, Audience())
+    campaign_id = await _campaign(db, consultation, range(1, 6))
     async with db.transaction() as session:
         await session.execute(
             update(Participant).where(Participant.external_id == "3").values(muted=True)

@@ -180,6 +180,14 @@ async def test_blocked_chats_are_marked_and_skipped_next_time_muted_ones_never_s
     assert unreachable == {str(c) for c in blocked}
     assert first_progress.counts == {"sent": 50, "blocked": 5, "skipped": 5}
     assert second_progress.counts == {"sent": 50, "skipped": 10}
+    # One of them unblocks the bot and writes: campaigns reach them again.
+    back = min(blocked)
+    botapi.unblock(back)
+    async with polling_bot(botapi, database, consultation, PMD_BROADCAST_RATE="100"):
+        await botapi.chat(back).say("/menu", quiet=0.2, timeout=10)
+        third = await queue(database, consultation, text="Tercer aviso")
+        await wait_until_settled(database, third, timeout=20)
+    assert [m.text for m in botapi.messages_to(back)][-1] == "Tercer aviso"
 
 
 async def test_stops_quickly_mid_broadcast_and_the_next_start_finishes_it(

@@ -133,3 +133,22 @@ async def test_difundir_does_not_exist_for_citizens(
     assert difundir == unknown
     async with database.reading() as session:
         assert await session.scalar(select(StaffDraft)) is None
+
+
+async def test_a_photo_with_its_caption(
+    botapi: BotApiServer, database: Database, consultation: Consultation
+) -> None:
+    caption = "Así quedó el foro de Bienestar: ¡gracias por participar!"
+    async with polling_bot(botapi, database, consultation, PMD_ADMIN_IDS=str(ADMIN)):
+        staff = botapi.chat(ADMIN)
+        await staff.run([("/difundir", "Nueva difusión")], **STEP)
+        await staff.do(botapi.user_sends_photo(ADMIN, caption=caption), **STEP)
+        assert "¿Agregamos un botón" in (staff.last().text or "")  # type: ignore[union-attr]
+        await staff.run([(press("Sin botón"), "¿A quién")], **STEP)
+        replies = await staff.press("Todas las personas", count=3, timeout=10)
+        assert "photo" in replies[1].data and replies[1].text == caption
+        await staff.press("📣 Enviar", **STEP)
+        await wait_for_text(staff, "terminada")
+    for chat in [*WOMEN, *MEN]:
+        [message] = botapi.messages_to(chat)
+        assert "photo" in message.data and message.text == caption
