@@ -18,7 +18,7 @@ import pytest
 from aiohttp import ClientSession
 from sqlalchemy import select, update
 
-from bot.app import shutdown
+from bot.app import shutdown, startup
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
@@ -26,7 +26,7 @@ from pmd_domain.db.models import Delivery, Participant
 from pmd_domain.services import broadcasts
 from pmd_domain.services.broadcasts import Audience
 from tests.botapi import DEFAULT_TOKEN, BotApiServer
-from tests.e2e.harness import polling_bot
+from tests.e2e.harness import make_application, polling_bot
 from tests.e2e.hosting import free_port
 from tests.factories import make_recipients
 
@@ -307,3 +307,30 @@ async def test_killed_mid_broadcast_and_restarted_nobody_gets_it_twice(
         "sent": len(chats) - len(in_flight),
         **({"failed": len(in_flight)} if in_flight else {}),
     }
+
+
+async def test_two_processes_on_one_database_send_each_message_once_within_the_rate(
+    botapi: BotApiServer, database_url: str, consultation: Consultation
+) -> None:
+    rate = 50
+    chats = range(70_001, 70_401)
+    first, second = Database(database_url), Database(database_url)
+    await audience(botapi, first, consultation, chats)
+    # Two bot processes' senders (no polling: two pollers of one token exclude each other).
+    applications = [
+        make_application(botapi, db, consultation, PMD_BROADCAST_RATE=str(rate))
+        for db in (first, second)
+    ]
+    try:
+        for application in applications:
+            await startup(application)
+        campaign_id = await queue(first, consultation)
+        await wait_until_settled(first, campaign_id, timeout=30)
+    finally:
+        for application in applications:
+            await shutdown(application)
+        await first.dispose()
+        await second.dispose()
+    assert set(messages_per_chat(botapi, chats).values()) == {1}
+    sends = campaign_sends(botapi, chats)
+    assert (len(sends) - 1) / (sends[-1] - sends[0]) <= 1.05 * rate  # one sender at a time
