@@ -282,6 +282,9 @@ class BroadcastWorker:
         outcomes: list[Outcome] = []
         while not self._stopping:
             try:
+                if not outcomes and not await self._anything_to_do():
+                    await self._idle()  # no write transaction while there is nothing to send
+                    continue
                 async with self.database.transaction() as session:
                     batch = await broadcasts.next_batch(
                         session,
@@ -309,6 +312,10 @@ class BroadcastWorker:
         if outcomes:
             async with self.database.transaction() as session:
                 await broadcasts.record(session, outcomes=outcomes, now=utcnow())
+
+    async def _anything_to_do(self) -> bool:
+        async with self.database.reading() as session:
+            return await broadcasts.anything_to_do(session, owner=self.owner)
 
     async def _idle(self) -> None:
         self._wake.clear()

@@ -546,3 +546,13 @@ async def still_mine(session: AsyncSession, *, campaign_id: int, owner: str) -> 
         select(Campaign.status).where(Campaign.id == campaign_id, Campaign.lock_owner == owner)
     )
     return status in DUE
+
+
+async def anything_to_do(session: AsyncSession, *, owner: str) -> bool:
+    """Whether a sender has work: a due campaign, or a lease of its own to give up (a read)."""
+    found = await session.scalar(
+        select(Campaign.id)
+        .where(or_(Campaign.status.in_(DUE), Campaign.lock_owner == owner))
+        .limit(1)
+    )
+    return found is not None
