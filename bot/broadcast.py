@@ -3,7 +3,7 @@
 ``BroadcastWorker`` runs as a task next to the bot (started in ``post_init``, stopped
 in ``bot.app.shutdown``). It works in steps (``broadcasts.next_batch``, one
 transaction each): record the previous batch's outcomes, lease the oldest due
-campaign, mark about one second's worth of deliveries ``sending``, send them.
+campaign, mark a quarter second's worth of deliveries ``sending``, send them.
 
 - A token bucket keeps the overall rate at ``PMD_BROADCAST_RATE`` (a burst of at most
   two messages), and a chat never gets two campaign messages less than a second apart.
@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 import uuid
 from collections import deque
@@ -52,6 +53,7 @@ PROGRESS_EVERY_SECONDS = 3.0
 PER_CHAT_GAP_SECONDS = 1.0
 MAX_IN_FLIGHT = 16
 MAX_ATTEMPTS = 3
+BATCH_SECONDS = 0.25
 CHECK_SECONDS = 0.5  # how soon a pause or cancel stops the batch in flight
 STOP_GRACE_SECONDS = 3.0
 LANGUAGE = "es"  # staff texts
@@ -235,7 +237,8 @@ class BroadcastWorker:
         self.owner = f"{uuid.uuid4().hex[:12]}"
         self.poll_seconds = poll_seconds
         self.progress_every = progress_every
-        self.batch_size = max(1, round(rate))
+        # A quarter of a second's worth: what a crash can leave uncertain.
+        self.batch_size = max(1, math.ceil(rate * BATCH_SECONDS))
         self._wake = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._stopping = False
