@@ -10,7 +10,7 @@ Cancelar buttons handled here.
 While a draft waits for text, the staff member's messages belong to it, not to the
 citizen conversation: ``draft_handlers()`` run in a group of their own before the other
 staff handlers (in a PTB group only the first matching handler runs) and fall through
-silently for everyone without a broadcast draft.
+silently for everyone without a broadcast draft (on to the next group).
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ from pmd_domain.services.broadcasts import Audience
 KIND = "broadcast"
 PERMISSION = "broadcast"
 LANGUAGE = "es"
-DRAFT_GROUP = -2  # before bot.staff.STAFF_GROUP (-1)
+# Before the staff commands (-1) and the other staff drafts' steps (-2): in a PTB group
+# only the first matching handler runs, and these match any message of their users.
+DRAFT_GROUP = -3
 CHOICE_KINDS = ("pillar", "gender", "age_group", "sector", "source")
 Draft = dict[str, Any]
 DraftCallback = Callable[[Update, Context, Draft], Awaitable[None]]
@@ -61,14 +63,18 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     ]
 
 
-def draft_handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """The staff member's messages while a broadcast draft is open (``DRAFT_GROUP``)."""
+def draft_handlers(users: filters.BaseFilter | None = None) -> list[BaseHandler[Any, Any, Any]]:
+    """The staff member's messages while a broadcast draft is open (``DRAFT_GROUP``).
+
+    ``users`` narrows them to the users this process knows as staff, so that citizens'
+    messages cost no draft look-up; without it every private message is looked up.
+    """
+    mine = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    if users is not None:
+        mine = mine & users
     return [
-        CommandHandler("cancelar", discard),
-        MessageHandler(
-            filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND,
-            on_message,
-        ),
+        CommandHandler("cancelar", discard, filters=mine),
+        MessageHandler(mine & ~filters.COMMAND, on_message),
     ]
 
 
