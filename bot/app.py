@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import Application, TypeHandler
 
 from bot import menu, staff
+from bot.broadcast import WORKER, broadcast_worker, worker_for
 from bot.citizen import CitizenHandler, ConversationEngine
 from bot.context import Services, attach, attach_notifier, notifier_of
 from bot.errors import on_error
@@ -33,8 +34,12 @@ def build_application(
     services: Services,
     conversation: ConversationEngine,
     concurrency: int = DEFAULT_CONCURRENCY,
+    broadcasts: bool = True,
 ) -> BotApplication:
-    """Build (not start) the Telegram application talking to ``TELEGRAM_API_URL``."""
+    """Build (not start) the Telegram application talking to ``TELEGRAM_API_URL``.
+
+    With ``broadcasts`` (the default) it also sends queued campaigns once started.
+    """
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     api = settings.telegram_api_url
@@ -57,6 +62,8 @@ def build_application(
     )
     attach(application, services)
     attach_notifier(application, Notifier(application.bot, services.database, services.catalogs))
+    if broadcasts:
+        application.bot_data[WORKER] = worker_for(settings, services.database, services.catalogs)
 
     # Staff commands first (group -1); they stop the updates they handle.
     staff.register(application)
@@ -66,7 +73,7 @@ def build_application(
 
 
 async def on_start(application: BotApplication, *, services: Services) -> None:
-    """``post_init``: publish the command menus and start sending notifications."""
+    """``post_init``: publish the command menus, start sending notifications and campaigns."""
     bot = application.bot
     await menu.publish_public_menu(bot, services.catalogs)
     async with services.database.reading() as session:
@@ -77,6 +84,9 @@ async def on_start(application: BotApplication, *, services: Services) -> None:
     notifier = notifier_of(application)
     if notifier is not None:
         notifier.start()
+    worker = broadcast_worker(application)
+    if worker is not None:
+        await worker.start()
 
 
 async def startup(application: BotApplication) -> None:
@@ -93,7 +103,10 @@ async def startup(application: BotApplication) -> None:
 
 
 async def shutdown(application: BotApplication) -> None:
-    """Stop sending notifications and polling, finish the updates in hand, close the client."""
+    """Stop the campaign sender, notifications and polling; finish the updates in hand."""
+    worker = broadcast_worker(application)
+    if worker is not None:
+        await worker.stop()
     notifier = notifier_of(application)
     if notifier is not None:
         await notifier.stop()

@@ -163,7 +163,11 @@ async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
     try:
         return await call()
     except RetryAfter as exc:
-        wait = exc.retry_after
-        seconds = wait.total_seconds() if not isinstance(wait, int | float) else float(wait)
-        await asyncio.sleep(min(seconds, MAX_RETRY_WAIT_SECONDS))
+        await asyncio.sleep(min(retry_seconds(exc), MAX_RETRY_WAIT_SECONDS))
         return await call()
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """How long Telegram asked to wait (PTB gives an int or, with PTB_TIMEDELTA, a timedelta)."""
+    wait = exc.retry_after
+    return wait.total_seconds() if not isinstance(wait, int | float) else float(wait)

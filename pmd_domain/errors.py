@@ -95,3 +95,15 @@ class ConfiguredAdmin(DomainError):
 
 class SelfRemoval(DomainError):
     code = "error.self_removal"
+
+
+class InvalidAudience(DomainError):
+    code = "error.broadcast_audience"
+
+
+class InvalidCampaign(DomainError):
+    code = "error.broadcast_content"
+
+
+class WrongCampaignState(DomainError):
+    code = "error.broadcast_state"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.clock import utcnow
@@ -120,3 +122,33 @@ async def report_proposal(
             verdict="report",
             now=utcnow(),
         )
+
+
+async def make_recipients(
+    session: AsyncSession,
+    consultation: Consultation,
+    chat_ids: Iterable[int],
+    *,
+    now: datetime | None = None,
+    **fields: object,
+) -> None:
+    """Many Telegram participants at once (a broadcast audience), in one INSERT."""
+    moment = now or utcnow()
+    rows = [
+        {
+            "channel": "telegram",
+            "external_id": str(chat_id),
+            "consent_at": moment,
+            "notice_version": consultation.privacy.version,
+            "language": "es",
+            "muted": False,
+            "reachable": True,
+            "supports_given": 0,
+            "proposals_made": 0,
+            "created_at": moment,
+            **fields,
+        }
+        for chat_id in chat_ids
+    ]
+    if rows:
+        await session.execute(insert(Participant), rows)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import BaseHandler
 
-from bot.staff import moderation, office, team
+from bot.staff import broadcast, moderation, office, team
 from bot.staff.access import known_staff, remember
 
 __all__ = ["DRAFT_GROUP", "STAFF_GROUP", "known_staff", "register", "remember"]
@@ -34,6 +34,11 @@ def register(application: BotApplication) -> None:
         *moderation.handlers(),
         *office.handlers(),
         *team.handlers(),
+        *broadcast.handlers(),
     ]
     application.add_handlers(handlers, group=STAFF_GROUP)
     application.add_handlers(moderation.draft_handlers(known_staff(application)), group=DRAFT_GROUP)
+    # A broadcast being written takes its author's messages first (group -3).
+    application.add_handlers(
+        broadcast.draft_handlers(known_staff(application)), group=broadcast.DRAFT_GROUP
+    )

@@ -75,6 +75,8 @@ class Conversation:
             return Outcome(replies=(), duplicate=True)
         inbound = _normalised(inbound)
         person, stored = await _load(session, channel=channel, external_id=external_id)
+        if person is not None and not person.reachable and person.erased_at is None:
+            person.reachable = True  # a citizen who blocked the bot wrote again: reachable
         ctx = Ctx(
             session=session,
             consultation=self.consultation,

@@ -15,14 +15,15 @@ ROOT = Path(__file__).parents[2]
 
 
 def pmd(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, answer: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``pmd`` with a clean environment plus ``env``."""
+    """Run ``pmd`` with a clean environment plus ``env``; ``answer`` is typed at its stdin."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PMD_", "TELEGRAM_"))}
     return subprocess.run(
         [sys.executable, "-m", "pmd_cli", *args],
         cwd=ROOT,
         env={**base, **(env or {})},
+        input=answer,
         capture_output=True,
         text=True,
         timeout=timeout,

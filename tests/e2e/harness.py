@@ -72,7 +72,7 @@ def make_services(settings: Settings, database: Database, consultation: Consulta
 def make_application(
     botapi: BotApiAddress, database: Database, consultation: Consultation, **extra: str
 ) -> BotApplication:
-    """A bot application with the real conversation engine (not started)."""
+    """A bot application with the real conversation engine (not started); ``extra`` settings."""
     from pmd_domain.conversation import Conversation
 
     settings = bot_settings(botapi, database, **extra)
