@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
+from pathlib import Path
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient
 
 from web.keys import BOT_STATUS
+
+PMD = Path(sys.executable).parent / "pmd"
 
 
 def free_port() -> int:
@@ -35,3 +39,21 @@ async def wait_bot_state(client: TestClient, state: str, timeout: float = 10.0) 
 def bot_state(app: web.Application) -> str:
     """The bot state the web app keeps."""
     return str(app[BOT_STATUS]["state"])
+
+
+async def start_pmd_serve(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
+    """``pmd serve`` as a real process (stderr discarded), returned once its bot is up."""
+    process = await asyncio.create_subprocess_exec(
+        str(PMD), "serve", env=env, stderr=asyncio.subprocess.DEVNULL
+    )
+    async with ClientSession() as http:
+        for _ in range(400):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if (await response.json()).get("bot") == "up":
+                        return process
+            except OSError:
+                pass
+            await asyncio.sleep(0.05)
+    process.kill()
+    raise AssertionError("pmd serve did not start")

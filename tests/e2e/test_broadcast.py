@@ -9,13 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession
 from sqlalchemy import select, update
 
 from bot.app import shutdown, startup
@@ -27,10 +24,9 @@ from pmd_domain.services import broadcasts
 from pmd_domain.services.broadcasts import Audience
 from tests.botapi import DEFAULT_TOKEN, BotApiServer
 from tests.e2e.harness import make_application, polling_bot
-from tests.e2e.hosting import free_port
+from tests.e2e.hosting import PMD, free_port, start_pmd_serve
 from tests.factories import make_recipients
 
-PMD = Path(sys.executable).parent / "pmd"
 TEXT = "¡La consulta del PMD sigue abierta! Cuéntanos qué propones para tu colonia."
 
 
@@ -227,20 +223,7 @@ async def _serve(botapi: BotApiServer, sqlite_url: str, port: int) -> asyncio.su
         "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
         "TELEGRAM_API_URL": botapi.url,
     }
-    process = await asyncio.create_subprocess_exec(
-        str(PMD), "serve", env=env, stderr=asyncio.subprocess.DEVNULL
-    )
-    async with ClientSession() as http:
-        for _ in range(400):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if (await response.json()).get("bot") == "up":
-                        return process
-            except OSError:
-                pass
-            await asyncio.sleep(0.05)
-    process.kill()
-    raise AssertionError("pmd serve did not start")
+    return await start_pmd_serve(env, port)
 
 
 @pytest.mark.slow

@@ -14,11 +14,9 @@ import os
 import random
 import re
 import signal
-import sys
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession
 from sqlalchemy import select
 
 from pmd_domain.db import Database
@@ -26,11 +24,10 @@ from pmd_domain.db.models import Participant, Proposal
 from tests.botapi import BotApiServer
 from tests.botapi.server import DEFAULT_TOKEN
 from tests.e2e.citizens import PROBLEM, PROPOSAL, VISION
-from tests.e2e.hosting import free_port
+from tests.e2e.hosting import PMD, free_port, start_pmd_serve
 
 pytestmark = pytest.mark.slow
 
-PMD = Path(sys.executable).parent / "pmd"
 CITIZENS = 12
 PROPOSALS = 3  # each citizen's goal: enough steps that the kills land mid-flow
 KILLS = 4
@@ -102,23 +99,6 @@ class Robot:
                 continue
 
 
-async def start_service(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
-    """Start ``pmd serve`` and wait until its bot is up."""
-    process = await asyncio.create_subprocess_exec(
-        str(PMD), "serve", env=env, stderr=asyncio.subprocess.DEVNULL
-    )
-    async with ClientSession() as http:
-        for _ in range(400):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if (await response.json()).get("bot") == "up":
-                        return process
-            except OSError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("pmd serve did not come up")
-
-
 async def test_killed_at_random_moments_loses_nothing_it_confirmed(
     botapi: BotApiServer, database_url: str, tmp_path: Path
 ) -> None:
@@ -141,7 +121,7 @@ async def test_killed_at_random_moments_loses_nothing_it_confirmed(
         "TELEGRAM_API_URL": botapi.url,
     }
     robots = [Robot(botapi, 9100 + n) for n in range(CITIZENS)]
-    process = await start_service(env, port)
+    process = await start_pmd_serve(env, port)
     chance = random.Random(os.environ.get("PMD_CRASH_SEED", "8"))
     try:
         citizens = asyncio.gather(*(robot.run(botapi) for robot in robots))
@@ -150,7 +130,7 @@ async def test_killed_at_random_moments_loses_nothing_it_confirmed(
             assert not citizens.done(), "the citizens finished before the service was killed"
             process.send_signal(signal.SIGKILL)
             await process.wait()
-            process = await start_service(env, port)
+            process = await start_pmd_serve(env, port)
         await asyncio.wait_for(citizens, 240)
     finally:
         process.send_signal(signal.SIGINT)
