@@ -63,6 +63,7 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
             now=ctx.now,
             language=ctx.lang,
             source=_source(inbound.data),
+            known_absent=True,  # the engine just looked this chat up
         )
         ctx.participant = person
         ctx.lang = person.language

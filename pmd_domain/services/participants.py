@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.clock import local_day
@@ -55,33 +55,45 @@ async def register(
     now: datetime,
     language: str = "es",
     source: str | None = None,
+    known_absent: bool = False,
 ) -> Participant:
-    """Record consent (the first personal data stored). Idempotent per chat."""
-    existing = await find(session, channel=channel, external_id=external_id)
-    if existing is not None:
-        return existing
-    participant = Participant(
-        channel=channel,
-        external_id=external_id,
-        consent_at=now,
-        notice_version=consultation.privacy.version,
-        language=language if language in consultation.exercise.languages else "es",
-        source=clean_source(source),
-        muted=False,
-        reachable=True,
-        supports_given=0,
-        proposals_made=0,
-        created_at=now,
+    """Record consent (the first personal data stored). Idempotent per chat.
+
+    ``known_absent``: the caller just looked the chat up in this transaction and found
+    nobody, so the look-up is not repeated. Either way one ``INSERT ... ON CONFLICT DO
+    NOTHING`` decides: when another process registered the chat at the same moment,
+    its row is returned.
+    """
+    if not known_absent:
+        existing = await find(session, channel=channel, external_id=external_id)
+        if existing is not None:
+            return existing
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Participant)
+        .values(
+            channel=channel,
+            external_id=external_id,
+            consent_at=now,
+            notice_version=consultation.privacy.version,
+            language=language if language in consultation.exercise.languages else "es",
+            source=clean_source(source),
+            muted=False,
+            reachable=True,
+            supports_given=0,
+            proposals_made=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(Participant)
     )
-    try:
-        async with session.begin_nested():
-            session.add(participant)
-            await session.flush()
-    except IntegrityError:
+    participant = await session.scalar(statement)
+    if participant is None:
         # Another process registered the same chat at the same moment.
         again = await find(session, channel=channel, external_id=external_id)
         if again is None:
-            raise
+            raise NotFound("participant")
         return again
     changes: list[Bump] = [
         ("participants", "total", "all", 1),

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
-from pmd_domain.db.models import Participant, Proposal, Vote
+from pmd_domain.db.models import Participant, Proposal, StatCounter, Vote
 from pmd_domain.errors import AlreadyJudged
 from pmd_domain.services import participants, votes
 from tests.factories import make_participant, make_proposal
@@ -71,6 +71,46 @@ async def test_two_simultaneous_supports_end_with_exactly_one(
                 assert stored is not None and stored.supports == 1
             person = await session.get(Participant, voter.id)
             assert person is not None and person.supports_given == len(targets)
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_two_processes_registering_one_chat_at_once_end_with_one_participant(
+    database_url: str, consultation: Consultation
+) -> None:
+    # Both have just looked the chat up and found nobody (``known_absent``).
+    first, second = Database(database_url), Database(database_url)
+
+    async def accept(database: Database, start: asyncio.Event, chat: str) -> int:
+        await start.wait()
+        async with database.transaction() as session:
+            person = await participants.register(
+                session,
+                consultation=consultation,
+                channel="telegram",
+                external_id=chat,
+                now=utcnow(),
+                known_absent=True,
+            )
+            return person.id
+
+    try:
+        for chat in ("5001", "5002", "5003"):
+            start = asyncio.Event()
+            racers = [asyncio.create_task(accept(db, start, chat)) for db in (first, second, first)]
+            await asyncio.sleep(0)
+            start.set()
+            ids = await asyncio.gather(*racers)
+            assert len(set(ids)) == 1
+        async with first.reading() as session:
+            assert await session.scalar(select(func.count()).select_from(Participant)) == 3
+            total = await session.scalar(
+                select(func.sum(StatCounter.value)).where(
+                    StatCounter.metric == "participants", StatCounter.dimension == "total"
+                )
+            )
+        assert total == 3  # counted once each
     finally:
         await first.dispose()
         await second.dispose()
