@@ -326,7 +326,8 @@ async def _send(
     services: Services, context: Context, message: Message, user_id: int, draft: Draft
 ) -> None:
     """Queue the campaign; the summary message becomes its progress message."""
-    async with services.database.transaction() as session:
+    # The recipient snapshot may be many thousands of rows: off the event loop.
+    async with services.database.transaction(bulk=True) as session:
         if not await staff_drafts.clear(session, user_id=user_id):
             return  # another process took this press first
         campaign = await broadcasts.create(

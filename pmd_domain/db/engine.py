@@ -109,14 +109,26 @@ class Database:
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one write transaction, committed on success."""
+    async def transaction(self, *, bulk: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session inside one write transaction, committed on success.
+
+        ``bulk``: the transaction may touch many rows; on SQLite its statements then
+        run in the connection's thread instead of on the event loop (see sqlite_writer).
+        """
         # The write turn is released right after the commit, before the session closes.
         session = self._sessions()
+        writer: WriterConnection | None = None
         try:
             async with self._write_turn or contextlib.nullcontext(), session.begin():
+                if bulk and self.is_sqlite:
+                    raw = await (await session.connection()).get_raw_connection()
+                    if isinstance(raw.driver_connection, WriterConnection):
+                        writer = raw.driver_connection
+                        writer.inline = False
                 yield session
         finally:
+            if writer is not None:
+                writer.inline = True
             if self.is_sqlite:
                 # Closing the writer's session never leaves the event loop (see
                 # sqlite_writer): no other chat's work slips in before the reply.

@@ -18,6 +18,11 @@ too. The one slow part of a commit, the WAL checkpoint (copying the log into the
 database file, with fsync), is switched off on this connection
 (``wal_autocheckpoint=0``) and done by ``checkpoint()`` on a connection of its own,
 in a worker thread, once every ``CHECKPOINT_EVERY`` write transactions.
+
+A write transaction that may touch many rows (a campaign's recipient snapshot, the
+hourly clean-up) turns ``inline`` off for its duration (``Database.transaction(bulk=True)``):
+its statements and its commit then run in the thread as aiosqlite's always did, so the
+event loop keeps answering citizens while it works.
 """
 
 from __future__ import annotations
@@ -46,10 +51,11 @@ class WriterConnection(aiosqlite.Connection):
         self._thread.daemon = True
         self.busy_timeout_ms = busy_timeout_ms
         self.hops = 0  # calls sent to the thread (for tests)
+        self.inline = True  # False: the open transaction is a bulk one, all in the thread
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         connection = self._connection
-        if connection is None or not self._running:
+        if connection is None or not self._running or not self.inline:
             return await self._in_thread(fn, *args, **kwargs)
         owner = getattr(fn, "__self__", None)
         if isinstance(owner, sqlite3.Cursor):

@@ -66,6 +66,24 @@ async def test_a_write_transaction_never_leaves_the_event_loop(database: Databas
     assert _rows_seen_by_another_connection(_path(database)) == 4
 
 
+async def test_a_bulk_transaction_runs_in_the_thread_and_the_next_one_inline_again(
+    database: Database,
+) -> None:
+    async with database.transaction(bulk=True) as session:
+        writer = await _writer(session)
+        hops = writer.hops
+        await session.execute(text("INSERT INTO notes (body) VALUES ('x')"))
+        assert writer.hops > hops  # the statement went to the connection's thread
+        hops = writer.hops
+    assert writer.hops > hops  # and so did the commit
+    assert _rows_seen_by_another_connection(_path(database)) == 1
+    async with database.transaction() as session:
+        assert await _writer(session) is writer
+        hops = writer.hops
+        await session.execute(text("INSERT INTO notes (body) VALUES ('y')"))
+    assert writer.hops == hops
+
+
 async def test_a_writer_of_another_process_is_waited_for_off_the_loop(
     database: Database,
 ) -> None:
