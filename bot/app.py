@@ -65,7 +65,7 @@ def build_application(
     if broadcasts:
         application.bot_data[WORKER] = worker_for(settings, services.database, services.catalogs)
 
-    # Staff commands first (group -1); they stop the updates they handle.
+    # Staff handlers first (groups -3 to -1); they stop the updates they handle.
     staff.register(application)
     application.add_handler(TypeHandler(Update, CitizenHandler(conversation)), CITIZEN_GROUP)
     application.add_error_handler(on_error)
