@@ -439,9 +439,17 @@ class BroadcastWorker:
         if not force and now - self._last_progress.get(campaign.id, 0.0) < self.progress_every:
             return
         self._last_progress[campaign.id] = now
-        async with self.database.reading() as session:
-            progress = await broadcasts.progress(session, campaign_id=campaign.id)
-        await show_progress(self.bot, self.catalogs, campaign, progress)
+        shown = None
+        while True:
+            async with self.database.reading() as session:
+                progress = await broadcasts.progress(session, campaign_id=campaign.id)
+            if shown is not None and progress.status == shown:
+                return
+            # A staff member's Pausar / Cancelar edits the same message: when it came
+            # while this edit was on its way, edit again so the last word is the
+            # campaign's state now, not the one read before the press.
+            await show_progress(self.bot, self.catalogs, campaign, progress)
+            shown = progress.status
 
 
 def worker_for(settings: Settings, database: Database, catalogs: Catalogs) -> BroadcastWorker:
