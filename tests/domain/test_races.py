@@ -96,6 +96,9 @@ async def test_two_processes_registering_one_chat_at_once_end_with_one_participa
             return person.id
 
     try:
+        for database in (first, second):  # each handle opens its connection first
+            async with database.transaction() as session:
+                await session.execute(select(1))
         for chat in ("5001", "5002", "5003"):
             start = asyncio.Event()
             racers = [asyncio.create_task(accept(db, start, chat)) for db in (first, second, first)]
