@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
@@ -17,6 +19,16 @@ from pmd_domain.services.counters import Bump, bucket, bump
 
 DEMOGRAPHIC_FIELDS = ("gender", "age_group", "sector", "postal_code")
 POSTAL_CODE = re.compile(r"^\d{5}$")
+_PARTICIPANTS = cast(Table, Participant.__table__)
+# One statement per demographic field, built once: an answer is written straight to
+# its row rather than through the session's unit of work, on every step of the
+# questionnaire (see record_answer).
+_STORE_ANSWER = {
+    field: _PARTICIPANTS.update()
+    .where(_PARTICIPANTS.c.id == bindparam("participant"))
+    .values({field: bindparam("value"), "demographics_at": bindparam("at")})
+    for field in DEMOGRAPHIC_FIELDS
+}
 SOURCE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
@@ -145,11 +157,14 @@ async def record_answer(
         raise Erased("participant")
     value = validate_answer(consultation, question=question, answer=answer)
     old = getattr(participant, question)
+    await session.execute(
+        _STORE_ANSWER[question], {"participant": participant.id, "value": value, "at": now}
+    )
+    # The object says what the row now holds, with nothing left for a flush to write.
+    set_committed_value(participant, question, value)
+    set_committed_value(participant, "demographics_at", now)
     if old == value:
-        participant.demographics_at = now
         return participant
-    setattr(participant, question, value)
-    participant.demographics_at = now
     spec = consultation.question(question)
     if spec is not None and spec.kind == "choice":
         await bump(

@@ -121,6 +121,11 @@ async def test_demographics_are_validated_and_skippable(
                 now=utcnow(),
             )
     assert (person.gender, person.postal_code, person.sector) == ("mujer", "42080", None)
+    async with db.reading() as session:
+        stored = await session.get(Participant, person.id)
+        assert stored is not None
+        assert (stored.gender, stored.postal_code, stored.sector) == ("mujer", "42080", None)
+        assert stored.demographics_at is not None
 
 
 async def test_submit_gives_a_public_folio_and_waits_for_moderation(
