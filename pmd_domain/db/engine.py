@@ -67,9 +67,17 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
+    begin = BEGIN_WRITE if immediate else "BEGIN"
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(BEGIN_WRITE if immediate else "BEGIN")
+        # Straight to the driver's cursor: nothing to compile and no result to build,
+        # at the start of every transaction.
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(begin)
+        finally:
+            cursor.close()
 
     return engine
 
