@@ -13,9 +13,9 @@ servers and the citizens' phones are elsewhere in production: the bot measured (
 or real, the same for both) has its process and event loop to itself, and the
 server's work does not count against it.
 
-The two bots take turns (``BENCH_ROUNDS`` turns each, default 4), each turn with a
+The two bots take turns (``BENCH_ROUNDS`` turns each, default 10), each turn with a
 share of the citizens, so that a change of load on a shared machine does not fall on
-one bot only. Size from the environment: ``BENCH_CITIZENS`` (default 200),
+one bot only. Size from the environment: ``BENCH_CITIZENS`` (default 300),
 ``BENCH_STEPS`` (4), ``BENCH_CONCURRENCY`` (4 citizens at a time; every run also
 measures one at a time).
 """
@@ -276,9 +276,9 @@ async def _run(citizens: int, steps: int, concurrency: int, rounds: int, folder:
 
 def run() -> str:
     """Run the benchmark and return its Markdown section."""
-    citizens = int(os.environ.get("BENCH_CITIZENS", "200"))
+    citizens = int(os.environ.get("BENCH_CITIZENS", "300"))
     steps = int(os.environ.get("BENCH_STEPS", "4"))
     concurrency = int(os.environ.get("BENCH_CONCURRENCY", "4"))
-    rounds = max(1, min(citizens, int(os.environ.get("BENCH_ROUNDS", "4"))))
+    rounds = max(1, min(citizens, int(os.environ.get("BENCH_ROUNDS", "10"))))
     with tempfile.TemporaryDirectory() as folder:
         return asyncio.run(_run(citizens, steps, concurrency, rounds, Path(folder)))
