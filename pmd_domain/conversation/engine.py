@@ -7,14 +7,12 @@ the citizen confirmed and any process can take the next input.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.consultation import Consultation
@@ -31,6 +29,7 @@ from pmd_domain.conversation import (  # noqa: F401  (registers the screens)
 )
 from pmd_domain.conversation.types import Inbound, Outcome
 from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, fit, number, show
+from pmd_domain.db.dialects import INSERTS, dialect_of
 from pmd_domain.db.models import ConversationState, Participant, ProcessedUpdate
 from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.links import Links
@@ -163,11 +162,8 @@ def _normalised(inbound: Inbound) -> Inbound:
 # state is written with plain table statements: no ORM object stands for it.
 _PROCESSED = cast(Table, ProcessedUpdate.__table__)
 _STATES = cast(Table, ConversationState.__table__)
-# INSERT ... ON CONFLICT DO NOTHING, by dialect.
-_INSERTS: dict[str, Callable[[Table], Any]] = {
-    "postgresql": postgresql.insert,
-    "sqlite": sqlite.insert,
-}
+# The first processed update and the first state: INSERT ... ON CONFLICT DO NOTHING,
+# one statement per dialect.
 _FIRST_TIME = {
     dialect: insert(_PROCESSED)
     .values(
@@ -176,11 +172,11 @@ _FIRST_TIME = {
         processed_at=bindparam("now"),
     )
     .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-    for dialect, insert in _INSERTS.items()
+    for dialect, insert in INSERTS.items()
 }
 _FIRST_STATE = {
     dialect: insert(_STATES).on_conflict_do_nothing(index_elements=["participant_id"])
-    for dialect, insert in _INSERTS.items()
+    for dialect, insert in INSERTS.items()
 }
 _NEXT_STATE = (
     _STATES.update()
@@ -207,16 +203,12 @@ _LOCKED_STATE = (
 )
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
 async def _first_time(
     session: AsyncSession, *, channel: str, update_id: str, now: datetime
 ) -> bool:
     # The row count says whether the row went in: no RETURNING, no rows to fetch.
     result = await session.execute(
-        _FIRST_TIME[_dialect(session)],
+        _FIRST_TIME[dialect_of(session)],
         {"channel": channel, "update_id": update_id[:64], "now": now},
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
@@ -229,7 +221,7 @@ async def _load(
     session: AsyncSession, *, channel: str, external_id: str
 ) -> tuple[Participant | None, Stored | None]:
     """The chat's participant and their stored conversation state (either may be missing)."""
-    if _dialect(session) != "sqlite":
+    if dialect_of(session) != "sqlite":
         person = await participants.find(session, channel=channel, external_id=external_id)
         return person, (await _locked_state(session, person.id) if person else None)
     # SQLite: the transaction already holds the database's write lock (BEGIN
@@ -266,7 +258,7 @@ async def _save(ctx: Ctx, *, exists: bool) -> None:
         # Two first steps of one chat at once (a double tap on Acepto handled by two
         # processes): the first one stored wins, both answered the same.
         await ctx.session.execute(
-            _FIRST_STATE[_dialect(ctx.session)], {"participant_id": ctx.participant.id, **values}
+            _FIRST_STATE[dialect_of(ctx.session)], {"participant_id": ctx.participant.id, **values}
         )
         return
     result = await ctx.session.execute(

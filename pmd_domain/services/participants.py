@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
+from pmd_domain.db.dialects import insert_for
 from pmd_domain.db.models import Participant
 from pmd_domain.errors import Erased, InvalidChoice, NotFound
 from pmd_domain.services.counters import Bump, bucket, bump
@@ -80,10 +80,8 @@ async def register(
         existing = await find(session, channel=channel, external_id=external_id)
         if existing is not None:
             return existing
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(Participant)
+        insert_for(session, Participant)
         .values(
             channel=channel,
             external_id=external_id,

@@ -6,11 +6,11 @@ import random
 from datetime import datetime
 
 from sqlalchemy import exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
+from pmd_domain.db.dialects import insert_for
 from pmd_domain.db.models import Participant, Proposal, Vote
 from pmd_domain.errors import (
     AlreadyJudged,
@@ -64,11 +64,6 @@ async def record_view(session: AsyncSession, *, proposal_id: int) -> None:
     )
 
 
-def _insert_vote(session: AsyncSession) -> object:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert(Vote) if dialect == "postgresql" else sqlite.insert(Vote)
-
-
 async def judge(
     session: AsyncSession,
     *,
@@ -106,9 +101,9 @@ async def judge(
         )
         if granted.rowcount != 1:  # type: ignore[attr-defined]
             raise LimitReached(limit=consultation.limits.supports_per_participant)
-    insert = _insert_vote(session)
     statement = (
-        insert.values(  # type: ignore[attr-defined]
+        insert_for(session, Vote)
+        .values(
             proposal_id=proposal_id, participant_id=participant.id, verdict=verdict, created_at=now
         )
         .on_conflict_do_nothing(index_elements=["proposal_id", "participant_id"])
