@@ -34,11 +34,10 @@ def build_application(
     services: Services,
     conversation: ConversationEngine,
     concurrency: int = DEFAULT_CONCURRENCY,
-    broadcasts: bool = True,
 ) -> BotApplication:
     """Build (not start) the Telegram application talking to ``TELEGRAM_API_URL``.
 
-    With ``broadcasts`` (the default) it also sends queued campaigns once started.
+    Once started it also sends notifications and queued campaigns.
     """
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -62,8 +61,7 @@ def build_application(
     )
     attach(application, services)
     attach_notifier(application, Notifier(application.bot, services.database, services.catalogs))
-    if broadcasts:
-        application.bot_data[WORKER] = worker_for(settings, services.database, services.catalogs)
+    application.bot_data[WORKER] = worker_for(settings, services.database, services.catalogs)
 
     # Staff handlers first (groups -3 to -1); they stop the updates they handle.
     staff.register(application)

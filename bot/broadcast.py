@@ -232,7 +232,6 @@ class BroadcastWorker:
         self.bot = bot
         self.database = database
         self.catalogs = catalogs
-        self.rate = rate
         self.limiter = RateLimiter(rate)
         self.owner = f"{uuid.uuid4().hex[:12]}"
         self.poll_seconds = poll_seconds
@@ -241,8 +240,6 @@ class BroadcastWorker:
         self.batch_size = max(1, math.ceil(rate * BATCH_SECONDS))
         self._wake = asyncio.Event()
         self._stop_requested = asyncio.Event()
-        self._stopping = False
-        self._stop_requested.clear()
         self._task: asyncio.Task[None] | None = None
         self._last_sent: dict[int, float] = {}
         self._last_progress: dict[int, float] = {}
@@ -254,7 +251,6 @@ class BroadcastWorker:
         if self._task is not None:
             return
         await self.bot.initialize()
-        self._stopping = False
         self._stop_requested.clear()
         self._task = asyncio.create_task(self._run(), name="broadcast-worker")
 
@@ -264,7 +260,6 @@ class BroadcastWorker:
 
     async def stop(self) -> None:
         """Finish the messages in flight, put the rest back, release the lease, close."""
-        self._stopping = True
         self._stop_requested.set()
         self._wake.set()
         if self._task is not None:
@@ -283,7 +278,7 @@ class BroadcastWorker:
     # ------------------------------------------------------------------ loop
     async def _run(self) -> None:
         outcomes: list[Outcome] = []
-        while not self._stopping:
+        while not self._stop_requested.is_set():
             try:
                 if not outcomes and not await self._anything_to_do():
                     await self._idle()  # no write transaction while there is nothing to send
@@ -329,7 +324,7 @@ class BroadcastWorker:
         """Send one batch; returns every delivery's outcome (``pending`` if not tried)."""
         in_flight: set[asyncio.Task[None]] = set()
         slots = asyncio.Semaphore(MAX_IN_FLIGHT)
-        while (round_.queue or in_flight) and not self._stopping:
+        while (round_.queue or in_flight) and not self._stop_requested.is_set():
             if not round_.queue:
                 await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 continue

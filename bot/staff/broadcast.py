@@ -37,7 +37,7 @@ from bot.broadcast import (
     send_campaign,
 )
 from bot.context import Services, services_of
-from bot.staff.access import Context, role_for, staff_only
+from bot.staff.access import PRIVATE_MESSAGE, Context, role_for, staff_only
 from pmd_domain.clock import utcnow
 from pmd_domain.db.models import Campaign
 from pmd_domain.errors import InvalidCampaign, NotFound, WrongCampaignState
@@ -63,15 +63,13 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     ]
 
 
-def draft_handlers(users: filters.BaseFilter | None = None) -> list[BaseHandler[Any, Any, Any]]:
+def draft_handlers(known: filters.User) -> list[BaseHandler[Any, Any, Any]]:
     """The staff member's messages while a broadcast draft is open (``DRAFT_GROUP``).
 
-    ``users`` narrows them to the users this process knows as staff, so that citizens'
-    messages cost no draft look-up; without it every private message is looked up.
+    Only for the users this process knows as staff (``access.known_staff``), so that
+    citizens' messages cost no draft look-up.
     """
-    mine = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-    if users is not None:
-        mine = mine & users
+    mine = PRIVATE_MESSAGE & known
     return [
         CommandHandler("cancelar", discard, filters=mine),
         MessageHandler(mine & ~filters.COMMAND, on_message),
@@ -239,7 +237,7 @@ async def on_button(update: Update, context: Context, role: str) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     action, _, rest = query.data.removeprefix("bc:").partition(":")
-    if action in ("pause", "resume", "cancel") and rest.isdigit():
+    if action in broadcasts.CONTROLS and rest.isdigit():
         await _control(update, context, action, int(rest))
         return
     services = services_of(context)
@@ -362,13 +360,9 @@ async def _control(update: Update, context: Context, action: str, campaign_id: i
     assert query is not None
     try:
         async with services.database.transaction() as session:
-            if action == "pause":
-                await broadcasts.pause(session, campaign_id=campaign_id)
-            elif action == "resume":
-                await broadcasts.resume(session, campaign_id=campaign_id)
-            else:
-                await broadcasts.cancel(session, campaign_id=campaign_id, now=utcnow())
-            progress = await broadcasts.progress(session, campaign_id=campaign_id)
+            progress = await broadcasts.control(
+                session, campaign_id=campaign_id, action=action, now=utcnow()
+            )
     except WrongCampaignState as exc:
         status = _t(services, f"broadcast.status.{exc.params.get('status')}")
         await query.answer(_t(services, "broadcast.error.state", id=campaign_id, status=status))

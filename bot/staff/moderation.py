@@ -394,9 +394,7 @@ async def still_waiting(screen: Screen, proposal_id: int) -> Proposal:
 
 async def drop_reject_draft(session: AsyncSession, *, user_id: int) -> None:
     """Forget an unfinished rejection (other kinds of draft are not ours to drop)."""
-    draft = await staff_drafts.get(session, user_id=user_id)
-    if draft is not None and draft.kind == DRAFT_KIND:
-        await staff_drafts.clear(session, user_id=user_id)
+    await staff_drafts.clear(session, user_id=user_id, kind=DRAFT_KIND)
 
 
 async def fresh_reject_draft(update: Update, context: Context) -> dict[str, Any] | None:

@@ -119,13 +119,10 @@ def manage(args: argparse.Namespace) -> int:
             return "\n".join(lines) or "Aún no hay difusiones."
         try:
             async with database.transaction() as session:
-                if action == "pause":
-                    await broadcasts.pause(session, campaign_id=args.id)
-                elif action == "resume":
-                    await broadcasts.resume(session, campaign_id=args.id)
-                elif action == "cancel":
-                    await broadcasts.cancel(session, campaign_id=args.id, now=utcnow())
-                progress = await broadcasts.progress(session, campaign_id=args.id)
+                # "status" only reads.
+                progress = await broadcasts.control(
+                    session, campaign_id=args.id, action=action, now=utcnow()
+                )
         except WrongCampaignState as exc:
             status = _status_name(str(exc.params.get("status")))
             raise common.CommandError(

@@ -8,7 +8,7 @@ from typing import Any
 from pmd_cli import common
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
-from pmd_domain.errors import NotAllowed
+from pmd_domain.errors import ConfiguredAdmin, NotAllowed
 from pmd_domain.services import staff, staff_login
 from web.panel.login import login_url
 
@@ -35,18 +35,26 @@ def run(args: argparse.Namespace) -> int:
                     ) from None
                 return login_url(settings.public_url, token)
             if args.staff_command == "remove":
-                if args.user_id in settings.admin_ids:
+                try:
+                    removed = await staff.remove(
+                        session, user_id=args.user_id, admin_ids=settings.admin_ids
+                    )
+                except ConfiguredAdmin:
                     raise common.CommandError(
                         f"{args.user_id} es administrador por PMD_ADMIN_IDS; quítalo de esa "
                         "variable y reinicia el servicio."
-                    )
-                if await staff.remove(session, user_id=args.user_id):
+                    ) from None
+                if removed:
                     return f"{args.user_id} ya no es parte del equipo."
                 return f"{args.user_id} no estaba en el equipo."
-            rows = await staff.members(session)
-            admins = [f"{uid}\tadmin\t(PMD_ADMIN_IDS)" for uid in settings.admin_ids]
-            listed = [f"{m.user_id}\t{m.role}\t{m.name or ''}" for m in rows]
-            return "\n".join(admins + listed) or "No hay personal registrado."
+            rows = await staff.roster(session, admin_ids=settings.admin_ids)
+            listed = [
+                f"{m.user_id}\tadmin\t(PMD_ADMIN_IDS)"
+                if m.configured
+                else f"{m.user_id}\t{m.role}\t{m.name or ''}"
+                for m in rows
+            ]
+            return "\n".join(listed) or "No hay personal registrado."
 
     print(common.run(common.with_database(settings, work)))
     return 0

@@ -234,8 +234,10 @@ async def _transition(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    campaign = await get(session, campaign_id=campaign_id)
-    await session.refresh(campaign)
+    # The row as it is now, whether this statement changed it or not (one read).
+    campaign = await session.get(Campaign, campaign_id, populate_existing=True)
+    if campaign is None:
+        raise NotFound(f"no hay difusión {campaign_id}", campaign=campaign_id)
     if not result.rowcount:  # type: ignore[attr-defined]
         raise WrongCampaignState(
             f"la difusión {campaign_id} está {campaign.status}",
@@ -276,17 +278,6 @@ async def confirm(
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def set_progress_message(
-    session: AsyncSession, *, campaign_id: int, chat_id: int, message_id: int
-) -> None:
-    """Where the sender reports this campaign's progress (a message it edits)."""
-    await session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign_id)
-        .values(progress_chat_id=chat_id, progress_message_id=message_id)
-    )
 
 
 async def pause(session: AsyncSession, *, campaign_id: int) -> Campaign:
@@ -375,6 +366,23 @@ class Batch:
     recipients: list[Recipient]
 
 
+CONTROLS = ("pause", "resume", "cancel")
+
+
+async def control(
+    session: AsyncSession, *, campaign_id: int, action: str, now: datetime
+) -> Progress:
+    """Apply ``action`` (one of ``CONTROLS``; anything else changes nothing) and say
+    where the campaign stands."""
+    if action == "pause":
+        await pause(session, campaign_id=campaign_id)
+    elif action == "resume":
+        await resume(session, campaign_id=campaign_id)
+    elif action == "cancel":
+        await cancel(session, campaign_id=campaign_id, now=now)
+    return await progress(session, campaign_id=campaign_id)
+
+
 async def record(session: AsyncSession, *, outcomes: Iterable[Outcome], now: datetime) -> None:
     """Store the outcome of sent deliveries; a blocked citizen becomes unreachable."""
     by_status: dict[tuple[str, str | None], list[int]] = {}
@@ -431,12 +439,13 @@ async def _lease(session: AsyncSession, *, campaign: Campaign, owner: str, now: 
     return True
 
 
-async def release(session: AsyncSession, *, owner: str, campaign_id: int | None = None) -> None:
-    """Give up ``owner``'s leases (one campaign, or all) so another sender may continue."""
-    query = update(Campaign).where(Campaign.lock_owner == owner)
-    if campaign_id is not None:
-        query = query.where(Campaign.id == campaign_id)
-    await session.execute(query.values(lock_owner=None, lock_until=None))
+async def release(session: AsyncSession, *, owner: str) -> None:
+    """Give up ``owner``'s leases so another sender may continue."""
+    await session.execute(
+        update(Campaign)
+        .where(Campaign.lock_owner == owner)
+        .values(lock_owner=None, lock_until=None)
+    )
 
 
 async def _claim(

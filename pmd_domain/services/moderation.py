@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.consultation import Consultation
@@ -53,17 +53,8 @@ async def waiting_count(session: AsyncSession) -> int:
 
 async def next_waiting(session: AsyncSession, *, after: Cursor | None = None) -> Waiting:
     """The first proposal of the queue after ``after`` (reported first, then oldest)."""
-    query = select(Proposal).where(Proposal.status == "pending")
-    if after is not None:
-        reports, last_id = after
-        query = query.where(
-            or_(
-                Proposal.reports < reports,
-                and_(Proposal.reports == reports, Proposal.id > last_id),
-            )
-        )
-    found = await session.scalar(query.order_by(Proposal.reports.desc(), Proposal.id).limit(1))
-    return Waiting(proposal=found, waiting=await waiting_count(session))
+    found = await proposals.pending_queue(session, after=after)
+    return Waiting(proposal=found[0] if found else None, waiting=await waiting_count(session))
 
 
 async def waiting_proposal(session: AsyncSession, *, proposal_id: int) -> Proposal:

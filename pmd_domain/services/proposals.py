@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.clock import local_day
@@ -178,14 +178,24 @@ async def moderate(
     return record
 
 
-async def pending_queue(session: AsyncSession, *, limit: int = 1) -> list[Proposal]:
-    """Proposals waiting for moderation, reported ones first, then oldest first."""
-    rows = await session.scalars(
-        select(Proposal)
-        .where(Proposal.status == "pending")
-        .order_by(Proposal.reports.desc(), Proposal.id)
-        .limit(limit)
-    )
+async def pending_queue(
+    session: AsyncSession, *, limit: int = 1, after: tuple[int, int] | None = None
+) -> list[Proposal]:
+    """Proposals waiting for moderation, reported ones first, then oldest first.
+
+    ``after``: the ``(reports, id)`` of a proposal already shown; the queue goes on
+    from there.
+    """
+    query = select(Proposal).where(Proposal.status == "pending")
+    if after is not None:
+        reports, last_id = after
+        query = query.where(
+            or_(
+                Proposal.reports < reports,
+                and_(Proposal.reports == reports, Proposal.id > last_id),
+            )
+        )
+    rows = await session.scalars(query.order_by(Proposal.reports.desc(), Proposal.id).limit(limit))
     return list(rows)
 
 

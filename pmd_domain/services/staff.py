@@ -71,8 +71,14 @@ async def add(
     return member
 
 
-async def remove(session: AsyncSession, *, user_id: int) -> bool:
-    """Remove a staff member; True if there was one."""
+async def remove(session: AsyncSession, *, user_id: int, admin_ids: Iterable[int] = ()) -> bool:
+    """Remove a staff member and their unfinished drafts; True if they were staff.
+
+    A bootstrap admin (``admin_ids``, from settings) cannot be removed: ConfiguredAdmin.
+    """
+    if user_id in set(admin_ids):
+        raise ConfiguredAdmin(user_id=user_id)
+    await staff_drafts.clear(session, user_id=user_id)
     result = await session.execute(delete(StaffMember).where(StaffMember.user_id == user_id))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -128,9 +134,6 @@ async def remove_by(
     """An admin removes a staff member (not a bootstrap admin, not themselves)."""
     admins = set(admin_ids)
     await require(session, user_id=actor_id, admin_ids=admins, permission="manage_staff")
-    if user_id in admins:
-        raise ConfiguredAdmin(user_id=user_id)
-    if user_id == actor_id:
+    if user_id == actor_id and user_id not in admins:  # a bootstrap admin: refused below
         raise SelfRemoval()
-    await staff_drafts.clear(session, user_id=user_id)
-    return await remove(session, user_id=user_id)
+    return await remove(session, user_id=user_id, admin_ids=admins)

@@ -35,7 +35,10 @@ async def put(
     return draft
 
 
-async def clear(session: AsyncSession, *, user_id: int) -> bool:
-    """Drop the staff member's draft; True if there was one."""
-    result = await session.execute(delete(StaffDraft).where(StaffDraft.user_id == user_id))
+async def clear(session: AsyncSession, *, user_id: int, kind: str | None = None) -> bool:
+    """Drop the staff member's draft (only one of ``kind``, if given); True if there was one."""
+    statement = delete(StaffDraft).where(StaffDraft.user_id == user_id)
+    if kind is not None:
+        statement = statement.where(StaffDraft.kind == kind)
+    result = await session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]
