@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_URL")
     telegram_mode: Literal["polling", "webhook"] = Field(default="polling", alias="TELEGRAM_MODE")
     telegram_webhook_secret: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, alias="PMD_TRUSTED_PROXIES"
+    )
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -50,6 +55,22 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             parts = value.replace(",", " ").split()
             return [int(p) for p in parts]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        """``"127.0.0.1, 10.0.0.0/8"``: each an address or a network."""
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        if isinstance(value, list):
+            for item in value:
+                try:
+                    ipaddress.ip_network(str(item), strict=False)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"PMD_TRUSTED_PROXIES: {item!r} no es una dirección IP ni una red"
+                    ) from exc
         return value
 
     @field_validator("public_url", "telegram_api_url")

@@ -17,6 +17,7 @@ from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.i18n import Catalogs
 from pmd_domain.settings import Settings
 from web import certificates, chat, dashboard, health, panel, telegram
+from web.clients import trusted_proxies
 from web.housekeeping import housekeeping_ctx
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.security import errors, security_headers
@@ -32,7 +33,10 @@ def create_app(
     migrate: bool = True,
 ) -> web.Application:
     """Build the web application; resources open and close in its lifecycle hooks."""
-    app = web.Application(middlewares=[errors], client_max_size=256 * 1024)
+    app = web.Application(
+        middlewares=[errors, trusted_proxies(settings.trusted_proxies)],
+        client_max_size=256 * 1024,
+    )
     app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
     app[CONSULTATION] = consultation or load_consultation(settings.consultation)

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from pmd_domain.services import certificates
 from web.keys import CONSULTATION, DATABASE
-from web.ratelimit import RateLimiter, client_key
+from web.ratelimit import RateLimiter
 
 routes = web.RouteTableDef()
 
@@ -73,7 +73,7 @@ def setup(app: web.Application, *, limiter: RateLimiter | None = None) -> None:
 async def verification_page(request: web.Request) -> web.Response:
     """The certificate's public status, or a kind 404 when the token is not valid."""
     state = request.app[VERIFICATION]
-    wait = state.limiter.take(client_key(request.remote, request.headers.get("X-Forwarded-For")))
+    wait = state.limiter.take(request.remote or "unknown")  # see web/clients.py
     if wait:
         return _page(request, "certificate_busy.html", {}, 429, state.limiter.retry_after(wait))
     token = request.match_info["token"]

@@ -6,7 +6,6 @@ so the effective limit is the per-process limit times the number of processes.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import time
 from collections import OrderedDict
@@ -58,23 +57,3 @@ class RateLimiter:
 
     def __len__(self) -> int:
         return len(self._buckets)
-
-
-def client_key(remote: str | None, forwarded_for: str | None) -> str:
-    """The client's address: the peer, or the address our own reverse proxy saw.
-
-    Behind a load balancer every request comes from the proxy's private address; the
-    proxy appends the real client to ``X-Forwarded-For``, so its last entry is
-    trusted only when the peer itself is a private or loopback address.
-    """
-    peer = remote or "unknown"
-    if forwarded_for:
-        try:
-            private = ipaddress.ip_address(peer).is_private
-        except ValueError:
-            private = False
-        if private:
-            last = forwarded_for.split(",")[-1].strip()
-            if last:
-                return last
-    return peer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.ratelimit import RateLimiter, client_key
+from web.ratelimit import RateLimiter
 
 
 class Clock:
@@ -38,14 +38,6 @@ def test_memory_is_bounded() -> None:
     for index in range(1000):
         limiter.take(f"10.0.{index // 256}.{index % 256}")
     assert len(limiter) == 100
-
-
-def test_forwarded_for_only_from_our_own_proxy() -> None:
-    assert client_key("127.0.0.1", "189.203.1.9") == "189.203.1.9"
-    assert client_key("10.0.0.5", "201.141.7.7, 189.203.1.9") == "189.203.1.9"
-    assert client_key("187.190.20.50", "1.2.3.4") == "187.190.20.50"  # spoofed header ignored
-    assert client_key("187.190.20.50", None) == "187.190.20.50"
-    assert client_key(None, None) == "unknown"
 
 
 def test_bad_parameters_are_refused() -> None:
