@@ -79,6 +79,8 @@ def parse_consultation(text: str, *, name: str = "<consulta>") -> Consultation:
         for error in exc.errors(include_url=False):
             loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
             message = _SPANISH.get(error["type"], error["msg"])
+            if error["type"] == "enum" and error.get("ctx"):
+                message = f"debe ser uno de: {error['ctx'].get('expected', '')}"
             if error["type"] in ("value_error", "assertion_error"):
                 message = (
                     str(error["ctx"].get("error", error["msg"]))

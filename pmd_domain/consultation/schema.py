@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pmd_domain.assurance import Assurance
+
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_\-.]{0,31}$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]
 
@@ -151,6 +153,79 @@ class CertificateWording(Strict):
     folio_prefix: str = Field(default="C", pattern=r"^[A-Z0-9]{1,10}$")
 
 
+class Window(Strict):
+    """At most ``count`` events in any ``minutes`` (a sliding window)."""
+
+    count: int = Field(ge=1)
+    minutes: int = Field(ge=1, le=1440)
+
+
+class AddressLimits(Strict):
+    """Per client address (browser chat only). Generous: a mobile carrier puts many
+    phones behind one address (see docs/integrity.md for the reasoning)."""
+
+    participants: Window = Window(count=30, minutes=10)
+    supports: Window = Window(count=300, minutes=10)
+    reports: Window = Window(count=20, minutes=10)
+    codes: Window = Window(count=30, minutes=10)
+
+
+class ReportRules(Strict):
+    """Which reports count and how many send a published proposal back to moderation.
+
+    The minimum number of reports is ``limits.reports_to_requeue``; the threshold is
+    the larger of it and ``share_of_views`` of the proposal's views. A proposal a
+    moderator kept after reports (confirmed) needs the ``confirmed_*`` threshold of
+    new reports, and stays published while it is reviewed again.
+    """
+
+    min_account_minutes: int = Field(default=60, ge=0, le=60 * 24 * 30)
+    share_of_views: float = Field(default=0.05, ge=0, le=1)
+    confirmed_min_reports: int = Field(default=10, ge=1)
+    confirmed_share_of_views: float = Field(default=0.15, ge=0, le=1)
+
+
+class Bursts(Strict):
+    """What the anomaly watch flags to staff: counts per ``window_minutes`` at or above these."""
+
+    window_minutes: int = Field(default=60, ge=5, le=1440)
+    watch_hours: int = Field(default=24, ge=1, le=48)
+    participants_per_address: int = Field(default=20, ge=1)
+    supports_per_address: int = Field(default=150, ge=1)
+    participants_per_source: int = Field(default=300, ge=1)
+    supports_per_source: int = Field(default=1000, ge=1)
+    supports_per_proposal: int = Field(default=100, ge=1)
+
+
+class Codes(Strict):
+    """Verification codes: how long they last, and attempts per participant."""
+
+    in_person_days: int = Field(default=60, ge=1, le=366)
+    link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    attempts: Window = Window(count=10, minutes=15)
+
+
+class Integrity(Strict):
+    """One person, one voice (SPEC §9): which assurance levels count, limits, reports, bursts."""
+
+    count_levels: list[Assurance] = Field(
+        default_factory=lambda: [Assurance.PHONE, Assurance.VERIFIED], min_length=1
+    )
+    address_limits: AddressLimits = AddressLimits()
+    reports: ReportRules = ReportRules()
+    bursts: Bursts = Bursts()
+    codes: Codes = Codes()
+
+    @model_validator(mode="after")
+    def _unique_levels(self) -> Integrity:
+        _require_unique([str(level) for level in self.count_levels], "count_levels")
+        return self
+
+    def counts(self, level: str) -> bool:
+        """Whether supports (and reports) of ``level`` count toward the public ranking."""
+        return level in self.count_levels
+
+
 class Consultation(Strict):
     exercise: Exercise
     pillars: list[Pillar] = Field(min_length=1)
@@ -160,6 +235,7 @@ class Consultation(Strict):
     privacy: Privacy
     vision: Vision
     certificate: CertificateWording = CertificateWording()
+    integrity: Integrity = Field(default_factory=Integrity)
 
     @model_validator(mode="after")
     def _unique_pillars(self) -> Consultation:

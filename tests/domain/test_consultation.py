@@ -89,3 +89,47 @@ def test_duplicate_topic_key_is_an_error() -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConsultationError, match="no se puede leer"):
         load_consultation(tmp_path / "no-existe.toml")
+
+
+def test_the_integrity_section_has_safe_defaults() -> None:
+    integrity = load_consultation().integrity
+    assert [str(level) for level in integrity.count_levels] == ["phone", "verified"]
+    assert integrity.counts("phone") and integrity.counts("verified")
+    assert not integrity.counts("anonymous")
+    assert integrity.address_limits.participants.count == 30
+    assert integrity.address_limits.participants.minutes == 10
+    assert integrity.reports.min_account_minutes == 60
+    assert integrity.bursts.window_minutes == 60
+
+
+def test_integrity_errors_are_reported_with_their_line() -> None:
+    text = DEFAULT.read_text("utf-8")
+    text = text.replace('count_levels = ["phone", "verified"]', 'count_levels = ["phone", "sms"]')
+    text = text.replace(
+        "participants = { count = 30, minutes = 10 }", "participants = { count = 0, minutes = 10 }"
+    )
+    text = text.replace("share_of_views = 0.05", "share_of_views = 5")
+    with pytest.raises(ConsultationError) as caught:
+        parse_consultation(text, name="c.toml")
+    messages = [str(p) for p in caught.value.problems]
+    levels = _line_of(text, 'count_levels = ["phone", "sms"]')
+    window = _line_of(text, "participants = { count = 0, minutes = 10 }")
+    share = _line_of(text, "share_of_views = 5")
+    assert messages == [
+        f"c.toml:{levels}: integrity.count_levels[1]: debe ser uno de: "
+        "'phone', 'verified' or 'anonymous'",
+        f"c.toml:{window}: integrity.address_limits.participants.count: es demasiado pequeño",
+        f"c.toml:{share}: integrity.reports.share_of_views: es demasiado grande",
+    ]
+
+
+def test_a_level_may_be_listed_once_and_at_least_one_counts() -> None:
+    text = DEFAULT.read_text("utf-8")
+    twice = text.replace(
+        'count_levels = ["phone", "verified"]', 'count_levels = ["phone", "phone"]'
+    )
+    with pytest.raises(ConsultationError, match="clave repetida en count_levels"):
+        parse_consultation(twice)
+    none = text.replace('count_levels = ["phone", "verified"]', "count_levels = []")
+    with pytest.raises(ConsultationError, match="muy pocos elementos"):
+        parse_consultation(none)
