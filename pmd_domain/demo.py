@@ -16,14 +16,17 @@ from itertools import accumulate
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmd_domain.assurance import Assurance
 from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Base, Participant, Proposal
 from pmd_domain.errors import NotAllowed
+from pmd_domain.services import ranking
 from pmd_domain.services.counters import bucket, bump
 from pmd_domain.services.proposals import CROSS_DIMENSIONS, folio_for
 
 CHANNEL = "demo"
+LEVEL = str(Assurance.PHONE)  # synthetic participants stand for Telegram ones
 TABLES = Base.metadata.tables
 BATCH = 20_000
 SOURCES = [
@@ -195,12 +198,14 @@ async def generate(
                 "supports_given": 0,
                 "proposals_made": 0,
                 "created_at": when,
+                "assurance": LEVEL,
                 **answers,
             }
             day = local_day(when, zone)
             counters[("participants", "total", "all")] += 1
             counters[("participants", "day", day)] += 1
             counters[("participants", "source", bucket(source))] += 1
+            counters[("participants", "assurance", LEVEL)] += 1
             for dim in ("gender", "age_group", "sector"):
                 counters[("participants", dim, bucket(answers.get(dim)))] += 1
             made = 1 if rng.random() < 0.3 else 0
@@ -326,20 +331,25 @@ async def _supports(
                     "participant_id": pid,
                     "verdict": "support",
                     "created_at": when,
+                    "channel": CHANNEL,
+                    "assurance": LEVEL,
                 }
             )
             per_proposal[proposal_id] += 1
             per_person[pid] += 1
-            counters[("supports", "total", "all")] += 1
-            counters[("supports", "pillar", pillar)] += 1
-            counters[("supports", "day", local_day(when, zone))] += 1
+            supports = ranking.metric(LEVEL)
+            counters[(supports, "total", "all")] += 1
+            counters[(supports, "pillar", pillar)] += 1
+            counters[(supports, "day", local_day(when, zone))] += 1
             total += 1
             if len(rows) >= BATCH:
                 await session.execute(insert(TABLES["votes"]), rows)
                 rows.clear()
     if rows:
         await session.execute(insert(TABLES["votes"]), rows)
-    await _update_counts(session, "proposals", "supports", per_proposal)
+    await _update_counts(session, "proposals", f"supports_{LEVEL}", per_proposal)
+    if consultation.integrity.counts(LEVEL):
+        await _update_counts(session, "proposals", "supports", per_proposal)
     await _update_counts(session, "participants", "supports_given", per_person)
     return total
 

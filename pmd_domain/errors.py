@@ -107,3 +107,29 @@ class InvalidCampaign(DomainError):
 
 class WrongCampaignState(DomainError):
     code = "error.broadcast_state"
+
+
+class AddressLimit(DomainError):
+    """Too many of one action from one client address in the consultation's window."""
+
+    code = "error.address_limit"
+
+
+class CodeMistyped(DomainError):
+    code = "error.code_mistyped"
+
+
+class CodeUsed(DomainError):
+    code = "error.code_used"
+
+
+class CodeExpired(DomainError):
+    code = "error.code_expired"
+
+
+class TooManyAttempts(DomainError):
+    code = "error.code_attempts"
+
+
+class AlreadyVerified(DomainError):
+    code = "error.already_verified"

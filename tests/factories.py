@@ -15,6 +15,7 @@ from pmd_domain.db.models import Participant, Proposal
 from pmd_domain.services import participants, proposals
 
 _ids = itertools.count(1000)
+SEASONED = timedelta(hours=2)  # longer ago than any report rule's minimum account age
 
 
 def open_consultation(*, now: datetime | None = None, days: int = 30) -> Consultation:
@@ -113,7 +114,8 @@ async def report_proposal(
     from pmd_domain.services import votes
 
     for _ in range(times):
-        reporter = await make_participant(session, consultation)
+        # participants long enough in the consultation for their reports to count
+        reporter = await make_participant(session, consultation, now=utcnow() - SEASONED)
         await votes.judge(
             session,
             consultation=consultation,

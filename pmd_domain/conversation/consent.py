@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pmd_domain.conversation import demographics
 from pmd_domain.conversation.types import MAX_BUTTON_DATA_BYTES, Button, Reply
-from pmd_domain.conversation.ui import Ctx, Replies, rows
+from pmd_domain.conversation.ui import Ctx, Replies, prefix, rows
+from pmd_domain.errors import AddressLimit
 from pmd_domain.services import participants
 
 ACCEPT = "c:y"
@@ -55,16 +56,21 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
         return greeting(ctx, participants.clean_source(inbound.text.strip()))
     action = inbound.data.split(":")[:2] if inbound.kind == "button" else []
     if action == ["c", "y"]:
-        person = await participants.register(
-            ctx.session,
-            consultation=ctx.consultation,
-            channel=channel,
-            external_id=external_id,
-            now=ctx.now,
-            language=ctx.lang,
-            source=_source(inbound.data),
-            known_absent=True,  # the engine just looked this chat up
-        )
+        try:
+            person = await participants.register(
+                ctx.session,
+                consultation=ctx.consultation,
+                channel=channel,
+                external_id=external_id,
+                now=ctx.now,
+                language=ctx.lang,
+                source=_source(inbound.data),
+                known_absent=True,  # the engine just looked this chat up
+                client=ctx.client,
+            )
+        except AddressLimit as error:  # nothing was stored: the greeting again, later
+            replies = greeting(ctx, _source(inbound.data))
+            return prefix(replies, ctx.error(error))
         ctx.participant = person
         ctx.lang = person.language
         return await demographics.begin(ctx, before=ctx.t("consent.thanks"))

@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmd_domain.clients import Client
 from pmd_domain.consultation import Consultation
 from pmd_domain.conversation import (  # noqa: F401  (registers the screens)
     certificate_flow,
@@ -66,8 +67,13 @@ class Conversation:
         external_id: str,
         inbound: Inbound,
         now: datetime,
+        client: Client | None = None,
     ) -> Outcome:
-        """Handle one input of one chat inside the caller's transaction."""
+        """Handle one input of one chat inside the caller's transaction.
+
+        ``client``: what the channel knows of where the input came from (the browser
+        chat's address and kiosk), for the per-address limits.
+        """
         if inbound.update_id is not None and not await _first_time(
             session, channel=channel, update_id=inbound.update_id, now=now
         ):
@@ -86,6 +92,8 @@ class Conversation:
             inbound=inbound,
             lang=self._language(inbound.language_hint),
             participant=person,
+            channel=channel,
+            client=client,
         )
         exists = False
         if person is None:
@@ -99,9 +107,16 @@ class Conversation:
                     ctx.state, ctx.data = "menu", {}
                 ctx.screen = str(ctx.data.pop("_s", ctx.version))
             replies = await _dispatch(ctx)
+        if ctx.participant is not None and person is not None and ctx.participant.id != person.id:
+            # The step made this chat act as another participant (a browser linked to
+            # its Telegram participant): that one's state is the one to write.
+            exists, ctx.version = await _state_version(session, ctx.participant.id)
         if ctx.participant is not None and not ctx.forget:
             await _save(ctx, exists=exists)
-        return Outcome(replies=tuple(replace(r, text=fit(r.text)) for r in replies))
+        registered = ctx.participant.id if person is None and ctx.participant else None
+        return Outcome(
+            replies=tuple(replace(r, text=fit(r.text)) for r in replies), registered=registered
+        )
 
     def _language(self, hint: str | None) -> str:
         code = (hint or "").lower().split("-")[0]
@@ -223,6 +238,8 @@ async def _load(
     """The chat's participant and their stored conversation state (either may be missing)."""
     if dialect_of(session) != "sqlite":
         person = await participants.find(session, channel=channel, external_id=external_id)
+        if person is None:
+            person = await participants.linked(session, channel=channel, external_id=external_id)
         return person, (await _locked_state(session, person.id) if person else None)
     # SQLite: the transaction already holds the database's write lock (BEGIN
     # IMMEDIATE), so nothing can change either row before this step commits; both
@@ -231,7 +248,9 @@ async def _load(
         await session.execute(_PERSON_AND_STATE, {"channel": channel, "external_id": external_id})
     ).first()
     if row is None:
-        return None, None
+        # Not a participant of its own: maybe a browser linked to a Telegram participant.
+        person = await participants.linked(session, channel=channel, external_id=external_id)
+        return person, (await _locked_state(session, person.id) if person else None)
     person, state, data, version = row
     return person, (None if state is None else (str(state), dict(data or {}), int(version)))
 
@@ -244,6 +263,11 @@ async def _locked_state(session: AsyncSession, participant_id: int) -> Stored | 
     if row is None:
         return None
     return str(row[0]), dict(row[1] or {}), int(row[2])
+
+
+async def _state_version(session: AsyncSession, participant_id: int) -> tuple[bool, int]:
+    stored = await _locked_state(session, participant_id)
+    return (False, 0) if stored is None else (True, stored[2])
 
 
 async def _save(ctx: Ctx, *, exists: bool) -> None:

@@ -79,3 +79,4 @@ class Outcome:
 
     replies: tuple[Reply, ...]
     duplicate: bool = False  # the input had already been handled (same update_id)
+    registered: int | None = None  # the participant this step registered (consent)

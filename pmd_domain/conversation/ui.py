@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmd_domain.clients import Client
 from pmd_domain.consultation import Consultation
 from pmd_domain.consultation.schema import Text
 from pmd_domain.conversation.types import MAX_TEXT_CHARS, Button, Inbound, Reply
@@ -49,6 +50,8 @@ class Ctx:
     version: int = 0  # stored version before this step
     forget: bool = False  # the participant erased their data: store no state
     executor: Executor | None = None  # where certificate PDFs render (off the event loop)
+    channel: str = ""  # where this input came from
+    client: Client | None = None  # the browser's address and kiosk (None on Telegram)
 
     def t(self, key: str, **params: object) -> str:
         """A catalogue text in the citizen's language."""

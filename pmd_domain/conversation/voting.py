@@ -13,7 +13,7 @@ from pmd_domain.conversation.proposal import PREVIEW_PART_CHARS, closed_text
 from pmd_domain.conversation.types import Reply
 from pmd_domain.conversation.ui import Ctx, Replies, attempt, fit, number, rows, screen, show
 from pmd_domain.db.models import Proposal, Vote
-from pmd_domain.errors import ExerciseClosed
+from pmd_domain.errors import AddressLimit, ExerciseClosed
 from pmd_domain.services import votes
 
 PICK, SHOW, REPORT = "v_pick", "v_show", "v_report"
@@ -114,10 +114,14 @@ async def _judge(ctx: Ctx, pid: int, verdict: str) -> Replies:
             proposal_id=pid,
             verdict=verdict,
             now=ctx.now,
+            channel=ctx.channel,
+            client=ctx.client,
         ),
     )
     if isinstance(error, ExerciseClosed):
         return await show(ctx, "menu", before=closed_text(ctx))
+    if isinstance(error, AddressLimit):  # not judged: the same proposal, later
+        return await show(ctx, SHOW, before=ctx.error(error), **ctx.data)
     if error is not None:
         return await _advance(ctx, ctx.data.get("pillar"), before=ctx.error(error))
     done = {"support": "vote.supported", "skip": "vote.skipped", "report": "vote.reported"}

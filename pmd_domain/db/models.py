@@ -66,6 +66,7 @@ class Participant(Base):
     __tablename__ = "participants"
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_participants_channel_external"),
+        Index("ix_participants_origin", "origin", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -86,6 +87,13 @@ class Participant(Base):
     proposals_made: Mapped[int] = mapped_column(Integer, default=0)
     erased_at: Mapped[datetime | None] = mapped_column(Moment)
     created_at: Mapped[datetime] = mapped_column(Moment)
+    # pmd_domain.assurance.Assurance; unknown is anonymous (it does not count).
+    assurance: Mapped[str] = mapped_column(
+        String(16), default="anonymous", server_default="anonymous"
+    )
+    origin: Mapped[str | None] = mapped_column(String(32))  # keyed hash of the address
+    # a browser participant merged into the one it was linked to (an empty shell since)
+    merged_into: Mapped[int | None] = mapped_column(Id)
 
 
 class ConversationState(Base):
@@ -140,8 +148,17 @@ class Proposal(Base):
     moderated_by: Mapped[int | None] = mapped_column(BigInteger)
     moderated_at: Mapped[datetime | None] = mapped_column(Moment)
     views: Mapped[int] = mapped_column(Integer, default=0)
+    # Supports that count toward the ranking (levels of [integrity] count_levels, not
+    # discounted); then every support by level, and those staff discounted.
     supports: Mapped[int] = mapped_column(Integer, default=0)
-    reports: Mapped[int] = mapped_column(Integer, default=0)
+    supports_phone: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    supports_verified: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    supports_anonymous: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    supports_discounted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reports: Mapped[int] = mapped_column(Integer, default=0)  # reports that count, ever
+    confirmed_at: Mapped[datetime | None] = mapped_column(Moment)  # kept after reports
+    confirmed_reports: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    review_since: Mapped[datetime | None] = mapped_column(Moment)  # re-reviewed, still public
     outcome: Mapped[str | None] = mapped_column(String(16))
     outcome_note: Mapped[str | None] = mapped_column(Text)
     outcome_at: Mapped[datetime | None] = mapped_column(Moment)
@@ -168,6 +185,7 @@ class Vote(Base):
         UniqueConstraint("proposal_id", "participant_id", name="uq_votes_proposal_participant"),
         CheckConstraint("verdict IN ('support', 'skip', 'report')", name="verdict"),
         Index("ix_votes_participant", "participant_id"),
+        Index("ix_votes_origin", "origin", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -175,6 +193,13 @@ class Vote(Base):
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
     verdict: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(Moment)
+    channel: Mapped[str | None] = mapped_column(String(16))  # where it was given
+    assurance: Mapped[str] = mapped_column(
+        String(16), default="anonymous", server_default="anonymous"
+    )
+    origin: Mapped[str | None] = mapped_column(String(32))  # keyed hash of the address
+    discounted_at: Mapped[datetime | None] = mapped_column(Moment)  # by staff, kept for audit
+    discounted_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Certificate(Base):
@@ -309,3 +334,73 @@ class StaffDraft(Base):
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(Moment)
+
+
+class Activity(Base):
+    """Events per minute and key (a keyed address hash, a source, a proposal): the sliding
+    windows of the per-address limits and the anomaly watch. Pruned by housekeeping."""
+
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_kind_slot", "kind", "slot"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VerificationCode(Base):
+    """A single-use verification code; only its keyed hash is stored."""
+
+    __tablename__ = "verification_codes"
+    __table_args__ = (Index("ix_verification_codes_participant", "participant_id"),)
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    method: Mapped[str] = mapped_column(String(16))
+    # the Telegram participant a link code belongs to (None for in-person codes)
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE")
+    )
+    issued_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(Moment)
+    expires_at: Mapped[datetime] = mapped_column(Moment)
+    used_at: Mapped[datetime | None] = mapped_column(Moment)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"))
+
+
+class LinkedIdentity(Base):
+    """Another chat identity that acts as a participant (a browser linked to Telegram)."""
+
+    __tablename__ = "linked_identities"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    linked_at: Mapped[datetime] = mapped_column(Moment)
+
+
+class Kiosk(Base):
+    """A browser enrolled by staff as a kiosk: exempt from per-address limits, verifies in person."""
+
+    __tablename__ = "kiosks"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    label: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    enrolled_by: Mapped[int] = mapped_column(BigInteger)
+    enrolled_at: Mapped[datetime] = mapped_column(Moment)
+    revoked_at: Mapped[datetime | None] = mapped_column(Moment)
+
+
+class AuditEntry(Base):
+    """One staff action that changes results or trust: who, what, on what, with details."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(Moment)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48))
+    target: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

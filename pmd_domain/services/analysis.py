@@ -21,7 +21,7 @@ from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Participant, Proposal, ProposalAction
 from pmd_domain.errors import InvalidChoice, NotADuplicate, TextTooLong
-from pmd_domain.services import notifications, proposals
+from pmd_domain.services import notifications, proposals, ranking
 from pmd_domain.services.texts import clean_text
 
 NOTE_MAX_CHARS = 1_000
@@ -40,6 +40,8 @@ EXPORT_COLUMNS = (
     "vision",
     "estado",
     "apoyos",
+    *(name for name, _ in ranking.FILE_COLUMNS),
+    ranking.REVIEW_COLUMN,
     "vistas",
     "reportes",
     "resultado",
@@ -289,6 +291,7 @@ async def export_page(
             "vision": p.vision or "",
             "estado": p.status,
             "apoyos": int(p.supports),
+            **ranking.file_values(p),
             "vistas": int(p.views),
             "reportes": int(p.reports),
             "resultado": p.outcome or "",

@@ -1,8 +1,8 @@
 """Moderation by staff: the queue of proposals waiting, decisions, and telling the author.
 
 The queue holds pending proposals, those reported by citizens first (a published
-proposal comes back to it after ``limits.reports_to_requeue`` reports, see
-``votes.judge``), then the oldest. A staff member walks it with a cursor, the
+proposal comes back to it after enough counted reports, see ``votes.judge``; one a
+moderator already kept stays published while it waits again), then the oldest. A staff member walks it with a cursor, the
 ``(reports, id)`` of the proposal last shown, so a skipped proposal is not shown
 again until the walk starts over. Every decision checks the role and that the
 proposal still waits, inside the decision's transaction: a button pressed after
@@ -46,7 +46,7 @@ class Waiting:
 async def waiting_count(session: AsyncSession) -> int:
     """How many proposals wait for moderation."""
     found = await session.scalar(
-        select(func.count()).select_from(Proposal).where(Proposal.status == "pending")
+        select(func.count()).select_from(Proposal).where(proposals.waiting())
     )
     return int(found or 0)
 
@@ -67,7 +67,7 @@ async def waiting_proposal(session: AsyncSession, *, proposal_id: int) -> Propos
     )
     if record is None:
         raise NotFound("proposal")
-    if record.status != "pending":
+    if record.status != "pending" and record.review_since is None:
         raise AlreadyModerated(status=record.status, folio=record.folio)
     return record
 

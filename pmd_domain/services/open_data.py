@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Proposal
+from pmd_domain.services import ranking
 
 PAGE = 2_000
 
@@ -30,6 +31,8 @@ PROPOSAL_COLUMNS = (
     "propuesta",
     "vision",
     "apoyos",
+    *(name for name, _ in ranking.FILE_COLUMNS),
+    ranking.REVIEW_COLUMN,
     "fecha",
     "resultado",
 )
@@ -61,6 +64,11 @@ async def published_page(
                 Proposal.proposal,
                 Proposal.vision,
                 Proposal.supports,
+                Proposal.supports_phone,
+                Proposal.supports_verified,
+                Proposal.supports_anonymous,
+                Proposal.supports_discounted,
+                Proposal.review_since,
                 Proposal.submitted_at,
                 Proposal.outcome,
             )
@@ -82,6 +90,7 @@ async def published_page(
             "propuesta": row.proposal,
             "vision": row.vision or "",
             "apoyos": int(row.supports),
+            **ranking.file_values(row),
             "fecha": local_day(row.submitted_at, zone),
             "resultado": OUTCOME_LABELS.get(row.outcome or "", ""),
         }

@@ -10,11 +10,14 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from pmd_domain import assurance
+from pmd_domain.clients import Client
 from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.dialects import insert_for
-from pmd_domain.db.models import Participant
-from pmd_domain.errors import Erased, InvalidChoice, NotFound
+from pmd_domain.db.models import LinkedIdentity, Participant
+from pmd_domain.errors import AddressLimit, Erased, InvalidChoice, NotFound
+from pmd_domain.services import activity
 from pmd_domain.services.counters import Bump, bucket, bump
 
 DEMOGRAPHIC_FIELDS = ("gender", "age_group", "sector", "postal_code")
@@ -48,6 +51,15 @@ async def find(session: AsyncSession, *, channel: str, external_id: str) -> Part
     )
 
 
+async def linked(session: AsyncSession, *, channel: str, external_id: str) -> Participant | None:
+    """The participant another chat identity was linked to (a browser linked to Telegram)."""
+    return await session.scalar(
+        select(Participant)
+        .join(LinkedIdentity, LinkedIdentity.participant_id == Participant.id)
+        .where(LinkedIdentity.channel == channel, LinkedIdentity.external_id == external_id)
+    )
+
+
 async def get(session: AsyncSession, *, participant_id: int) -> Participant:
     """A participant by id; NotFound or Erased otherwise."""
     participant = await session.get(Participant, participant_id)
@@ -68,18 +80,32 @@ async def register(
     language: str = "es",
     source: str | None = None,
     known_absent: bool = False,
+    client: Client | None = None,
 ) -> Participant:
     """Record consent (the first personal data stored). Idempotent per chat.
 
     ``known_absent``: the caller just looked the chat up in this transaction and found
     nobody, so the look-up is not repeated. Either way one ``INSERT ... ON CONFLICT DO
     NOTHING`` decides: when another process registered the chat at the same moment,
-    its row is returned.
+    its row is returned. ``client``: the browser's address (AddressLimit when too many
+    new participants came from it) and whether it is a kiosk (verified in person).
     """
     if not known_absent:
         existing = await find(session, channel=channel, external_id=external_id)
         if existing is not None:
             return existing
+    if client is not None and client.limited:
+        assert client.address is not None
+        window = consultation.integrity.address_limits.participants
+        if not await activity.take(
+            session,
+            kind=activity.Kind.PARTICIPANTS_BY_ADDRESS,
+            key=client.address,
+            window=window,
+            now=now,
+        ):
+            raise AddressLimit(action="participants")
+    level = assurance.initial(channel, in_person=client is not None and client.kiosk)
     statement = (
         insert_for(session, Participant)
         .values(
@@ -94,6 +120,8 @@ async def register(
             supports_given=0,
             proposals_made=0,
             created_at=now,
+            assurance=str(level),
+            origin=client.address if client is not None and not client.kiosk else None,
         )
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
         .returning(Participant)
@@ -109,6 +137,7 @@ async def register(
         ("participants", "total", "all", 1),
         ("participants", "day", local_day(now, consultation.exercise.timezone), 1),
         ("participants", "source", bucket(participant.source), 1),
+        ("participants", "assurance", str(level), 1),
     ]
     changes += [
         ("participants", q.key, bucket(None), 1)
@@ -116,6 +145,10 @@ async def register(
         if q.kind == "choice"
     ]
     await bump(session, changes)
+    if participant.source:
+        await activity.note(
+            session, kind=activity.Kind.PARTICIPANTS_BY_SOURCE, key=participant.source, now=now
+        )
     return participant
 
 

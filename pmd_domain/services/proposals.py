@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -149,13 +150,19 @@ async def moderate(
     if decision == "publish":
         if record.status != "published":
             await bump(session, [("proposals", "status", "published", 1)])
-        record.status, record.moderation_reason, record.reports = "published", None, 0
+        if record.reports > 0:
+            # Kept after citizens reported it: confirmed. Its reports stay (the history
+            # is not zeroed); only reports from now on can send it back, at the higher
+            # threshold of a confirmed proposal (votes.judge).
+            record.confirmed_at, record.confirmed_reports = now, record.reports
+        record.status, record.moderation_reason, record.review_since = "published", None, None
     elif decision == "reject":
         if not reason or not reason.strip():
             raise NotAllowed("a rejection needs a reason")
         if record.status == "published":
             await bump(session, [("proposals", "status", "published", -1)])
         record.status, record.moderation_reason = "rejected", reason.strip()[:500]
+        record.review_since = None
     elif decision == "reassign":
         if topic is None:
             raise InvalidChoice(topic=topic)
@@ -178,15 +185,20 @@ async def moderate(
     return record
 
 
+def waiting() -> Any:
+    """What waits for a moderator: pending proposals, and published ones under review again."""
+    return or_(Proposal.status == "pending", Proposal.review_since.is_not(None))
+
+
 async def pending_queue(
     session: AsyncSession, *, limit: int = 1, after: tuple[int, int] | None = None
 ) -> list[Proposal]:
-    """Proposals waiting for moderation, reported ones first, then oldest first.
+    """Proposals waiting for moderation (``waiting()``), reported ones first, then oldest first.
 
     ``after``: the ``(reports, id)`` of a proposal already shown; the queue goes on
     from there.
     """
-    query = select(Proposal).where(Proposal.status == "pending")
+    query = select(Proposal).where(waiting())
     if after is not None:
         reports, last_id = after
         query = query.where(

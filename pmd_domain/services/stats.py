@@ -10,24 +10,65 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmd_domain.assurance import LEVELS
 from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Proposal, StatCounter
-from pmd_domain.services import moderation
+from pmd_domain.services import moderation, ranking
 from pmd_domain.services.counters import NO_ANSWER
 
 TOP_PER_PILLAR = 5
 METRICS = ("participants", "proposals", "supports")
+SUPPORT_DIMENSIONS = ("total", "pillar", "day")
+LEVEL_LABELS = {
+    "es": {
+        "phone": "Telegram (cuenta con teléfono)",
+        "verified": "Navegador verificado",
+        "anonymous": "Navegador sin verificar",
+        ranking.DISCOUNTED: "Descontados por el equipo",
+    },
+    "en": {
+        "phone": "Telegram (account with a phone)",
+        "verified": "Verified browser",
+        "anonymous": "Unverified browser",
+        ranking.DISCOUNTED: "Discounted by staff",
+    },
+}
+Table = dict[tuple[str, str], dict[str, int]]
 
 
-async def counters(session: AsyncSession) -> dict[tuple[str, str], dict[str, int]]:
-    """Every counter as ``{(metric, dimension): {bucket: value}}``."""
-    table: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+async def counters(session: AsyncSession, *, consultation: Consultation | None = None) -> Table:
+    """Every counter as ``{(metric, dimension): {bucket: value}}``.
+
+    With ``consultation``, ``("supports", dimension)`` is added: the supports that count
+    toward the public figures, the sum of the levels the consultation counts.
+    """
+    table: Table = defaultdict(dict)
     for row in await session.execute(
         select(StatCounter.metric, StatCounter.dimension, StatCounter.bucket, StatCounter.value)
     ):
         table[(row.metric, row.dimension)][row.bucket] = int(row.value)
+    if consultation is not None:
+        for dimension in SUPPORT_DIMENSIONS:
+            merged: dict[str, int] = defaultdict(int)
+            for level in consultation.integrity.count_levels:
+                for key, value in table.get((ranking.metric(level), dimension), {}).items():
+                    merged[key] += value
+            table[("supports", dimension)] = dict(merged)
     return table
+
+
+def supports_by_level(table: Table, language: str = "es") -> list[dict[str, Any]]:
+    """Every support by assurance level, and those staff discounted (all shown apart)."""
+    labels = LEVEL_LABELS.get(language, LEVEL_LABELS["es"])
+    return [
+        {
+            "key": key,
+            "label": labels[key],
+            "count": table.get((ranking.metric(key), "total"), {}).get("all", 0),
+        }
+        for key in (*(str(level) for level in LEVELS), ranking.DISCOUNTED)
+    ]
 
 
 def suppress(value: int, k: int) -> int | str:
@@ -55,6 +96,7 @@ async def top_proposals(
                 "problem": p.problem,
                 "proposal": p.proposal,
                 "supports": p.supports,
+                "under_review": p.review_since is not None,
             }
             for p in rows
         ]
@@ -71,7 +113,7 @@ async def snapshot(
     session: AsyncSession, *, consultation: Consultation, now: datetime, language: str = "es"
 ) -> dict[str, Any]:
     """The public figures of the consultation, ready for the dashboard and the JSON API."""
-    table = await counters(session)
+    table = await counters(session, consultation=consultation)
     k = consultation.limits.small_cell_k
 
     def series(
@@ -151,7 +193,9 @@ async def snapshot(
         "supports": {
             "pillar": series("supports", "pillar", pillar_labels),
             "day": series("supports", "day"),
+            "assurance": supports_by_level(table, language),
         },
+        "counted_levels": [str(level) for level in consultation.integrity.count_levels],
         "crosstabs": crosstabs,
         "representativeness": representativeness(consultation, table, question_labels),
         "top": await top_proposals(session, consultation=consultation, language=language),
@@ -199,6 +243,7 @@ class Summary:
     proposals: int
     published: int
     supports: int
+    supports_by_level: dict[str, int]  # every level, and discounted
     waiting: int
     by_pillar: tuple[tuple[str, int, int], ...]  # (pillar key, proposals, supports)
     today: dict[str, int]  # participants, proposals, supports of the local day
@@ -207,7 +252,7 @@ class Summary:
 
 async def summary(session: AsyncSession, *, consultation: Consultation, now: datetime) -> Summary:
     """Totals, figures by pillar, what waits for moderation and today's participation."""
-    table = await counters(session)
+    table = await counters(session, consultation=consultation)
     day = local_day(now, consultation.exercise.timezone)
 
     def value(metric: str, dimension: str, bucket: str) -> int:
@@ -218,6 +263,7 @@ async def summary(session: AsyncSession, *, consultation: Consultation, now: dat
         proposals=value("proposals", "total", "all"),
         published=value("proposals", "status", "published"),
         supports=value("supports", "total", "all"),
+        supports_by_level={row["key"]: row["count"] for row in supports_by_level(table)},
         waiting=await moderation.waiting_count(session),
         by_pillar=tuple(
             (p.key, value("proposals", "pillar", p.key), value("supports", "pillar", p.key))

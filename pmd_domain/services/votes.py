@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmd_domain.clock import local_day
+from pmd_domain.assurance import Assurance, of_support
+from pmd_domain.clients import Client
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.dialects import insert_for
 from pmd_domain.db.models import Participant, Proposal, Vote
 from pmd_domain.errors import (
+    AddressLimit,
     AlreadyJudged,
     Erased,
     ExerciseClosed,
@@ -21,6 +23,7 @@ from pmd_domain.errors import (
     NotPublished,
     OwnProposal,
 )
+from pmd_domain.services import activity, ranking
 from pmd_domain.services.counters import bump
 
 VERDICTS = ("support", "skip", "report")
@@ -72,11 +75,15 @@ async def judge(
     proposal_id: int,
     verdict: str,
     now: datetime,
+    channel: str | None = None,
+    client: Client | None = None,
 ) -> Proposal:
     """Support, skip or report a proposal: once per participant and proposal.
 
     The database's unique constraint decides between two simultaneous taps: the
-    second insert does nothing and AlreadyJudged is raised.
+    second insert does nothing and AlreadyJudged is raised. The vote keeps the channel
+    it came from (``channel``, the participant's own by default) and its assurance
+    level; ``client`` is the browser's address, for the per-address limits.
     """
     if verdict not in VERDICTS:
         raise InvalidChoice(verdict=verdict)
@@ -89,6 +96,9 @@ async def judge(
         raise NotPublished()
     if proposal.participant_id == participant.id:
         raise OwnProposal()
+    channel = channel or participant.channel
+    level = of_support(participant.assurance, home_channel=participant.channel, channel=channel)
+    await _within_address_limit(session, consultation, client, verdict, now)
     if verdict == "support":
         granted = await session.execute(
             update(Participant)
@@ -104,7 +114,13 @@ async def judge(
     statement = (
         insert_for(session, Vote)
         .values(
-            proposal_id=proposal_id, participant_id=participant.id, verdict=verdict, created_at=now
+            proposal_id=proposal_id,
+            participant_id=participant.id,
+            verdict=verdict,
+            created_at=now,
+            channel=channel,
+            assurance=str(level),
+            origin=client.address if client is not None and not client.kiosk else None,
         )
         .on_conflict_do_nothing(index_elements=["proposal_id", "participant_id"])
         .returning(Vote.id)
@@ -113,41 +129,101 @@ async def judge(
     if inserted is None:
         raise AlreadyJudged()
     if verdict == "support":
-        await session.execute(
-            update(Proposal)
-            .where(Proposal.id == proposal_id)
-            .values(supports=Proposal.supports + 1)
-            .execution_options(synchronize_session=False)
+        change = ranking.Change(proposal_id, proposal.pillar, str(level), now)
+        await ranking.apply(session, consultation=consultation, changes=[change])
+        await activity.note(
+            session, kind=activity.Kind.SUPPORTS_BY_PROPOSAL, key=str(proposal_id), now=now
         )
-        await bump(
-            session,
-            [
-                ("supports", "total", "all", 1),
-                ("supports", "pillar", proposal.pillar, 1),
-                ("supports", "day", local_day(now, consultation.exercise.timezone), 1),
-            ],
-        )
-    elif verdict == "report":
-        await session.execute(
-            update(Proposal)
-            .where(Proposal.id == proposal_id)
-            .values(reports=Proposal.reports + 1)
-            .execution_options(synchronize_session=False)
-        )
-        # Back to the moderation queue once enough citizens reported it. Conditional on
-        # the row as it is now (locked by the update above), so two reports at once
-        # cannot both take it off the published count.
-        requeued = await session.execute(
-            update(Proposal)
-            .where(
-                Proposal.id == proposal_id,
-                Proposal.status == "published",
-                Proposal.reports >= consultation.limits.reports_to_requeue,
+        if participant.source:
+            await activity.note(
+                session, kind=activity.Kind.SUPPORTS_BY_SOURCE, key=participant.source, now=now
             )
-            .values(status="pending")
-            .execution_options(synchronize_session=False)
-        )
-        if requeued.rowcount == 1:  # type: ignore[attr-defined]
-            await bump(session, [("proposals", "status", "published", -1)])
+    elif verdict == "report" and report_counts(consultation, participant, level, now):
+        await _count_report(session, consultation, proposal_id, now)
     await session.refresh(proposal)
     return proposal
+
+
+async def _within_address_limit(
+    session: AsyncSession,
+    consultation: Consultation,
+    client: Client | None,
+    verdict: str,
+    now: datetime,
+) -> None:
+    if client is None or not client.limited or verdict == "skip":
+        return
+    assert client.address is not None
+    limits = consultation.integrity.address_limits
+    kind, window = (
+        (activity.Kind.SUPPORTS_BY_ADDRESS, limits.supports)
+        if verdict == "support"
+        else (activity.Kind.REPORTS_BY_ADDRESS, limits.reports)
+    )
+    if not await activity.take(session, kind=kind, key=client.address, window=window, now=now):
+        raise AddressLimit(action=verdict)
+
+
+def report_counts(
+    consultation: Consultation, participant: Participant, level: Assurance, now: datetime
+) -> bool:
+    """Whether a report counts: a counted level, from someone who is not brand new."""
+    rules = consultation.integrity.reports
+    joined = participant.created_at or now
+    return consultation.integrity.counts(level) and joined <= now - timedelta(
+        minutes=rules.min_account_minutes
+    )
+
+
+BASIS_POINTS = 10_000
+
+
+async def _count_report(
+    session: AsyncSession, consultation: Consultation, proposal_id: int, now: datetime
+) -> None:
+    """Count a report; enough of them (relative to views) send the proposal to review.
+
+    A proposal never confirmed leaves the voting for the moderation queue, as before.
+    One a moderator already kept after reports needs the higher ``confirmed_*``
+    threshold of reports since then, and stays published, marked "en revisión", while
+    it is reviewed again. Each condition is on the row as it is now (locked by the
+    first update), so simultaneous reports act once.
+    """
+    await session.execute(
+        update(Proposal)
+        .where(Proposal.id == proposal_id)
+        .values(reports=Proposal.reports + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rules = consultation.integrity.reports
+    base_share = round(rules.share_of_views * BASIS_POINTS)
+    requeued = await session.execute(
+        update(Proposal)
+        .where(
+            Proposal.id == proposal_id,
+            Proposal.status == "published",
+            Proposal.confirmed_at.is_(None),
+            Proposal.reports >= consultation.limits.reports_to_requeue,
+            Proposal.reports * BASIS_POINTS >= Proposal.views * base_share,
+        )
+        .values(status="pending")
+        .execution_options(synchronize_session=False)
+    )
+    if requeued.rowcount == 1:  # type: ignore[attr-defined]
+        await bump(session, [("proposals", "status", "published", -1)])
+        return
+    since = Proposal.reports - Proposal.confirmed_reports
+    confirmed_share = round(rules.confirmed_share_of_views * BASIS_POINTS)
+    await session.execute(
+        update(Proposal)
+        .where(
+            Proposal.id == proposal_id,
+            Proposal.status == "published",
+            Proposal.confirmed_at.is_not(None),
+            Proposal.review_since.is_(None),
+            since >= rules.confirmed_min_reports,
+            since * BASIS_POINTS >= Proposal.views * confirmed_share,
+        )
+        .values(review_since=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -14,7 +14,7 @@ from pmd_domain.db.models import Notification, Proposal
 from pmd_domain.errors import AlreadyModerated, NotAllowed, TextNotReadable, TextTooShort
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import moderation, notifications, participants, staff, stats, votes
-from tests.factories import make_participant, make_proposal, report_proposal
+from tests.factories import SEASONED, make_participant, make_proposal, report_proposal
 
 MODERATOR, ANALYST = 501, 502
 
@@ -146,7 +146,10 @@ async def test_simultaneous_reports_take_a_proposal_off_the_published_count_once
     try:
         async with first.transaction() as session:
             author = await make_participant(session, consultation)
-            reporters = [await make_participant(session, consultation) for _ in range(4)]
+            reporters = [
+                await make_participant(session, consultation, now=utcnow() - SEASONED)
+                for _ in range(4)
+            ]
             record = await make_proposal(session, consultation, author)
         start = asyncio.Event()
         racers = [

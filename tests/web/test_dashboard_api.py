@@ -89,6 +89,13 @@ def _check_known_figures(body: dict[str, Any], known: dashboard_data.KnownData) 
     assert (pillars["servicios"], pillars["seguridad"], sum(pillars.values())) == (7, 1, 8)
     assert _series(body, "proposals", "topic")["servicios.agua"] == 7
     assert _series(body, "supports", "pillar")["servicios"] == 1
+    assert _series(body, "supports", "assurance") == {
+        "phone": 1,
+        "verified": 0,
+        "anonymous": 0,
+        "discounted": 0,
+    }
+    assert body["counted_levels"] == ["phone", "verified"]
     gender = _crosstab(body, "gender:pillar")
     assert gender[("mujer", "servicios")] == 6
     assert gender[("mujer", "seguridad")] == "< 5"
@@ -190,6 +197,8 @@ async def test_dashboard_page_shows_the_figures(
     assert "&lt; 5" in html
     assert known.supported_folio in html
     assert "INEGI" in html  # census source cited
+    assert 'data-series="supports.assurance"' in html
+    assert "Los demás se registran y se muestran aquí aparte" in html
     assert 'src="/static/dashboard.js' in html and "<script>" not in html
     for chart in ("participantes-genero", "propuestas-eje", "representatividad-edad"):
         assert f'data-chart="{chart}"' in html

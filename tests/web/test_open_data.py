@@ -26,6 +26,11 @@ PROPOSAL_COLUMNS = [
     "propuesta",
     "vision",
     "apoyos",
+    "apoyos_telefono",
+    "apoyos_verificados",
+    "apoyos_sin_verificar",
+    "apoyos_descontados",
+    "en_revision",
     "fecha",
     "resultado",
 ]
@@ -90,6 +95,8 @@ async def test_proposals_csv_has_exactly_the_public_columns(
     assert sorted(r["folio"] for r in rows) == sorted(known.published_folios)
     supported = next(r for r in rows if r["folio"] == known.supported_folio)
     assert supported["apoyos"] == "1"
+    assert (supported["apoyos_telefono"], supported["apoyos_sin_verificar"]) == ("1", "0")
+    assert supported["en_revision"] == "no"
     assert supported["eje"] == "servicios" and supported["tema_nombre"] == "Agua potable y drenaje"
     assert supported["fecha"] == known.day
     assert {r["resultado"] for r in rows} == {"", "Incluida en el PMD"}

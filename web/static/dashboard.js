@@ -70,6 +70,10 @@
         meta.appendChild(cell("span", p.topic_name));
         meta.appendChild(document.createTextNode(" · "));
         meta.appendChild(cell("span", fmt(p.supports) + " apoyos"));
+        if (p.under_review) {
+          meta.appendChild(document.createTextNode(" · "));
+          meta.appendChild(cell("span", "En revisión", { "class": "tag" }));
+        }
         li.appendChild(meta);
         li.appendChild(cell("p", p.proposal, { "class": "text" }));
         list.appendChild(li);

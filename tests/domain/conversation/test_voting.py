@@ -108,6 +108,7 @@ async def test_skip_and_report_with_confirmation(
         verdicts = {v.proposal_id: v.verdict for v in await session.scalars(select(Vote))}
         assert sorted(verdicts.values()) == ["report", "skip"]
         reports = {p.id: p.reports for p in await session.scalars(select(Proposal))}
-        assert sorted(reports.values()) == [0, 1]
+        # recorded, but a participant who joined a moment ago does not count yet
+        assert sorted(reports.values()) == [0, 0]
         person = await session.scalar(select(Participant).where(Participant.external_id == "555"))
         assert person is not None and person.supports_given == 0

@@ -1,0 +1,50 @@
+"""The audit log: every staff action that changes results or trust, kept for review.
+
+One ``record(...)`` for every caller (the web panel, the bot, the CLI). ``actor`` is
+who acted (``staff:<telegram user id>``, ``cli``); ``target`` what was acted on
+(``burst:s@prop:12:2962560``, ``codes:in_person``, ``kiosk:3``); ``details`` a small
+JSON object with the figures (never a citizen's text, address or chat id).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmd_domain.db.models import AuditEntry
+
+CLI = "cli"
+
+
+def staff_actor(user_id: int) -> str:
+    """The actor name of a staff member."""
+    return f"staff:{user_id}"
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Write one entry in the caller's transaction (it stands or falls with the action)."""
+    entry = AuditEntry(
+        at=now, actor=actor[:64], action=action[:48], target=target[:128], details=details or {}
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def recent(session: AsyncSession, *, limit: int = 50) -> list[AuditEntry]:
+    """The latest entries, newest first."""
+    rows = await session.scalars(
+        select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    )
+    return list(rows)
