@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,23 +108,36 @@ async def make_proposal(
     return record
 
 
+async def judge(
+    session: AsyncSession,
+    consultation: Consultation,
+    person: Participant,
+    proposal_id: int,
+    verdict: str = "support",
+    **extra: Any,
+) -> Proposal:
+    """``person`` supports (or skips, reports) the proposal now; ``extra``: channel, client."""
+    from pmd_domain.services import votes
+
+    return await votes.judge(
+        session,
+        consultation=consultation,
+        participant=person,
+        proposal_id=proposal_id,
+        verdict=verdict,
+        now=utcnow(),
+        **extra,
+    )
+
+
 async def report_proposal(
     session: AsyncSession, consultation: Consultation, proposal_id: int, *, times: int
 ) -> None:
     """``times`` new participants report the proposal (each once)."""
-    from pmd_domain.services import votes
-
     for _ in range(times):
         # participants long enough in the consultation for their reports to count
         reporter = await make_participant(session, consultation, now=utcnow() - SEASONED)
-        await votes.judge(
-            session,
-            consultation=consultation,
-            participant=reporter,
-            proposal_id=proposal_id,
-            verdict="report",
-            now=utcnow(),
-        )
+        await judge(session, consultation, reporter, proposal_id, "report")
 
 
 async def make_recipients(

@@ -16,7 +16,7 @@ from pmd_domain.db import Database
 from pmd_domain.db.models import Participant, Proposal, Vote
 from pmd_domain.errors import AddressLimit
 from pmd_domain.services import moderation, participants, ranking, stats, votes
-from tests.factories import SEASONED, make_participant, make_proposal
+from tests.factories import SEASONED, judge, make_participant, make_proposal
 
 MODERATOR = 7001
 
@@ -32,18 +32,6 @@ def _address_limits(consultation: Consultation, **windows: Window) -> Consultati
     return _with(consultation, address_limits=limits)
 
 
-async def _support(session, consultation, person, proposal_id, **extra):  # type: ignore[no-untyped-def]
-    return await votes.judge(
-        session,
-        consultation=consultation,
-        participant=person,
-        proposal_id=proposal_id,
-        verdict="support",
-        now=utcnow(),
-        **extra,
-    )
-
-
 async def test_only_counted_levels_move_the_ranking_the_others_are_shown_apart(
     db: Database, consultation: Consultation
 ) -> None:
@@ -53,8 +41,8 @@ async def test_only_counted_levels_move_the_ranking_the_others_are_shown_apart(
         phone = await make_participant(session, consultation, channel="telegram")
         browser = await make_participant(session, consultation, channel="web")
         assert (phone.assurance, browser.assurance) == ("phone", "anonymous")
-        await _support(session, consultation, phone, record.id)
-        await _support(session, consultation, browser, record.id, client=Client(address="a1"))
+        await judge(session, consultation, phone, record.id)
+        await judge(session, consultation, browser, record.id, client=Client(address="a1"))
         snapshot = await stats.snapshot(session, consultation=consultation, now=utcnow())
         stored = await session.get(Proposal, record.id)
         levels = {
@@ -84,7 +72,7 @@ async def test_counting_another_level_applies_to_past_supports_too(
         record = await make_proposal(session, consultation, author)
         for _ in range(3):
             browser = await make_participant(session, consultation, channel="web")
-            await _support(session, consultation, browser, record.id)
+            await judge(session, consultation, browser, record.id)
     everyone = _with(consultation, count_levels=["phone", "verified", "anonymous"])
     async with db.transaction() as session:
         assert await ranking.recount(session, consultation=everyone) == 1
@@ -163,7 +151,7 @@ async def test_supports_and_reports_per_address_are_limited(
         records = [await make_proposal(session, consultation, author) for _ in range(4)]
         person = await make_participant(session, consultation, channel="web")
         for record in records[:2]:
-            await _support(session, limited, person, record.id, client=Client(address="x"))
+            await judge(session, limited, person, record.id, client=Client(address="x"))
         await votes.judge(
             session,
             consultation=limited,
@@ -176,7 +164,7 @@ async def test_supports_and_reports_per_address_are_limited(
     async with db.transaction() as session:
         person = await participants.get(session, participant_id=person.id)
         with pytest.raises(AddressLimit):
-            await _support(session, limited, person, records[3].id, client=Client(address="x"))
+            await judge(session, limited, person, records[3].id, client=Client(address="x"))
     async with db.transaction() as session:
         person = await participants.get(session, participant_id=person.id)
         with pytest.raises(AddressLimit):
@@ -246,17 +234,6 @@ async def test_the_limit_holds_across_database_handles(
     assert count == 5
 
 
-async def _report(session, consultation, person, proposal_id):  # type: ignore[no-untyped-def]
-    await votes.judge(
-        session,
-        consultation=consultation,
-        participant=person,
-        proposal_id=proposal_id,
-        verdict="report",
-        now=utcnow(),
-    )
-
-
 async def test_reports_count_only_from_counted_levels_and_seasoned_participants(
     db: Database, consultation: Consultation
 ) -> None:
@@ -269,7 +246,7 @@ async def test_reports_count_only_from_counted_levels_and_seasoned_participants(
             for _ in range(4)
         ]
         for person in fresh + browsers:
-            await _report(session, consultation, person, record.id)
+            await judge(session, consultation, person, record.id, "report")
         stored = await session.get(Proposal, record.id)
         recorded = len(list(await session.scalars(select(Vote).where(Vote.verdict == "report"))))
     assert stored is not None
@@ -288,10 +265,10 @@ async def test_the_report_threshold_is_relative_to_views(
             await make_participant(session, consultation, now=utcnow() - SEASONED) for _ in range(5)
         ]
         for person in reporters[:4]:  # 4 of 100 views: under 5 %
-            await _report(session, consultation, person, record.id)
+            await judge(session, consultation, person, record.id, "report")
         stored = await session.get(Proposal, record.id)
         assert stored is not None and (stored.status, stored.reports) == ("published", 4)
-        await _report(session, consultation, reporters[4], record.id)
+        await judge(session, consultation, reporters[4], record.id, "report")
         await session.refresh(stored)
     assert stored.status == "pending"
 
@@ -307,7 +284,7 @@ async def test_a_confirmed_proposal_needs_more_reports_and_stays_visible_while_r
             await make_participant(session, consultation, now=now - SEASONED) for _ in range(14)
         ]
         for person in seasoned[:3]:
-            await _report(session, consultation, person, record.id)
+            await judge(session, consultation, person, record.id, "report")
         await session.refresh(record)
         assert record.status == "pending"
         await moderation.decide(
@@ -323,10 +300,10 @@ async def test_a_confirmed_proposal_needs_more_reports_and_stays_visible_while_r
         # the history is kept: three reports, confirmed by a moderator
         assert (record.status, record.reports, record.confirmed_reports) == ("published", 3, 3)
         for person in seasoned[3:12]:  # nine more: under the confirmed threshold of 10
-            await _report(session, consultation, person, record.id)
+            await judge(session, consultation, person, record.id, "report")
         await session.refresh(record)
         assert (record.status, record.review_since) == ("published", None)
-        await _report(session, consultation, seasoned[12], record.id)
+        await judge(session, consultation, seasoned[12], record.id, "report")
         await session.refresh(record)
         assert record.status == "published" and record.review_since is not None
         waiting = await moderation.next_waiting(session)
