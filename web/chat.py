@@ -1,35 +1,35 @@
 """The browser chat at ``/participa``: the same conversation as Telegram, for the web.
 
-The citizen's browser holds a random session token in a cookie; the database only
-sees a keyed hash of it (``external_id``), so a copy of the database cannot be used
-to take over a chat. Each message is one JSON request; the replies come back in the
+The citizen's browser holds a session token in a cookie we sign (``web/identity.py``);
+the database only sees a keyed hash of it (``external_id``), so a copy of the
+database cannot be used to take over a chat, and a value we did not issue is a
+stranger. Each message is one JSON request; the replies come back in the
 response and the page renders them with ``textContent`` (never as HTML).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import logging
-import secrets
 from dataclasses import asdict
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from pmd_domain.clients import Client
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation import Conversation
 from pmd_domain.conversation.types import Inbound, Reply
+from web import identity
+from web.clients import address_key
 from web.keys import CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.links import RouterLinks
 from web.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "web"
-COOKIE = "pmd_chat"
+CHANNEL = identity.CHANNEL
 MAX_BODY_TEXT = 10_000
 routes = web.RouteTableDef()
 CONVERSATION = web.AppKey("web_conversation", Conversation)
@@ -47,38 +47,14 @@ def setup(app: web.Application) -> None:
     # a person types and taps: bursts of 20 inputs, 2 per second sustained, per browser
     app[LIMITER] = RateLimiter(rate=2, per=1, burst=20)
     app.router.add_routes(routes)
-
-
-def external_id(secret_key: str, token: str) -> str:
-    """The stored identity of a browser session: a keyed hash of its cookie token."""
-    digest = hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
-    return digest[:48]
-
-
-def _token(request: web.Request) -> str | None:
-    token = request.cookies.get(COOKIE, "")
-    return (
-        token
-        if 20 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()
-        else None
-    )
+    app.router.add_routes(identity.routes)
 
 
 @routes.get("/participa", name="webchat")
 async def page(request: web.Request) -> web.Response:
     """The chat page; gives the browser a session cookie the first time."""
     response = aiohttp_jinja2.render_template("webchat.html", request, {})
-    if _token(request) is None:
-        settings = request.app[SETTINGS]
-        response.set_cookie(
-            COOKIE,
-            secrets.token_urlsafe(32),
-            max_age=60 * 60 * 24 * 180,
-            httponly=True,
-            samesite="Strict",
-            secure=settings.public_url.startswith("https://"),
-            path="/participa",
-        )
+    identity.fresh(response, request)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -126,22 +102,12 @@ def _render(reply: Reply) -> dict[str, Any]:
     return rendered
 
 
-def _same_origin(request: web.Request) -> bool:
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return request.headers.get("Sec-Fetch-Site", "same-origin") == "same-origin"
-    return (
-        origin == f"{request.scheme}://{request.host}" or origin == request.app[SETTINGS].public_url
-    )
-
-
 @routes.post("/participa/mensajes", name="webchat_send")
 async def send(request: web.Request) -> web.Response:
     """One citizen input in, the conversation's replies out (JSON)."""
-    token = _token(request)
-    if token is None or not _same_origin(request):
+    if not identity.has_cookie(request) or not identity.same_origin(request):
         return web.json_response({"error": "Recarga la página para continuar."}, status=403)
-    if request.app[LIMITER].take(token):
+    if request.app[LIMITER].take(request.cookies.get(identity.COOKIE, "")):
         return web.json_response(
             {"error": "Vas muy rápido. Espera unos segundos y vuelve a intentarlo."}, status=429
         )
@@ -153,15 +119,26 @@ async def send(request: web.Request) -> web.Response:
     if inbound is None:
         return web.json_response({"error": "No entendimos ese mensaje."}, status=400)
     app = request.app
+    secret = app[SETTINGS].secret_key
     async with app[DATABASE].transaction() as session:
+        who = await identity.session_of(request, session)
+        client = Client(
+            address=address_key(secret, request.remote),
+            kiosk=await identity.kiosk_of(request, session),
+        )
         outcome = await app[CONVERSATION].handle(
             session,
             channel=CHANNEL,
-            external_id=external_id(app[SETTINGS].secret_key, token),
+            external_id=who.external_id(secret),
             inbound=inbound,
             now=utcnow(),
+            client=client,
         )
-    return web.json_response(
+        if outcome.registered is not None:  # consent: a new token, in the same transaction
+            who = await identity.rotate(request, session, participant_id=outcome.registered)
+    response = web.json_response(
         {"replies": [_render(r) for r in outcome.replies], "duplicate": outcome.duplicate},
         headers={"Cache-Control": "no-store"},
     )
+    identity.give(response, request, who)
+    return response

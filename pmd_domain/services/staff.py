@@ -16,8 +16,9 @@ from pmd_domain.services import staff_drafts
 ROLES = ("admin", "moderator", "analyst")
 # What each role may do; admins may do everything.
 PERMISSIONS = {
-    "admin": {"moderate", "broadcast", "analyse", "stats", "manage_staff", "revoke"},
-    "moderator": {"moderate", "stats", "revoke"},
+    "admin": {"moderate", "broadcast", "analyse", "stats", "manage_staff", "revoke", "integrity"},
+    # integrity: verification codes, kiosks, discounting supports (docs/integrity.md)
+    "moderator": {"moderate", "stats", "revoke", "integrity"},
     "analyst": {"analyse", "stats"},
 }
 

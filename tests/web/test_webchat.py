@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from pmd_domain.db.models import Participant, Proposal
 from tests.qr import qr_texts
-from web.chat import COOKIE, external_id
+from web.identity import COOKIE, external_id
 from web.keys import DATABASE, SETTINGS
 
 _ids = itertools.count()
@@ -95,7 +95,8 @@ async def test_a_citizen_proposes_from_the_browser(client: TestClient) -> None:
     assert "María José Pérez-Núñez" in page
     assert "Agua potable y drenaje" in page
     app = client.server.app
-    token = client.session.cookie_jar.filter_cookies(client.make_url("/participa"))[COOKIE].value
+    cookie = client.session.cookie_jar.filter_cookies(client.make_url("/participa"))[COOKIE].value
+    token = cookie.rsplit(".", 1)[0]  # the token, then our signature
     async with app[DATABASE].reading() as session:
         person = await session.scalar(select(Participant).where(Participant.channel == "web"))
         assert person is not None
