@@ -21,6 +21,7 @@ from pmd_domain.clients import Client
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation import Conversation
 from pmd_domain.conversation.types import Inbound, Reply
+from pmd_domain.services.verification import CodeBook
 from web import identity
 from web.clients import address_key
 from web.keys import CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
@@ -43,6 +44,7 @@ def setup(app: web.Application) -> None:
         catalogs=app[CATALOGS],
         links=RouterLinks(app.router, app[SETTINGS].public_url),
         executor=app[RENDERER].executor,
+        codes=CodeBook(secret=app[SETTINGS].secret_key),
     )
     # a person types and taps: bursts of 20 inputs, 2 per second sustained, per browser
     app[LIMITER] = RateLimiter(rate=2, per=1, burst=20)

@@ -26,6 +26,7 @@ from pmd_domain.conversation import (  # noqa: F401  (registers the screens)
     mine,
     mydata,
     proposal,
+    verify,
     voting,
 )
 from pmd_domain.conversation.types import Inbound, Outcome
@@ -35,6 +36,7 @@ from pmd_domain.db.models import ConversationState, Participant, ProcessedUpdate
 from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.links import Links
 from pmd_domain.services import participants
+from pmd_domain.services.verification import CodeBook
 
 MAX_INPUT_CHARS = 20_000  # longer inputs are cut before anything looks at them
 
@@ -53,11 +55,13 @@ class Conversation:
         catalogs: Catalogs,
         links: Links,
         executor: Executor | None = None,
+        codes: CodeBook | None = None,
     ):
         self.consultation = consultation
         self.catalogs = catalogs
         self.links = links
         self.executor = executor
+        self.codes = codes  # verification codes; without them the chat offers none
 
     async def handle(
         self,
@@ -94,6 +98,7 @@ class Conversation:
             participant=person,
             channel=channel,
             client=client,
+            codes=self.codes,
         )
         exists = False
         if person is None:

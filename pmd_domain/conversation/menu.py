@@ -1,8 +1,12 @@
-"""The main menu: ``p`` propose, ``v`` vote, ``m`` mine, ``c`` certificate, ``d`` my data, ``h`` help."""
+"""The main menu: ``p`` propose, ``v`` vote, ``m`` mine, ``c`` certificate, ``d`` my data, ``h`` help.
+
+Browser participants also get ``y`` (type a verification code); Telegram participants
+``b`` (a code to link a browser).
+"""
 
 from __future__ import annotations
 
-from pmd_domain.conversation import certificate_flow, mine, mydata, proposal, voting
+from pmd_domain.conversation import certificate_flow, mine, mydata, proposal, verify, voting
 from pmd_domain.conversation.types import Reply
 from pmd_domain.conversation.ui import Ctx, Replies, draw, rows, screen, show
 
@@ -19,6 +23,10 @@ async def prompt(ctx: Ctx) -> Replies:
         ctx.button(ctx.t("menu.mydata"), "d"),
         ctx.button(ctx.t("menu.help"), "h"),
     ]
+    if verify.may_type_code(ctx):
+        buttons.append(ctx.button(ctx.t("menu.have_code"), "y"))
+    if verify.may_get_code(ctx):
+        buttons.append(ctx.button(ctx.t("menu.browser_code"), "b"))
     return [Reply(text=ctx.t("menu.title"), buttons=rows(buttons, per_row=2))]
 
 
@@ -41,6 +49,10 @@ async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
         return await mydata.enter(ctx)
     if action == "h":
         return await draw(ctx, before=ctx.t("help.text"))
+    if action == "y" and verify.may_type_code(ctx):
+        return await verify.begin(ctx)
+    if action == "b" and verify.may_get_code(ctx):
+        return await verify.begin_link(ctx)
     if action == "menu":
         return await enter(ctx)
     return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from pmd_domain.consultation.schema import Question
-from pmd_domain.conversation import demographics
+from pmd_domain.conversation import demographics, verify
 from pmd_domain.conversation.types import Document, Reply
 from pmd_domain.conversation.ui import Ctx, Replies, attempt, draw, rows, screen, show
 from pmd_domain.i18n import LANGUAGE_NAMES
@@ -56,12 +56,15 @@ async def prompt(ctx: Ctx) -> Replies:
         ctx.t("mydata.language", name=LANGUAGE_NAMES.get(person.language, person.language))
     )
     lines.append(ctx.t("mydata.muted_yes" if person.muted else "mydata.muted_no"))
+    lines.append(ctx.t("mydata.level", level=ctx.t(f"level.{person.assurance}")))
     buttons = [
         ctx.button(ctx.t("mydata.correct"), "f"),
         ctx.button(ctx.t("mydata.export"), "x"),
         ctx.button(ctx.t("mydata.erase"), "e"),
         ctx.button(ctx.t("common.menu"), "m"),
     ]
+    if verify.may_type_code(ctx):
+        buttons.insert(3, ctx.button(ctx.t("menu.have_code"), "y"))
     return [Reply(text="\n".join(lines), buttons=rows(buttons, per_row=2))]
 
 
@@ -87,6 +90,8 @@ async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
         return [Reply(text=ctx.t("mydata.exported"), document=document), *await draw(ctx)]
     if action == "e":
         return await show(ctx, ERASE)
+    if action == "y" and verify.may_type_code(ctx):
+        return await verify.begin(ctx)
     if action == "m":
         return await show(ctx, "menu")
     return None

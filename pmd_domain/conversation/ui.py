@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,9 @@ from pmd_domain.db.models import Participant
 from pmd_domain.errors import DomainError
 from pmd_domain.i18n import Catalogs
 from pmd_domain.links import Links
+
+if TYPE_CHECKING:
+    from pmd_domain.services.verification import CodeBook
 
 T = TypeVar("T")
 _NUMBER = re.compile(r"^[0-9]{1,18}$")
@@ -52,6 +55,7 @@ class Ctx:
     executor: Executor | None = None  # where certificate PDFs render (off the event loop)
     channel: str = ""  # where this input came from
     client: Client | None = None  # the browser's address and kiosk (None on Telegram)
+    codes: CodeBook | None = None  # verification codes (None: not offered)
 
     def t(self, key: str, **params: object) -> str:
         """A catalogue text in the citizen's language."""

@@ -79,6 +79,8 @@ def describe(ctx: Ctx, record: Proposal) -> str:
     if record.vision:
         label = ctx.t("proposal.label_vision", year=ctx.consultation.exercise.vision_year)
         parts.append(label + "\n" + fit(record.vision, PREVIEW_PART_CHARS))
+    if record.review_since is not None:
+        parts.append(ctx.t("vote.under_review"))
     return "\n\n".join(parts)
 
 

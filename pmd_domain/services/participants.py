@@ -152,6 +152,24 @@ async def register(
     return participant
 
 
+async def uncount(
+    session: AsyncSession, *, consultation: Consultation, person: Participant
+) -> None:
+    """Take a participant out of the participant counters (merged into another one)."""
+    changes: list[Bump] = [
+        ("participants", "total", "all", -1),
+        ("participants", "day", local_day(person.created_at, consultation.exercise.timezone), -1),
+        ("participants", "source", bucket(person.source), -1),
+        ("participants", "assurance", person.assurance, -1),
+    ]
+    changes += [
+        ("participants", q.key, bucket(getattr(person, q.key, None)), -1)
+        for q in consultation.demographics
+        if q.kind == "choice"
+    ]
+    await bump(session, changes)
+
+
 def validate_answer(consultation: Consultation, *, question: str, answer: str | None) -> str | None:
     """Check one demographic answer against the consultation; None means "Prefiero no decir"."""
     spec = consultation.question(question)
