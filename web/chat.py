@@ -25,7 +25,7 @@ from pmd_domain.services.verification import CodeBook
 from web import identity
 from web.clients import address_key
 from web.keys import CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
-from web.links import RouterLinks
+from web.links import RouterLinks, route_url
 from web.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,11 @@ async def page(request: web.Request) -> web.Response:
     identity.fresh(response, request)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def chat_url(public_url: str) -> str:
+    """The browser chat's absolute address (printed on code cards)."""
+    return route_url(routes, public_url, "webchat")
 
 
 def _inbound(payload: Any) -> Inbound | None:

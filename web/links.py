@@ -30,3 +30,10 @@ class RouterLinks:
     def panel_login(self, token: str) -> str:
         """A one-time login link into the staff area (route ``panel_login``)."""
         return self._url("panel_login", token=token)
+
+
+def route_url(routes: web.RouteTableDef, public_url: str, name: str, **parts: str) -> str:
+    """The absolute URL of a named route of ``routes``, without a running application."""
+    router = web.Application().router
+    router.add_routes(routes)
+    return RouterLinks(router, public_url)._url(name, **parts)

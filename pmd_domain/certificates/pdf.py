@@ -77,6 +77,11 @@ def _register_fonts() -> tuple[str, str, str]:
     return ("Helvetica", "Helvetica-Bold", "Times-Bold")
 
 
+def registered_fonts() -> tuple[str, str, str]:
+    """The fonts of every printed document: (regular, bold, serif-bold)."""
+    return _fonts()
+
+
 def _packaged_catalogs() -> Catalogs:
     with _FONT_LOCK:
         return _load_catalogs()

@@ -10,7 +10,7 @@ from pmd_domain.clock import utcnow
 from pmd_domain.errors import LoginLinkInvalid
 from pmd_domain.services import staff_login
 from web.keys import DATABASE, SETTINGS
-from web.links import RouterLinks
+from web.links import route_url
 from web.panel import session
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,7 @@ async def leave(request: web.Request) -> web.StreamResponse:
 
 def login_url(public_url: str, token: str) -> str:
     """The absolute login link for ``token``, from this module's route table (no app needed)."""
-    router = web.Application().router
-    router.add_routes(routes)
-    return RouterLinks(router, public_url).panel_login(token)
+    return route_url(routes, public_url, "panel_login", token=token)
 
 
 def _left(request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,72 @@
+"""``pmd codes issue``: a printable sheet of single-use in-person verification codes."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pmd_cli import common
+from pmd_domain.certificates.code_cards import render_code_cards
+from pmd_domain.clock import utcnow
+from pmd_domain.db import Database
+from pmd_domain.i18n import Catalogs
+from pmd_domain.services import verification
+from web.chat import chat_url
+
+
+def run_issue(args: argparse.Namespace) -> int:
+    """Issue ``--count`` codes and write their cards to ``--output`` (a PDF)."""
+    if not 1 <= args.count <= verification.MAX_BATCH:
+        raise common.CommandError(f"--count debe estar entre 1 y {verification.MAX_BATCH:,}.")
+    target = Path(args.output)
+    if target.suffix.lower() != ".pdf":
+        raise common.CommandError("--output debe ser un archivo .pdf")
+    if target.exists() and not args.force:
+        raise common.CommandError(f"{target} ya existe; usa --force para reemplazarlo.")
+    settings = common.settings()
+    consultation = common.consultation(settings)
+    days = args.days or consultation.integrity.codes.in_person_days
+    now = utcnow()
+
+    async def work(database: Database) -> list[str]:
+        async with database.transaction() as session:
+            return await verification.issue_in_person(
+                session,
+                secret=settings.secret_key,
+                consultation=consultation,
+                count=args.count,
+                now=now,
+                days=days,
+            )
+
+    codes = common.run(common.with_database(settings, work))
+    pdf = render_code_cards(
+        [verification.shown(code) for code in codes],
+        consultation=consultation,
+        expires=now + timedelta(days=days),
+        chat_url=chat_url(settings.public_url),
+        catalogs=Catalogs.load(),
+    )
+    target.write_bytes(pdf)
+    print(
+        f"{len(codes):,} códigos de verificación en {target} (vencen en {days} días). "
+        "Solo existen en ese archivo: guárdalo como un documento de valor y destrúyelo "
+        "cuando los entregues."
+    )
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``codes`` to the parser."""
+    parser = sub.add_parser("codes", help="códigos de verificación en persona")
+    actions = parser.add_subparsers(dest="codes_command", required=True, metavar="ACCIÓN")
+    issue = actions.add_parser("issue", help="emite códigos y los imprime en tarjetas (PDF)")
+    issue.add_argument("--count", type=int, required=True, help="cuántos códigos")
+    issue.add_argument("--output", required=True, help="archivo PDF de las tarjetas")
+    issue.add_argument(
+        "--days", type=int, help="días de vigencia (por omisión, los de la consulta)"
+    )
+    issue.add_argument("--force", action="store_true", help="reemplaza el archivo si existe")
+    issue.set_defaults(func=run_issue)
