@@ -114,9 +114,11 @@ async def judge(
     person: Participant,
     proposal_id: int,
     verdict: str = "support",
+    *,
+    now: datetime | None = None,
     **extra: Any,
 ) -> Proposal:
-    """``person`` supports (or skips, reports) the proposal now; ``extra``: channel, client."""
+    """``person`` supports (or skips, reports) the proposal (now); ``extra``: channel, client."""
     from pmd_domain.services import votes
 
     return await votes.judge(
@@ -125,7 +127,7 @@ async def judge(
         participant=person,
         proposal_id=proposal_id,
         verdict=verdict,
-        now=utcnow(),
+        now=now or utcnow(),
         **extra,
     )
 

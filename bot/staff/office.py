@@ -11,8 +11,12 @@ from bot.context import services_of
 from bot.staff.access import PRIVATE_MESSAGE, Context, language_of, require_again, staff_only
 from bot.staff.replies import say
 from pmd_domain.clock import utcnow
+from pmd_domain.consultation import Consultation
 from pmd_domain.errors import NotAllowed, NotFound, TextNotReadable
-from pmd_domain.services import certificates, staff_login, stats
+from pmd_domain.i18n import Catalogs
+from pmd_domain.services import anomalies, certificates, staff_login, stats
+
+MAX_BURST_LINES = 10  # the rest are in the panel
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
@@ -30,8 +34,10 @@ async def figures(update: Update, context: Context, role: str) -> None:
     services = services_of(context)
     lang = language_of(update, services.catalogs)
     consultation, catalogs = services.consultation, services.catalogs
+    now = utcnow()
     async with services.database.reading() as session:
-        summary = await stats.summary(session, consultation=consultation, now=utcnow())
+        summary = await stats.summary(session, consultation=consultation, now=now)
+        flagged = await anomalies.bursts(session, consultation=consultation, now=now)
     names = {p.key: f"{p.number}. {consultation.text(p.name, lang)}" for p in consultation.pillars}
     pillars = "\n".join(
         catalogs.text(
@@ -57,7 +63,37 @@ async def figures(update: Update, context: Context, role: str) -> None:
         today_supports=f"{summary.today['supports']:,}",
         pillars=pillars,
     )
+    text += "\n\n" + integrity_lines(summary, flagged, consultation, catalogs, lang)
     await say(update, context, text)
+
+
+def integrity_lines(
+    summary: stats.Summary,
+    flagged: list[anomalies.Burst],
+    consultation: Consultation,
+    catalogs: Catalogs,
+    lang: str,
+) -> str:
+    """Supports by level and the anomaly watch's alerts, for ``/estadisticas``."""
+    levels = {key: f"{value:,}" for key, value in summary.supports_by_level.items()}
+    counted = ", ".join(
+        catalogs.text(lang, f"level.{level}") for level in consultation.integrity.count_levels
+    )
+    lines = [catalogs.text(lang, "staff.stats.levels", counted=counted, **levels)]
+    hours = consultation.integrity.bursts.watch_hours
+    if not flagged:
+        lines.append(catalogs.text(lang, "staff.stats.no_bursts", hours=hours))
+        return "\n\n".join(lines)
+    shown = [
+        "• " + anomalies.describe(b, consultation=consultation, catalogs=catalogs, language=lang)
+        for b in flagged[:MAX_BURST_LINES]
+    ]
+    lines.append(
+        catalogs.text(
+            lang, "staff.stats.bursts", hours=hours, count=len(flagged), lines="\n".join(shown)
+        )
+    )
+    return "\n\n".join(lines)
 
 
 @staff_only("analyse")

@@ -57,6 +57,8 @@ async def prompt(ctx: Ctx) -> Replies:
     )
     lines.append(ctx.t("mydata.muted_yes" if person.muted else "mydata.muted_no"))
     lines.append(ctx.t("mydata.level", level=ctx.t(f"level.{person.assurance}")))
+    if person.assurance == "anonymous":
+        lines.append(ctx.t("mydata.level_note"))
     buttons = [
         ctx.button(ctx.t("mydata.correct"), "f"),
         ctx.button(ctx.t("mydata.export"), "x"),
