@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web.panel import export, login, views
+from web.panel import export, integrity, login, views
 
 
 def setup(app: web.Application) -> None:
@@ -12,3 +12,4 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(login.routes)
     app.router.add_routes(views.routes)
     app.router.add_routes(export.routes)
+    app.router.add_routes(integrity.routes)
