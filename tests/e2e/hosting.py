@@ -41,8 +41,11 @@ def bot_state(app: web.Application) -> str:
     return str(app[BOT_STATUS]["state"])
 
 
-async def start_pmd_serve(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
-    """``pmd serve`` as a real process (stderr discarded), returned once its bot is up."""
+async def start_pmd_serve(
+    env: dict[str, str], port: int, *, bot: bool = True
+) -> asyncio.subprocess.Process:
+    """``pmd serve`` as a real process (stderr discarded), returned once its bot is up
+    (``bot=False``: once it answers, for a process without a bot token)."""
     process = await asyncio.create_subprocess_exec(
         str(PMD), "serve", env=env, stderr=asyncio.subprocess.DEVNULL
     )
@@ -50,7 +53,8 @@ async def start_pmd_serve(env: dict[str, str], port: int) -> asyncio.subprocess.
         for _ in range(400):
             try:
                 async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if (await response.json()).get("bot") == "up":
+                    state = (await response.json()).get("bot")
+                    if state == "up" or (not bot and response.status == 200):
                         return process
             except OSError:
                 pass

@@ -8,7 +8,6 @@ reach, and the rest get the kind refusal in the chat.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import re
@@ -25,7 +24,7 @@ from pmd_domain.clock import utcnow
 from pmd_domain.consultation.loader import DEFAULT_NAME
 from pmd_domain.db import Database
 from pmd_domain.db.models import Participant
-from tests.e2e.hosting import PMD, free_port
+from tests.e2e.hosting import free_port, start_pmd_serve
 
 pytestmark = pytest.mark.slow
 ADMITTED = 6
@@ -47,23 +46,6 @@ def _consultation_file(folder: Path) -> Path:
     target = folder / "consulta.toml"
     target.write_text(text, "utf-8")
     return target
-
-
-async def _serve(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        str(PMD), "serve", env={**env, "PMD_PORT": str(port)}, stderr=asyncio.subprocess.DEVNULL
-    )
-    async with aiohttp.ClientSession() as http:
-        for _ in range(400):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return process
-            except OSError:
-                pass
-            await asyncio.sleep(0.05)
-    process.kill()
-    raise AssertionError("pmd serve did not start")
 
 
 async def _post(http: aiohttp.ClientSession, base: str, message: dict[str, Any]) -> str:
@@ -104,7 +86,9 @@ async def test_new_participants_per_address_are_limited_across_two_processes(
         "PMD_LOG_LEVEL": "WARNING",
     }
     ports = [free_port(), free_port()]
-    processes = [await _serve(env, port) for port in ports]
+    processes = [
+        await start_pmd_serve({**env, "PMD_PORT": str(port)}, port, bot=False) for port in ports
+    ]
     try:
         answers = []
         for n in range(2 * ADMITTED):
