@@ -25,9 +25,11 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"{len(exc.problems)} error(es) en {args.file}.", file=sys.stderr)
         return 1
     topics = sum(len(p.topics) for p in consultation.pillars)
+    counted = ", ".join(str(level) for level in consultation.integrity.count_levels)
     print(
         f"{args.file}: válido. {consultation.exercise.slug}: {len(consultation.pillars)} ejes, "
-        f"{topics} temas, {len(consultation.demographics)} preguntas."
+        f"{topics} temas, {len(consultation.demographics)} preguntas. "
+        f"Apoyos que cuentan: {counted}."
     )
     return 0
 

@@ -13,8 +13,10 @@ from pmd_domain.db.models import (
     Certificate,
     ConversationState,
     Delivery,
+    LinkedIdentity,
     Notification,
     Proposal,
+    VerificationCode,
     Vote,
 )
 from pmd_domain.services import participants as participants_service
@@ -41,6 +43,7 @@ async def export(session: AsyncSession, *, participant_id: int) -> dict[str, Any
             "sector": person.sector,
             "código_postal": person.postal_code,
             "sin_mensajes_de_campaña": person.muted,
+            "tipo_de_participación": person.assurance,
         },
         "propuestas": [
             {
@@ -89,6 +92,15 @@ async def erase(
     )
     await session.execute(delete(Delivery).where(Delivery.participant_id == person.id))
     await session.execute(delete(Notification).where(Notification.participant_id == person.id))
+    # Nothing of where they connected from, and no browser acts as them any more.
+    await session.execute(update(Vote).where(Vote.participant_id == person.id).values(origin=None))
+    await session.execute(delete(LinkedIdentity).where(LinkedIdentity.participant_id == person.id))
+    await session.execute(
+        delete(VerificationCode).where(
+            VerificationCode.participant_id == person.id, VerificationCode.used_at.is_(None)
+        )
+    )
+    person.origin = None
     person.external_id = None
     person.gender = person.age_group = person.sector = person.postal_code = None
     person.source = None

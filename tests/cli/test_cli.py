@@ -35,6 +35,19 @@ def test_consultation_check_accepts_the_default_file() -> None:
     result = pmd("consultation", "check", str(DEFAULT))
     assert result.returncode == 0, result.stderr
     assert "válido" in result.stdout and "5 ejes" in result.stdout
+    assert "Apoyos que cuentan: phone, verified." in result.stdout
+
+
+def test_consultation_check_reports_a_bad_integrity_section(tmp_path: Path) -> None:
+    broken = tmp_path / "integridad.toml"
+    text = DEFAULT.read_text("utf-8").replace(
+        'count_levels = ["phone", "verified"]', 'count_levels = ["correo"]'
+    )
+    broken.write_text(text, "utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "count_levels" in row)
+    result = pmd("consultation", "check", str(broken))
+    assert result.returncode == 1
+    assert f"integridad.toml:{line}: integrity.count_levels[0]: debe ser uno de:" in result.stderr
 
 
 def test_consultation_check_lists_errors_with_lines(tmp_path: Path) -> None:
