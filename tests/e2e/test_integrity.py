@@ -20,9 +20,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
+from pmd_domain.db import Database
 from pmd_domain.settings import Settings
 from tests.botapi import BotApiServer
 from tests.e2e.citizens import STEP, onboard_quickly
+from tests.e2e.harness import polling_bot
 from tests.e2e.hosting import wait_bot_state
 from tests.e2e.test_hosting import hosted_settings
 from tests.factories import judge, make_participant, make_proposal
@@ -199,3 +201,31 @@ async def test_a_code_from_the_bot_links_the_browser_and_a_support_stays_one(
         assert "Ya habías votado esta propuesta." in twice
         figures = await _figures(client)
         assert _count(figures, folio) == 1
+
+
+async def test_staff_see_supports_by_level_and_the_alerts_in_estadisticas(
+    botapi: BotApiServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    bursts = consultation.integrity.bursts.model_copy(update={"supports_per_proposal": 3})
+    watched = consultation.model_copy(
+        update={"integrity": consultation.integrity.model_copy(update={"bursts": bursts})}
+    )
+    database = Database(sqlite_url)
+    moment = utcnow().replace(minute=30, second=0, microsecond=0)  # one window of the clock
+    async with database.transaction() as session:
+        author = await make_participant(session, watched)
+        record = await make_proposal(session, watched, author)
+        for channel in ("telegram", "telegram", "web", "web"):
+            person = await make_participant(session, watched, channel=channel, now=moment)
+            await judge(session, watched, person, record.id, now=moment)
+    try:
+        async with polling_bot(botapi, database, watched, PMD_ADMIN_IDS="7001"):
+            [answer] = await botapi.chat(7001).say("/estadisticas", **STEP)
+    finally:
+        await database.dispose()
+    text = answer.text or ""
+    assert "Apoyos: 2" in text  # only the levels that count
+    assert "Telegram 2 · navegador verificado 0 · sin verificar 2 · descontados 0" in text
+    assert "Alertas de actividad inusual (últimas 24 h): 1" in text
+    assert f"4 apoyos a la propuesta {record.folio}" in text
+    assert "/panel" in text
