@@ -143,7 +143,10 @@ async def test_a_reported_proposal_comes_back_to_the_queue_first(
     botapi: BotApiServer, sqlite_url: str, consultation: Consultation
 ) -> None:
     limits = consultation.limits.model_copy(update={"reports_to_requeue": 2})
-    consultation = consultation.model_copy(update={"limits": limits})
+    # the citizens below join a moment before reporting: let their reports count
+    rules = consultation.integrity.reports.model_copy(update={"min_account_minutes": 0})
+    integrity = consultation.integrity.model_copy(update={"reports": rules})
+    consultation = consultation.model_copy(update={"limits": limits, "integrity": integrity})
     botapi.add_user(ANA)
     database = Database(sqlite_url)
     [older] = await waiting_proposals(
@@ -180,7 +183,9 @@ async def test_a_reported_proposal_comes_back_to_the_queue_first(
     finally:
         await database.dispose()
     back = await stored(database, reported.id)
-    assert (back.status, back.reports) == ("published", 0)
+    # Confirmed by the moderator; its reports are kept, not zeroed (docs/integrity.md).
+    assert (back.status, back.reports, back.confirmed_reports) == ("published", 2, 2)
+    assert back.confirmed_at is not None
     # The author heard about the publication once, when it first happened (not here).
     async with database.reading() as session:
         assert list(await session.scalars(select(Notification))) == []
