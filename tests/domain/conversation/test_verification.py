@@ -216,3 +216,24 @@ async def test_a_telegram_code_links_the_browser_and_one_support_stays_one(
     assert "Tipo de participación: Telegram" in mine
     async with db.reading() as session:
         assert await session.scalar(select(func.count()).select_from(Vote)) == 3
+
+
+async def test_erasing_the_telegram_participant_unlinks_the_browser(
+    db: Database, consultation: Consultation
+) -> None:
+    conversation = _conversation(consultation)
+    phone = Chat(db, conversation, external_id="778", channel="telegram")
+    await onboard(phone)
+    [shown] = await phone.press("Usar en el navegador")
+    code = CODE.search(shown)
+    assert code is not None
+    browser = Chat(db, conversation, external_id="navegador-5", channel="web")
+    await onboard(browser)
+    await browser.press("Tengo un código")
+    await browser.say(code.group(1))
+    await browser.press("Mis datos")
+    await browser.press("Borrar mis datos")
+    await browser.press("Sí, borrar todo")
+    async with db.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(LinkedIdentity)) == 0
+    assert "aviso de privacidad" in "\n".join(await browser.start()).lower()  # a stranger again
