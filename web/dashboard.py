@@ -15,7 +15,7 @@ from aiohttp import web
 
 from pmd_domain.services import open_data
 from web import charts
-from web.keys import CONSULTATION, DATABASE
+from web.keys import CATALOGS, CONSULTATION, DATABASE
 from web.live_stats import ChartStore, Published, SnapshotCache
 
 routes = web.RouteTableDef()
@@ -50,6 +50,8 @@ def setup(app: web.Application) -> None:
     env = aiohttp_jinja2.get_env(app)
     env.filters["miles"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.1f}\u00a0%"
+    catalogs = app[CATALOGS]
+    env.globals["t"] = lambda key, **params: catalogs.text("es", key, **params)
     app.cleanup_ctx.append(_lifecycle)
 
 
@@ -93,6 +95,7 @@ async def dashboard(request: web.Request) -> web.Response:
             "census": consultation.census,
             "dimension_title": _titles(published.snapshot),
             "slug": charts.slug,
+            "published_at": _moment(request, published.snapshot["breakdowns"]["published_at"]),
         }
         html = aiohttp_jinja2.render_string("dashboard.html", request, context)
         published.page = html.encode()
@@ -241,6 +244,21 @@ def _json_head(request: web.Request, key: str) -> bytes:
 
 def _long_date(moment: datetime) -> str:
     return f"{moment.day} de {MONTHS[moment.month - 1]} de {moment.year}"
+
+
+def _moment(request: web.Request, iso: str | None) -> str | None:
+    """When the breakdowns were published, as the exercise's people read it."""
+    if iso is None:
+        return None
+    zone = request.app[CONSULTATION].exercise.timezone
+    local = datetime.fromisoformat(iso).astimezone(ZoneInfo(zone))
+    return request.app[CATALOGS].text(
+        "es",
+        "dashboard.moment",
+        date=_long_date(local),
+        time=f"{local:%H:%M}",
+        zone=zone.rsplit("/", 1)[-1].replace("_", " "),
+    )
 
 
 def _titles(snapshot: dict[str, Any]) -> dict[str, str]:

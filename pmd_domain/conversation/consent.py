@@ -21,9 +21,10 @@ def _with_source(head: str, source: str | None) -> str:
     return (head + (":" + source if source else ""))[:MAX_BUTTON_DATA_BYTES]
 
 
-def _source(data: str) -> str | None:
+def _source(ctx: Ctx, data: str) -> str | None:
+    # The button's data comes back from the client: checked against the list again.
     parts = data.split(":", 2)
-    return participants.clean_source(parts[2]) if len(parts) == 3 else None
+    return ctx.consultation.campaign_source(parts[2]) if len(parts) == 3 else None
 
 
 def greeting(ctx: Ctx, source: str | None) -> Replies:
@@ -52,7 +53,7 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
     """Someone who has not accepted the notice (or erased their data) wrote to us."""
     inbound = ctx.inbound
     if inbound.kind == "start":
-        return greeting(ctx, participants.clean_source(inbound.text.strip()))
+        return greeting(ctx, ctx.consultation.campaign_source(inbound.text))
     action = inbound.data.split(":")[:2] if inbound.kind == "button" else []
     if action == ["c", "y"]:
         person = await participants.register(
@@ -62,7 +63,7 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
             external_id=external_id,
             now=ctx.now,
             language=ctx.lang,
-            source=_source(inbound.data),
+            source=_source(ctx, inbound.data),
             known_absent=True,  # the engine just looked this chat up
         )
         ctx.participant = person
@@ -70,9 +71,9 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
         return await demographics.begin(ctx, before=ctx.t("consent.thanks"))
     if action == ["c", "n"]:
         again = Button(
-            label=ctx.t("consent.changed_mind"), data=_with_source(AGAIN, _source(inbound.data))
+            label=ctx.t("consent.changed_mind"), data=_with_source(AGAIN, _source(ctx, inbound.data))
         )
         return [Reply(text=ctx.t("consent.declined"), buttons=((again,),))]
     if action == ["c", "r"]:
-        return greeting(ctx, _source(inbound.data))
+        return greeting(ctx, _source(ctx, inbound.data))
     return greeting(ctx, None)

@@ -147,6 +147,9 @@ class Proposal(Base):
     outcome_at: Mapped[datetime | None] = mapped_column(Moment)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
     submitted_at: Mapped[datetime] = mapped_column(Moment, index=True)
+    # The author's answers the cross-tabulations counted it under, frozen at submission
+    # (``{"gender": "mujer", ...}``), so that an erasure takes out exactly what was added.
+    counted_as: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ProposalAction(Base):
@@ -309,3 +312,20 @@ class StaffDraft(Base):
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(Moment)
+
+
+class PublishedFigures(Base):
+    """The breakdowns last published (their counter values), shared by every process.
+
+    One row. A process publishes a new batch with a conditional UPDATE on ``version``,
+    so two processes never publish twice for the same changes (see
+    ``services/disclosure.py``).
+    """
+
+    __tablename__ = "published_figures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    published_at: Mapped[datetime | None] = mapped_column(Moment)
+    mark: Mapped[int] = mapped_column(BigInteger, default=0)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

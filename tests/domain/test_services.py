@@ -24,7 +24,8 @@ from pmd_domain.errors import (
     TextTooLong,
     TextTooShort,
 )
-from pmd_domain.services import erasure, participants, proposals, stats, votes
+from pmd_domain.publication import HIDDEN
+from pmd_domain.services import disclosure, erasure, participants, proposals, stats, votes
 from tests.factories import (
     closed_consultation,
     make_participant,
@@ -348,7 +349,7 @@ async def test_erasure_removes_personal_data_and_keeps_published_text(
             await participants.get(session, participant_id=person.id)
 
 
-async def test_snapshot_counts_and_suppresses_small_cells(
+async def test_snapshot_publishes_breakdowns_in_batches_with_the_rule(
     db: Database, consultation: Consultation
 ) -> None:
     async with db.transaction() as session:
@@ -373,21 +374,29 @@ async def test_snapshot_counts_and_suppresses_small_cells(
                 now=utcnow(),
             )
     async with db.reading() as session:
+        before = await stats.snapshot(session, consultation=consultation, now=utcnow())
+    assert before["breakdowns"]["published_at"] is None  # nothing published yet
+    assert {row["count"] for row in before["participants"]["gender"]} == {0}
+    await disclosure.publish_if_due(db, consultation=consultation, now=utcnow())
+    async with db.reading() as session:
         figures = await stats.snapshot(session, consultation=consultation, now=utcnow())
     assert figures["totals"] == {"participants": 8, "proposals": 7, "published": 7, "supports": 3}
+    assert figures["breakdowns"]["participants"] == 8
     gender = {row["key"]: row["count"] for row in figures["participants"]["gender"]}
-    assert gender == {"mujer": 6, "hombre": 1, "otro": 0, "sin_respuesta": 1}
+    # one man and one who did not say: reserved, with the women so that 8 - 6 tells nothing
+    assert gender == {"mujer": HIDDEN, "hombre": HIDDEN, "otro": 0, "sin_respuesta": HIDDEN}
     source = {row["key"]: row["count"] for row in figures["participants"]["source"]}
-    assert source == {"fb_alcalde": 6, "sin_respuesta": 2}
+    assert (source["fb_alcalde"], source["sin_respuesta"], source["otra"]) == (HIDDEN, HIDDEN, 0)
     cross = figures["crosstabs"]["gender:pillar"]
     rows = [r["key"] for r in cross["rows"]]
-    assert cross["cells"][rows.index("mujer")][0] == 6
-    assert cross["cells"][rows.index("hombre")][0] == "< 5"
+    assert cross["cells"][rows.index("mujer")][0] == HIDDEN
+    assert cross["cells"][rows.index("hombre")][0] == HIDDEN
+    assert figures["proposals"]["pillar"][0]["count"] == 7  # contributions stay exact
     assert figures["top"]["bienestar"][0]["folio"] == popular.folio
     assert figures["top"]["bienestar"][0]["supports"] == 3
     shares = {r["key"]: r for r in figures["representativeness"]["gender"]}
     assert shares["mujer"]["census_share"] == 0.519
-    assert shares["mujer"]["participant_share"] == round(6 / 7, 4)
+    assert shares["mujer"]["participant_share"] is None  # would tell the reserved cells
 
 
 async def test_timestamps_come_back_aware(db: Database, consultation: Consultation) -> None:
