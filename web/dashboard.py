@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +11,7 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 
+from pmd_domain import tabular
 from pmd_domain.services import open_data
 from web import charts
 from web.keys import CATALOGS, CONSULTATION, DATABASE
@@ -24,7 +23,6 @@ CHARTS = web.AppKey("dashboard_charts", ChartStore)
 POLL_MS = web.AppKey("dashboard_poll_ms", int)
 
 API_MAX_AGE = 2
-BOM = "\ufeff"
 LICENCE = "Términos de Libre Uso MX"
 LICENCE_URL = "https://datos.gob.mx/libreusomx"
 MONTHS = [
@@ -149,12 +147,13 @@ async def open_proposals(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     first = True
     if fmt == "csv":
-        await response.write(_csv([open_data.PROPOSAL_COLUMNS], bom=True))
+        await response.write(tabular.csv_bytes([], header=open_data.PROPOSAL_COLUMNS))
     else:
         await response.write(_json_head(request, "propuestas"))
     async for page in _proposal_pages(request):
         if fmt == "csv":
-            await response.write(_csv([row[c] for c in open_data.PROPOSAL_COLUMNS] for row in page))
+            rows = ([row[c] for c in open_data.PROPOSAL_COLUMNS] for row in page)
+            await response.write(tabular.csv_bytes(rows))
         else:
             chunk = ",".join(json.dumps(row, ensure_ascii=False) for row in page)
             await response.write(("" if first else ",").encode() + chunk.encode())
@@ -190,7 +189,7 @@ async def open_participation(request: web.Request) -> web.Response:
     rows = open_data.participation_rows(published.snapshot)
     if fmt == "csv":
         columns = open_data.PARTICIPATION_COLUMNS
-        body = _csv([columns], bom=True) + _csv([row[c] for c in columns] for row in rows)
+        body = tabular.csv_bytes(([row[c] for c in columns] for row in rows), header=columns)
     else:
         body = _json_head(request, "participacion") + b",".join(
             json.dumps(row, ensure_ascii=False).encode() for row in rows
@@ -220,14 +219,6 @@ def _download(request: web.Request, filename: str, *, stream: bool = True) -> An
         "Cache-Control": "public, max-age=60",
     }
     return web.StreamResponse(headers=headers) if stream else web.Response(headers=headers)
-
-
-def _csv(rows: Iterable[Iterable[Any]], *, bom: bool = False) -> bytes:
-    buffer = io.StringIO()
-    if bom:
-        buffer.write(BOM)
-    csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
 
 
 def _json_head(request: web.Request, key: str) -> bytes:

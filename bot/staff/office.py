@@ -12,7 +12,7 @@ from bot.staff.access import PRIVATE_MESSAGE, Context, language_of, require_agai
 from bot.staff.replies import say
 from pmd_domain.clock import utcnow
 from pmd_domain.errors import NotAllowed, NotFound, TextNotReadable
-from pmd_domain.services import certificates, staff_login, stats
+from pmd_domain.services import certificates, disclosure, staff_login, stats
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
@@ -30,9 +30,17 @@ async def figures(update: Update, context: Context, role: str) -> None:
     services = services_of(context)
     lang = language_of(update, services.catalogs)
     consultation, catalogs = services.consultation, services.catalogs
+    now = utcnow()
+    # what staff may forward is what the public sees: the batch in force (see disclosure)
+    await disclosure.publish_if_due(services.database, consultation=consultation, now=now)
     async with services.database.reading() as session:
-        summary = await stats.summary(session, consultation=consultation, now=utcnow())
+        summary = await stats.summary(session, consultation=consultation, now=now)
     names = {p.key: f"{p.number}. {consultation.text(p.name, lang)}" for p in consultation.pillars}
+
+    def n(value: int | str) -> str:
+        # a count the publication rule reserves is shown as the public sees it
+        return f"{value:,}" if isinstance(value, int) else catalogs.text(lang, "figures.reserved")
+
     pillars = "\n".join(
         catalogs.text(
             lang,
@@ -52,9 +60,9 @@ async def figures(update: Update, context: Context, role: str) -> None:
         published=f"{summary.published:,}",
         supports=f"{summary.supports:,}",
         waiting=f"{summary.waiting:,}",
-        today_participants=f"{summary.today['participants']:,}",
-        today_proposals=f"{summary.today['proposals']:,}",
-        today_supports=f"{summary.today['supports']:,}",
+        today_participants=n(summary.today["participants"]),
+        today_proposals=n(summary.today["proposals"]),
+        today_supports=n(summary.today["supports"]),
         pillars=pillars,
     )
     await say(update, context, text)

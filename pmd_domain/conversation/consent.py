@@ -71,7 +71,8 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
         return await demographics.begin(ctx, before=ctx.t("consent.thanks"))
     if action == ["c", "n"]:
         again = Button(
-            label=ctx.t("consent.changed_mind"), data=_with_source(AGAIN, _source(ctx, inbound.data))
+            label=ctx.t("consent.changed_mind"),
+            data=_with_source(AGAIN, _source(ctx, inbound.data)),
         )
         return [Reply(text=ctx.t("consent.declined"), buttons=((again,),))]
     if action == ["c", "r"]:

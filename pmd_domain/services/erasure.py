@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
+from pmd_domain.db.engine import wipe_after_commit
 from pmd_domain.db.models import (
     Certificate,
     ConversationState,
@@ -18,6 +20,9 @@ from pmd_domain.db.models import (
     Vote,
 )
 from pmd_domain.services import participants as participants_service
+from pmd_domain.services.counters import NO_ANSWER, Bump, bucket, bump
+from pmd_domain.services.participants import CHANGES
+from pmd_domain.services.proposals import CROSS_DIMENSIONS
 
 
 async def export(session: AsyncSession, *, participant_id: int) -> dict[str, Any]:
@@ -66,18 +71,84 @@ async def export(session: AsyncSession, *, participant_id: int) -> dict[str, Any
 async def erase(
     session: AsyncSession, *, consultation: Consultation, participant_id: int, now: datetime
 ) -> None:
-    """Remove a participant's personal data.
+    """Remove a participant's personal data and take them out of every aggregate.
 
-    The participant row stays as an anonymous shell so that aggregate counts and
-    the supports they gave remain consistent; published proposals stay as anonymous
-    contributions only when the privacy notice says so.
+    The participant row stays as an anonymous shell (the author of the published
+    proposals kept as anonymous contributions, when the privacy notice says so; those
+    stay counted by pillar, topic and day, without the author's answers or source).
+    Everything else they gave leaves the counters with them: their answers, source and
+    day of registration, their other proposals, and their supports, skips and reports
+    (the notice lists "las propuestas y apoyos que registres" among their data). The
+    public breakdowns show the change at their next publication (``disclosure``).
     """
     person = await participants_service.get(session, participant_id=participant_id)
     keep = consultation.privacy.keep_anonymous_proposals
-    doomed = select(Proposal.id).where(Proposal.participant_id == person.id)
-    if keep:
-        doomed = doomed.where(Proposal.status != "published")
-    await session.execute(delete(Vote).where(Vote.proposal_id.in_(doomed)))
+    zone = consultation.exercise.timezone
+    changes: list[Bump] = [
+        CHANGES,
+        ("participants", "total", "all", -1),
+        ("participants", "day", local_day(person.created_at, zone), -1),
+        ("participants", "source", bucket(person.source), -1),
+    ]
+    changes += [
+        ("participants", q.key, bucket(getattr(person, q.key)), -1)
+        for q in consultation.demographics
+        if q.kind == "choice"
+    ]
+    own = list(await session.scalars(select(Proposal).where(Proposal.participant_id == person.id)))
+    doomed = [p.id for p in own if not (keep and p.status == "published")]
+    for record in own:
+        frozen = record.counted_as or {d: getattr(person, d) for d in CROSS_DIMENSIONS}
+        cells = [(d, bucket(frozen.get(d))) for d in CROSS_DIMENSIONS]
+        if record.id in doomed:
+            changes += [
+                ("proposals", "total", "all", -1),
+                ("proposals", "day", local_day(record.submitted_at, zone), -1),
+                ("proposals", "pillar", record.pillar, -1),
+                ("proposals", "topic", f"{record.pillar}.{record.topic}", -1),
+                ("proposals", "source", bucket(person.source), -1),
+            ]
+            changes += [("proposals", f"{d}:pillar", f"{b}|{record.pillar}", -1) for d, b in cells]
+            if record.status == "published":
+                changes.append(("proposals", "status", "published", -1))
+        else:  # kept as an anonymous contribution: counted without its author
+            changes += [
+                ("proposals", "source", bucket(person.source), -1),
+                ("proposals", "source", NO_ANSWER, 1),
+            ]
+            for dim, value in cells:
+                changes += [
+                    ("proposals", f"{dim}:pillar", f"{value}|{record.pillar}", -1),
+                    ("proposals", f"{dim}:pillar", f"{NO_ANSWER}|{record.pillar}", 1),
+                ]
+            record.counted_as = None
+    # Supports leave the counts: theirs, and those others gave to proposals deleted here.
+    judged = (
+        await session.execute(
+            select(Vote.proposal_id, Vote.verdict, Vote.created_at, Proposal.pillar)
+            .join(Proposal, Proposal.id == Vote.proposal_id)
+            .where(or_(Vote.participant_id == person.id, Vote.proposal_id.in_(doomed)))
+        )
+    ).all()
+    for _proposal, verdict, created_at, pillar in judged:
+        if verdict == "support":
+            changes += [
+                ("supports", "total", "all", -1),
+                ("supports", "pillar", pillar, -1),
+                ("supports", "day", local_day(created_at, zone), -1),
+            ]
+    for column, verdict in ((Proposal.supports, "support"), (Proposal.reports, "report")):
+        given = [pid for pid, v, *_ in judged if v == verdict and pid not in doomed]
+        for proposal_id in given:
+            await session.execute(
+                update(Proposal)
+                .where(Proposal.id == proposal_id)
+                .values({column: column - 1})
+                .execution_options(synchronize_session=False)
+            )
+    await session.execute(
+        delete(Vote).where(or_(Vote.participant_id == person.id, Vote.proposal_id.in_(doomed)))
+    )
     # Duplicates of a deleted proposal lose their original rather than block the erasure.
     await session.execute(
         update(Proposal).where(Proposal.duplicate_of.in_(doomed)).values(duplicate_of=None)
@@ -89,10 +160,14 @@ async def erase(
     )
     await session.execute(delete(Delivery).where(Delivery.participant_id == person.id))
     await session.execute(delete(Notification).where(Notification.participant_id == person.id))
+    await bump(session, changes)
     person.external_id = None
     person.gender = person.age_group = person.sector = person.postal_code = None
     person.source = None
     person.muted = True
     person.reachable = False
+    person.supports_given = 0
+    person.proposals_made = len(own) - len(doomed)
     person.erased_at = now
     await session.flush()
+    wipe_after_commit(session)

@@ -104,7 +104,9 @@ def participation_rows(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     published = snapshot["breakdowns"]["published_at"]
     rows.append(
-        _row("desgloses", "publicados", "fecha", "Publicación de los desgloses", "", published or "")
+        _row(
+            "desgloses", "publicados", "fecha", "Publicación de los desgloses", "", published or ""
+        )
     )
     for key, value in snapshot["totals"].items():
         rows.append(_row("totales", "total", key, key, "", value))

@@ -61,7 +61,18 @@ async def test_register_records_consent_once_per_chat(
         assert await session.scalar(select(func.count()).select_from(Participant)) == 1
 
 
-async def test_malformed_source_is_dropped(db: Database, consultation: Consultation) -> None:
+@pytest.mark.parametrize(
+    ("payload", "stored"),
+    [
+        ("<script>", "otra"),
+        ("vota_por_fulano_2027", "otra"),
+        ("FB_Alcalde", "fb_alcalde"),
+        ("", None),
+    ],
+)
+async def test_only_listed_sources_are_recorded(
+    db: Database, consultation: Consultation, payload: str, stored: str | None
+) -> None:
     async with db.transaction() as session:
         person = await participants.register(
             session,
@@ -69,9 +80,48 @@ async def test_malformed_source_is_dropped(db: Database, consultation: Consultat
             channel="telegram",
             external_id="7",
             now=utcnow(),
-            source="<script>",
+            source=payload,
         )
-    assert person.source is None
+    assert person.source == stored
+
+
+async def test_erasure_takes_the_person_out_of_every_counter(
+    db: Database, consultation: Consultation
+) -> None:
+    privacy = consultation.privacy.model_copy(update={"keep_anonymous_proposals": False})
+    consultation = consultation.model_copy(update={"privacy": privacy})
+    async with db.transaction() as session:
+        before = await stats.counters(session)
+        other = await make_participant(session, consultation, gender="hombre")
+        theirs = await make_proposal(
+            session, consultation, other, pillar="gobierno", topic="tramites"
+        )
+        middle = await stats.counters(session)
+        person = await make_participant(
+            session, consultation, gender="mujer", age_group="18_29", sector="hogar", source="radio"
+        )
+        mine = await make_proposal(session, consultation, person)
+        for proposal, voter in ((theirs.id, person), (mine.id, other)):
+            await votes.judge(
+                session,
+                consultation=consultation,
+                participant=voter,
+                proposal_id=proposal,
+                verdict="support",
+                now=utcnow(),
+            )
+        await erasure.erase(
+            session, consultation=consultation, participant_id=person.id, now=utcnow()
+        )
+        after = await stats.counters(session)
+        supported = await session.get(Proposal, theirs.id, populate_existing=True)
+        assert supported is not None and supported.supports == 0
+    assert before != middle
+    for key in set(middle) | set(after):
+        if key[0] == "changes":
+            continue
+        kept = {b: v for b, v in after.get(key, {}).items() if v}
+        assert kept == {b: v for b, v in middle.get(key, {}).items() if v}, key
 
 
 async def test_demographics_are_validated_and_skippable(
