@@ -5,14 +5,24 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pmd_cli.commands import broadcast, certificate, consultation, db, demo, export, serve, staff
+from pmd_cli.commands import (
+    broadcast,
+    certificate,
+    consultation,
+    db,
+    demo,
+    export,
+    privacy,
+    serve,
+    staff,
+)
 from pmd_cli.common import CommandError
 from pmd_domain.consultation import ConsultationError
 from pmd_domain.errors import DomainError
 from pmd_domain.settings import SettingsError
 
 # Each module adds its sub-command; add a module here to add a command.
-COMMANDS = [serve, db, consultation, demo, staff, certificate, export, broadcast]
+COMMANDS = [serve, db, consultation, demo, staff, certificate, export, broadcast, privacy]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ KEY_PATTERN = r"^[a-z0-9][a-z0-9_\-.]{0,31}$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]
 # A campaign source is the deep-link payload itself (``t.me/<bot>?start=fb_alcalde``):
 # what Telegram accepts there, lower case.
-SOURCE_PATTERN = r"^[a-z0-9_\-]{1,64}$"
+SOURCE_PATTERN = r"^[a-z0-9_\-]{1,60}$"  # fits in the consent buttons (c:y:<key>)
 SourceKey = Annotated[str, Field(pattern=SOURCE_PATTERN)]
 OTHER_SOURCE = "otra"  # any payload that is not in the list: recorded, never printed
 RESERVED_SOURCES = (OTHER_SOURCE, "sin_respuesta")

@@ -15,6 +15,7 @@ from pmd_domain.services import participants
 ACCEPT = "c:y"
 DECLINE = "c:n"
 AGAIN = "c:r"
+UNDER_AGE = "c:u"
 
 
 def _with_source(head: str, source: str | None) -> str:
@@ -29,14 +30,15 @@ def _source(ctx: Ctx, data: str) -> str | None:
 
 def greeting(ctx: Ctx, source: str | None) -> Replies:
     """The greeting with the short notice, the link to the full one and the two choices."""
-    text = "\n\n".join(
-        [
-            ctx.t("consent.greeting", title=ctx.c(ctx.consultation.exercise.title)),
-            ctx.c(ctx.consultation.privacy.short),
-            ctx.t("consent.question"),
-        ]
-    )
-    buttons = (
+    age = ctx.consultation.privacy.minimum_age
+    parts = [
+        ctx.t("consent.greeting", title=ctx.c(ctx.consultation.exercise.title)),
+        ctx.c(ctx.consultation.privacy.short),
+    ]
+    if age:
+        parts.append(ctx.t("consent.minimum_age", age=age))
+    parts.append(ctx.t("consent.question"))
+    buttons: list[tuple[Button, ...]] = [
         (Button(label=ctx.t("consent.read_notice"), url=ctx.links.privacy()),),
         *rows(
             [
@@ -45,8 +47,21 @@ def greeting(ctx: Ctx, source: str | None) -> Replies:
             ],
             per_row=2,
         ),
-    )
-    return [Reply(text=text, buttons=buttons)]
+    ]
+    if age:
+        buttons.append((Button(label=ctx.t("consent.under_age", age=age), data=UNDER_AGE),))
+    return [Reply(text="\n\n".join(parts), buttons=tuple(buttons))]
+
+
+def under_age(ctx: Ctx) -> Replies:
+    """Someone under the minimum age: kindly told why they cannot take part here; nothing stored.
+
+    LGPDPPSO art. 20: a minor's consent is given by whoever holds parental authority or
+    guardianship, which this chat cannot obtain (see docs/privacy.md).
+    """
+    office = ctx.consultation.privacy.controller or ctx.consultation.exercise.municipality
+    back = Button(label=ctx.t("consent.back_to_notice"), data=AGAIN)
+    return [Reply(text=ctx.t("consent.under_age_reply", office=office), buttons=((back,),))]
 
 
 async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
@@ -77,4 +92,6 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
         return [Reply(text=ctx.t("consent.declined"), buttons=((again,),))]
     if action == ["c", "r"]:
         return greeting(ctx, _source(ctx, inbound.data))
+    if action == ["c", "u"]:
+        return under_age(ctx)
     return greeting(ctx, None)

@@ -25,6 +25,7 @@ from pmd_domain.conversation import (  # noqa: F401  (registers the screens)
     mine,
     mydata,
     proposal,
+    reconsent,
     voting,
 )
 from pmd_domain.conversation.types import Inbound, Outcome
@@ -98,7 +99,11 @@ class Conversation:
                 if ctx.state not in SCREENS:
                     ctx.state, ctx.data = "menu", {}
                 ctx.screen = str(ctx.data.pop("_s", ctx.version))
-            replies = await _dispatch(ctx)
+            if reconsent.pending(ctx) and not reconsent.answering(ctx):
+                # a new notice first: nothing of this input is processed or stored
+                replies = await reconsent.ask(ctx)
+            else:
+                replies = await _dispatch(ctx)
         if ctx.participant is not None and not ctx.forget:
             await _save(ctx, exists=exists)
         return Outcome(replies=tuple(replace(r, text=fit(r.text)) for r in replies))

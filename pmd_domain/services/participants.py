@@ -174,6 +174,16 @@ async def record_answer(
     return participant
 
 
+async def accept_notice(
+    session: AsyncSession, *, consultation: Consultation, participant: Participant, now: datetime
+) -> None:
+    """Record that the participant accepted the privacy notice in force, now."""
+    if participant.erased_at is not None:
+        raise Erased("participant")
+    participant.notice_version = consultation.privacy.version
+    participant.consent_at = now
+
+
 async def set_language(session: AsyncSession, *, participant: Participant, language: str) -> None:
     """Change the participant's language."""
     participant.language = language
