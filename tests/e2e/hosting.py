@@ -6,6 +6,7 @@ import asyncio
 import socket
 import sys
 from pathlib import Path
+from typing import IO
 
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient
@@ -41,11 +42,11 @@ def bot_state(app: web.Application) -> str:
     return str(app[BOT_STATUS]["state"])
 
 
-async def start_pmd_serve(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
-    """``pmd serve`` as a real process (stderr discarded), returned once its bot is up."""
-    process = await asyncio.create_subprocess_exec(
-        str(PMD), "serve", env=env, stderr=asyncio.subprocess.DEVNULL
-    )
+async def start_pmd_serve(
+    env: dict[str, str], port: int, *, stderr: int | IO[bytes] = asyncio.subprocess.DEVNULL
+) -> asyncio.subprocess.Process:
+    """``pmd serve`` as a real process (stderr discarded unless given), returned once its bot is up."""
+    process = await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=stderr)
     async with ClientSession() as http:
         for _ in range(400):
             try:
