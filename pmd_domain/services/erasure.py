@@ -25,13 +25,36 @@ from pmd_domain.services.participants import CHANGES
 from pmd_domain.services.proposals import CROSS_DIMENSIONS
 
 
+def _when(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 async def export(session: AsyncSession, *, participant_id: int) -> dict[str, Any]:
-    """Everything stored about a participant, as plain data (for a downloadable file)."""
+    """Everything stored about a participant, as plain data (for a downloadable file).
+
+    The ARCO right of access: the participant row, their proposals (with moderation
+    and outcome), their supports, skips and reports, their certificate, where they are
+    in the conversation (drafts included), and the messages queued or sent to them.
+    """
     person = await participants_service.get(session, participant_id=participant_id)
-    proposals = await session.scalars(select(Proposal).where(Proposal.participant_id == person.id))
-    votes = await session.scalars(select(Vote).where(Vote.participant_id == person.id))
+    proposals = await session.scalars(
+        select(Proposal).where(Proposal.participant_id == person.id).order_by(Proposal.id)
+    )
+    votes = await session.execute(
+        select(Proposal.folio, Vote.verdict, Vote.created_at)
+        .join(Proposal, Proposal.id == Vote.proposal_id)
+        .where(Vote.participant_id == person.id)
+        .order_by(Vote.id)
+    )
     certificate = await session.scalar(
         select(Certificate).where(Certificate.participant_id == person.id)
+    )
+    state = await session.get(ConversationState, person.id)
+    notifications = await session.scalars(
+        select(Notification).where(Notification.participant_id == person.id)
+    )
+    deliveries = await session.scalars(
+        select(Delivery).where(Delivery.participant_id == person.id).order_by(Delivery.id)
     )
     return {
         "participante": {
@@ -45,7 +68,12 @@ async def export(session: AsyncSession, *, participant_id: int) -> dict[str, Any
             "grupo_de_edad": person.age_group,
             "sector": person.sector,
             "código_postal": person.postal_code,
+            "respuestas_actualizadas": _when(person.demographics_at),
             "sin_mensajes_de_campaña": person.muted,
+            "alcanzable": person.reachable,
+            "apoyos_dados": person.supports_given,
+            "propuestas_hechas": person.proposals_made,
+            "registro": person.created_at.isoformat(),
         },
         "propuestas": [
             {
@@ -56,15 +84,49 @@ async def export(session: AsyncSession, *, participant_id: int) -> dict[str, Any
                 "propuesta": p.proposal,
                 "visión": p.vision,
                 "estado": p.status,
+                "motivo_de_moderación": p.moderation_reason,
                 "apoyos": p.supports,
+                "resultado": p.outcome,
+                "nota_del_resultado": p.outcome_note,
+                "contada_como": p.counted_as,
                 "enviada": p.submitted_at.isoformat(),
             }
             for p in proposals
         ],
-        "votos": [{"propuesta": v.proposal_id, "voto": v.verdict} for v in votes],
+        "votos": [
+            {"propuesta": folio, "voto": verdict, "fecha": _when(created_at)}
+            for folio, verdict, created_at in votes
+        ],
         "constancia": (
-            {"folio": certificate.folio, "nombre": certificate.name} if certificate else None
+            {
+                "folio": certificate.folio,
+                "nombre": certificate.name,
+                "temas": certificate.topics,
+                "emitida": _when(certificate.issued_at),
+                "revocada": _when(certificate.revoked_at),
+                "motivo_de_revocación": certificate.revoke_reason,
+            }
+            if certificate
+            else None
         ),
+        "conversación": (
+            {
+                "paso": state.state,
+                "datos": {k: v for k, v in (state.data or {}).items() if k != "_s"},
+                "actualizada": _when(state.updated_at),
+            }
+            if state
+            else None
+        ),
+        "avisos_pendientes": [
+            {"mensaje": n.text_key, "datos": n.params, "creado": _when(n.created_at)}
+            for n in notifications
+            if n.sent_at is None
+        ],
+        "mensajes_de_campaña": [
+            {"campaña": d.campaign_id, "estado": d.status, "enviado": _when(d.sent_at)}
+            for d in deliveries
+        ],
     }
 
 

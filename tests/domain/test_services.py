@@ -459,3 +459,41 @@ async def test_timestamps_come_back_aware(db: Database, consultation: Consultati
         stored = again.consent_at
     assert stored.tzinfo is not None
     assert abs((stored - moment).total_seconds()) < 1
+
+
+async def test_the_export_holds_everything_stored_about_the_person(
+    db: Database, consultation: Consultation
+) -> None:
+    async with db.transaction() as session:
+        person = await make_participant(session, consultation, gender="mujer", source="radio")
+        other = await make_participant(session, consultation)
+        theirs = await make_proposal(session, consultation, other)
+        await make_proposal(session, consultation, person, problem="Mi calle se inunda cada año.")
+        await votes.judge(
+            session,
+            consultation=consultation,
+            participant=person,
+            proposal_id=theirs.id,
+            verdict="support",
+            now=utcnow(),
+        )
+        session.add(
+            ConversationState(
+                participant_id=person.id,
+                state="p_proposal",
+                data={"pillar": "servicios", "problem": "Un borrador a medio escribir", "_s": "3"},
+                version=3,
+                updated_at=utcnow(),
+            )
+        )
+    async with db.reading() as session:
+        data = await erasure.export(session, participant_id=person.id)
+    assert data["participante"]["género"] == "mujer" and data["participante"]["origen"] == "radio"
+    assert data["propuestas"][0]["problema"] == "Mi calle se inunda cada año."
+    assert data["propuestas"][0]["contada_como"]["gender"] == "mujer"
+    assert data["votos"] == [
+        {"propuesta": theirs.folio, "voto": "support", "fecha": data["votos"][0]["fecha"]}
+    ]
+    assert data["conversación"]["paso"] == "p_proposal"
+    assert data["conversación"]["datos"]["problem"] == "Un borrador a medio escribir"
+    assert data["constancia"] is None and data["mensajes_de_campaña"] == []
