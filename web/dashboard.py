@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from pmd_domain import tabular
 from pmd_domain.services import open_data
@@ -49,7 +50,12 @@ def setup(app: web.Application) -> None:
     env.filters["miles"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.1f}\u00a0%"
     catalogs = app[CATALOGS]
-    env.globals["t"] = lambda key, **params: catalogs.text("es", key, **params)
+
+    def text(key: str, **params: object) -> Markup:
+        # The catalogue's text is escaped; what fills it in too, unless it is already Markup.
+        return escape(catalogs.text("es", key)).format(**params)
+
+    env.globals["t"] = text
     app.cleanup_ctx.append(_lifecycle)
 
 
@@ -84,6 +90,7 @@ async def dashboard(request: web.Request) -> web.Response:
     if published.page is None:
         consultation = request.app[CONSULTATION]
         zone = ZoneInfo(consultation.exercise.timezone)
+        published_at = _moment(request, published.snapshot["breakdowns"]["published_at"])
         context = {
             "s": published.snapshot,
             "charts": published.charts,
@@ -93,7 +100,13 @@ async def dashboard(request: web.Request) -> web.Response:
             "census": consultation.census,
             "dimension_title": _titles(published.snapshot),
             "slug": charts.slug,
-            "published_at": _moment(request, published.snapshot["breakdowns"]["published_at"]),
+            "published_at": published_at,
+            "published_span": Markup('<span data-field="published">{}</span>').format(
+                published_at or ""
+            ),
+            "people_span": Markup('<span data-field="published-people">{}</span>').format(
+                f"{published.snapshot['breakdowns']['participants']:,}"
+            ),
         }
         html = aiohttp_jinja2.render_string("dashboard.html", request, context)
         published.page = html.encode()
