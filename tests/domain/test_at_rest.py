@@ -11,7 +11,7 @@ from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.db.models import Certificate
 from pmd_domain.services import erasure
-from tests.factories import make_participant, make_proposal
+from tests.factories import make_certificate, make_participant, make_proposal
 
 NAME = "Xochiquetzal Ramírez Zúñiga"
 PROBLEM = "En la calle Tlacaélel 42 vive doña Eufrosina y se inunda su casa."
@@ -57,17 +57,7 @@ async def test_nothing_of_an_erased_person_stays_in_the_files(
         async with database.transaction() as session:
             person = await make_participant(session, consultation, gender="mujer")
             await make_proposal(session, consultation, person, problem=PROBLEM, publish=False)
-            session.add(
-                Certificate(
-                    participant_id=person.id,
-                    folio="C-000001",
-                    token="t" * 32,
-                    name=NAME,
-                    topics=[["servicios", "agua"]],
-                    issued_at=utcnow(),
-                    updated_at=utcnow(),
-                )
-            )
+            make_certificate(session, person, name=NAME, folio="C-000001", token="t" * 32)
         for part in (NAME, PROBLEM):
             assert any(part.encode() in p.read_bytes() for p in path.parent.glob("pmd.sqlite3*"))
         # a reader is around, as when the dashboard refreshes

@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.db.models import Certificate, ConversationState, Participant, Proposal, StatCounter
 from pmd_domain.services import retention
 from tests.domain.conversation.chat import Chat, new_conversation
 from tests.domain.conversation.conftest import onboard, stored_state, write_draft
+from tests.factories import make_certificate
 
 
 async def _people(db: Database) -> int:
@@ -114,16 +114,8 @@ async def test_the_retention_job_anonymises_everything_past_its_date(
     async with db.transaction() as session:
         person = await session.scalar(select(Participant))
         assert person is not None
-        session.add(
-            Certificate(
-                participant_id=person.id,
-                folio="C-000009",
-                token="r" * 32,
-                name="Nezahualcóyotl Pérez",
-                topics=[["seguridad", "vialidad"]],
-                issued_at=utcnow(),
-                updated_at=utcnow(),
-            )
+        make_certificate(
+            session, person, name="Nezahualcóyotl Pérez", folio="C-000009", token="r" * 32
         )
         counters = {
             (c.metric, c.dimension, c.bucket): c.value
