@@ -15,6 +15,7 @@ from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.i18n import Catalogs
+from pmd_domain.services import sources
 from pmd_domain.settings import Settings
 from web import certificates, chat, dashboard, health, panel, telegram
 from web.housekeeping import housekeeping_ctx
@@ -58,6 +59,9 @@ def create_app(
             await upgrade_async(settings.database_url)
         owned = database is None
         app[DATABASE] = database or Database(settings.database_url)
+        if migrate:
+            async with app[DATABASE].transaction(bulk=True) as session:
+                await sources.fold_unlisted(session, consultation=app[CONSULTATION])
         yield
         if owned:
             await app[DATABASE].dispose()

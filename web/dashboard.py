@@ -13,6 +13,7 @@ from aiohttp import web
 from markupsafe import Markup, escape
 
 from pmd_domain import tabular
+from pmd_domain.publication import HIDDEN
 from pmd_domain.services import open_data
 from web import charts
 from web.keys import CATALOGS, CONSULTATION, DATABASE
@@ -146,6 +147,7 @@ async def open_data_page(request: web.Request) -> web.Response:
         "licence": LICENCE,
         "licence_url": LICENCE_URL,
         "k": request.app[CONSULTATION].limits.small_cell_k,
+        "hidden": HIDDEN,
         "proposal_columns": open_data.PROPOSAL_COLUMNS,
         "participation_columns": open_data.PARTICIPATION_COLUMNS,
     }

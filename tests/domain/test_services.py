@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
@@ -25,7 +25,16 @@ from pmd_domain.errors import (
     TextTooShort,
 )
 from pmd_domain.publication import HIDDEN
-from pmd_domain.services import disclosure, erasure, participants, proposals, stats, votes
+from pmd_domain.services import (
+    counters,
+    disclosure,
+    erasure,
+    participants,
+    proposals,
+    sources,
+    stats,
+    votes,
+)
 from tests.factories import (
     closed_consultation,
     make_participant,
@@ -497,3 +506,31 @@ async def test_the_export_holds_everything_stored_about_the_person(
     assert data["conversación"]["paso"] == "p_proposal"
     assert data["conversación"]["datos"]["problem"] == "Un borrador a medio escribir"
     assert data["constancia"] is None and data["mensajes_de_campaña"] == []
+
+
+async def test_sources_recorded_before_the_list_become_otra(
+    db: Database, consultation: Consultation
+) -> None:
+    async with db.transaction() as session:
+        await make_participant(session, consultation, source="fb_alcalde")
+        kept = await make_participant(session, consultation)
+        await make_participant(session, consultation)
+        # as an older version recorded any payload
+        await session.execute(
+            update(Participant)
+            .where(Participant.id == kept.id)
+            .values(source="vota_por_fulano_2027")
+        )
+        await counters.bump(
+            session,
+            [
+                ("participants", "source", "sin_respuesta", -1),
+                ("participants", "source", "vota_por_fulano_2027", 1),
+            ],
+        )
+        assert await sources.fold_unlisted(session, consultation=consultation) == 1
+        assert await sources.fold_unlisted(session, consultation=consultation) == 0
+        table = await stats.counters(session)
+        stored = set(await session.scalars(select(Participant.source)))
+    assert table[("participants", "source")] == {"fb_alcalde": 1, "otra": 1, "sin_respuesta": 1}
+    assert stored == {"fb_alcalde", "otra", None}
