@@ -60,13 +60,14 @@ class CitizenHandler:
             )
         # Rendered only once the step is committed: a reply never announces lost data.
         replies = () if outcome.duplicate else outcome.replies
-        # chat_id is written as a keyed hash by the log formatter (pmd_domain.logs)
-        log.debug(
-            "citizen step",
-            extra={
-                "chat_id": incoming.external_id,
-                "kind": incoming.inbound.kind,
-                "replies": len(replies),
-            },
-        )
+        if log.isEnabledFor(logging.DEBUG):
+            # chat_id is written as a keyed hash by the log formatter (pmd_domain.logs)
+            log.debug(
+                "citizen step",
+                extra={
+                    "chat_id": incoming.external_id,
+                    "kind": incoming.inbound.kind,
+                    "replies": len(replies),
+                },
+            )
         await render(context.bot, int(incoming.external_id), replies, query=query)
