@@ -256,14 +256,14 @@ def _moment(request: web.Request, iso: str | None) -> str | None:
     """When the breakdowns were published, as the exercise's people read it."""
     if iso is None:
         return None
-    zone = request.app[CONSULTATION].exercise.timezone
-    local = datetime.fromisoformat(iso).astimezone(ZoneInfo(zone))
+    exercise = request.app[CONSULTATION].exercise
+    local = datetime.fromisoformat(iso).astimezone(ZoneInfo(exercise.timezone))
     return request.app[CATALOGS].text(
         "es",
         "dashboard.moment",
         date=_long_date(local),
         time=f"{local:%H:%M}",
-        zone=zone.rsplit("/", 1)[-1].replace("_", " "),
+        zone=exercise.municipality,
     )
 
 
