@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -14,6 +15,8 @@ from bot.render import answer_query, render
 from bot.updates import CHANNEL, to_inbound
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation.types import Inbound, Outcome
+
+log = logging.getLogger("pmd.bot")
 
 
 class ConversationEngine(Protocol):
@@ -57,4 +60,14 @@ class CitizenHandler:
             )
         # Rendered only once the step is committed: a reply never announces lost data.
         replies = () if outcome.duplicate else outcome.replies
+        if log.isEnabledFor(logging.DEBUG):
+            # chat_id is written as a keyed hash by the log formatter (pmd_domain.logs)
+            log.debug(
+                "citizen step",
+                extra={
+                    "chat_id": incoming.external_id,
+                    "kind": incoming.inbound.kind,
+                    "replies": len(replies),
+                },
+            )
         await render(context.bot, int(incoming.external_id), replies, query=query)

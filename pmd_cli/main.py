@@ -13,6 +13,7 @@ from pmd_cli.commands import (
     db,
     demo,
     export,
+    privacy,
     serve,
     staff,
 )
@@ -22,7 +23,7 @@ from pmd_domain.errors import DomainError
 from pmd_domain.settings import SettingsError
 
 # Each module adds its sub-command; add a module here to add a command.
-COMMANDS = [serve, db, consultation, demo, staff, certificate, codes, export, broadcast]
+COMMANDS = [serve, db, consultation, demo, staff, certificate, codes, export, broadcast, privacy]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,8 +40,7 @@ SOURCES = [
 WEIGHTS = {
     "gender": [("mujer", 52), ("hombre", 43), ("otro", 1), (None, 4)],
     "age_group": [
-        ("menor_18", 6),
-        ("18_29", 31),
+        ("18_29", 33),
         ("30_44", 33),
         ("45_59", 20),
         ("60_mas", 7),
@@ -203,6 +202,7 @@ async def generate(
             }
             day = local_day(when, zone)
             counters[("participants", "total", "all")] += 1
+            counters[("changes", "total", "all")] += 1
             counters[("participants", "day", day)] += 1
             counters[("participants", "source", bucket(source))] += 1
             counters[("participants", "assurance", LEVEL)] += 1
@@ -241,12 +241,14 @@ async def generate(
                         "supports": 0,
                         "reports": 0,
                         "submitted_at": pdayt,
+                        "counted_as": {dim: answers.get(dim) for dim in CROSS_DIMENSIONS},
                     }
                 )
                 if status == "published":
                     published.append((next_proposal, pillar.key, pid))
                     counters[("proposals", "status", "published")] += 1
                 counters[("proposals", "total", "all")] += 1
+                counters[("changes", "total", "all")] += 1
                 counters[("proposals", "day", local_day(pdayt, zone))] += 1
                 counters[("proposals", "pillar", pillar.key)] += 1
                 counters[("proposals", "topic", f"{pillar.key}.{topic.key}")] += 1

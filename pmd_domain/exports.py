@@ -1,38 +1,27 @@
 """The staff export: every proposal with its analysis, as CSV or XLSX.
 
 Shared by the staff web area and ``pmd export``. Rows are read in pages; the files
-are written by plain functions so callers can run them off the event loop. Cells
-that a spreadsheet would take for a formula (``=``, ``+``, ``-``, ``@``) are kept
-as text: a citizen's text must never run as a formula on a staff computer.
+are written by plain functions so callers can run them off the event loop, through
+the one table writer (``pmd_domain.tabular``), which defuses formulas.
 """
 
 from __future__ import annotations
 
-import csv
 import io
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import IO, Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.services import analysis, open_data, stats
+from pmd_domain.tabular import csv_bytes as table_csv
+from pmd_domain.tabular import xlsx_cells
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-BOM = "\ufeff"
 PROPOSALS_SHEET = "Propuestas"
 PARTICIPATION_SHEET = "Participación"
-
-
-def csv_safe(value: Any) -> Any:
-    """A cell value that a spreadsheet shows as typed (a leading quote defuses formulas)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 async def proposal_pages(
@@ -62,25 +51,8 @@ async def participation_rows(
 
 def csv_bytes(rows: Iterable[dict[str, Any]], *, header: bool = False) -> bytes:
     """Export rows as CSV (UTF-8 with a BOM before the header, so spreadsheets read accents)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    if header:
-        buffer.write(BOM)
-        writer.writerow(analysis.EXPORT_COLUMNS)
-    writer.writerows([csv_safe(row[c]) for c in analysis.EXPORT_COLUMNS] for row in rows)
-    return buffer.getvalue().encode("utf-8")
-
-
-def _cells(sheet: Any, values: Sequence[Any]) -> list[WriteOnlyCell]:
-    cells = []
-    for value in values:
-        if isinstance(value, str):
-            value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell = WriteOnlyCell(sheet, value=value)
-        if isinstance(value, str):
-            cell.data_type = "s"  # never a formula, whatever the text starts with
-        cells.append(cell)
-    return cells
+    values = ([row[c] for c in analysis.EXPORT_COLUMNS] for row in rows)
+    return table_csv(values, header=analysis.EXPORT_COLUMNS if header else None)
 
 
 def write_xlsx(
@@ -91,13 +63,13 @@ def write_xlsx(
     """Write the workbook: proposals on the first sheet, aggregate counts on the second."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(PROPOSALS_SHEET)
-    sheet.append(_cells(sheet, analysis.EXPORT_COLUMNS))
+    sheet.append(xlsx_cells(sheet, analysis.EXPORT_COLUMNS))
     for row in proposals:
-        sheet.append(_cells(sheet, [row[c] for c in analysis.EXPORT_COLUMNS]))
+        sheet.append(xlsx_cells(sheet, [row[c] for c in analysis.EXPORT_COLUMNS]))
     counts = book.create_sheet(PARTICIPATION_SHEET)
-    counts.append(_cells(counts, open_data.PARTICIPATION_COLUMNS))
+    counts.append(xlsx_cells(counts, open_data.PARTICIPATION_COLUMNS))
     for row in participation:
-        counts.append(_cells(counts, [row[c] for c in open_data.PARTICIPATION_COLUMNS]))
+        counts.append(xlsx_cells(counts, [row[c] for c in open_data.PARTICIPATION_COLUMNS]))
     book.save(target)
 
 

@@ -1,20 +1,58 @@
-"""Structured logs: one JSON object per line, never personal data."""
+"""Structured logs: one JSON object per line, never personal data nor a secret.
+
+- Fields that name a chat or a person (``chat_id``, ``user_id``, ``external_id``,
+  ``staff``) are written as a keyed hash (``pseudonym``): a line can still tell two
+  chats apart, but not which chats they are.
+- The bot token, the webhook secret and the secret key are masked wherever they
+  appear in a line (a request URL is ``.../bot<token>/method``), and so is anything
+  shaped like a Telegram bot token, at every level.
+- ``PMD_LOG_LEVEL`` applies to the service's own loggers (``pmd.*``, ``web.*``,
+  ``bot.*``); libraries log at INFO at most (httpx and httpcore at WARNING): their
+  DEBUG lines carry whole Bot API requests, with chat ids and what citizens wrote.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+import re
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+IDENTIFYING = frozenset({"chat_id", "user_id", "external_id", "staff"})
+_TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}")
+MASK = "***"
+OWN_LOGGERS = ("pmd", "web", "bot", "pmd_domain", "pmd_cli")
+
+
+def pseudonym(secret: str, value: object) -> str:
+    """A keyed hash of an id for a log line (the same id gives the same pseudonym)."""
+    digest = hmac.new(secret.encode(), str(value).encode(), hashlib.sha256).hexdigest()
+    return f"h:{digest[:12]}"
 
 
 class JsonFormatter(logging.Formatter):
-    """Format a record as JSON with its ``extra`` fields."""
+    """Format a record as JSON with its ``extra`` fields, ids hashed and secrets masked."""
+
+    def __init__(self, *, secret: str = "", masked: Iterable[str] = ()):
+        super().__init__()
+        self._secret = secret
+        self._masked = sorted({m for m in masked if m and len(m) >= 8}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
+        return self._clean(self._json(record))
+
+    def _clean(self, line: str) -> str:
+        for secret in self._masked:
+            line = line.replace(secret, MASK)
+        return _TOKEN_SHAPE.sub(MASK, line)
+
+    def _json(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
@@ -22,17 +60,30 @@ class JsonFormatter(logging.Formatter):
             "event": record.getMessage(),
         }
         payload.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        for key in IDENTIFYING & payload.keys():
+            if payload[key] is not None:
+                payload[key] = pseudonym(self._secret, payload[key])
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Send JSON logs to stderr at ``level``."""
+def configure_logging(
+    level: str = "INFO", *, secret: str = "", masked: Iterable[str | None] = ()
+) -> None:
+    """Send JSON logs to stderr: the service's loggers at ``level``, libraries at INFO at most.
+
+    ``secret`` keys the pseudonyms of ids; every string of ``masked`` (tokens,
+    secrets) is replaced by ``***`` wherever it appears.
+    """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(JsonFormatter(secret=secret, masked=[m for m in masked if m]))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    wanted = logging.getLevelName(level.upper())
+    wanted = wanted if isinstance(wanted, int) else logging.INFO
+    root.setLevel(max(wanted, logging.INFO))
+    for own in OWN_LOGGERS:
+        logging.getLogger(own).setLevel(wanted)
     for noisy in ("httpx", "httpcore", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation, load_consultation
-from pmd_domain.db.models import Participant, Proposal
+from pmd_domain.db.models import Certificate, Participant, Proposal
 from pmd_domain.services import participants, proposals
 
 _ids = itertools.count(1000)
@@ -170,3 +170,21 @@ async def make_recipients(
     ]
     if rows:
         await session.execute(insert(Participant), rows)
+
+
+def make_certificate(
+    session: AsyncSession, author: Participant, *, name: str, folio: str, token: str
+) -> Certificate:
+    """A certificate with ``name`` on it for ``author`` (added to the session)."""
+    moment = utcnow()
+    record = Certificate(
+        participant_id=author.id,
+        folio=folio,
+        token=token,
+        name=name,
+        topics=[["servicios", "agua"]],
+        issued_at=moment,
+        updated_at=moment,
+    )
+    session.add(record)
+    return record

@@ -15,7 +15,7 @@ from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.i18n import Catalogs
-from pmd_domain.services import ranking
+from pmd_domain.services import ranking, sources
 from pmd_domain.settings import Settings
 from web import certificates, chat, dashboard, health, panel, telegram
 from web.clients import trusted_proxies
@@ -67,6 +67,9 @@ def create_app(
         # the file changed since the last start (only proposals that differ are written).
         async with app[DATABASE].transaction(bulk=True) as session:
             await ranking.recount(session, consultation=app[CONSULTATION])
+        if migrate:
+            async with app[DATABASE].transaction(bulk=True) as session:
+                await sources.fold_unlisted(session, consultation=app[CONSULTATION])
         yield
         if owned:
             await app[DATABASE].dispose()

@@ -12,6 +12,8 @@ import io
 import json
 from typing import Any
 
+from pmd_domain.publication import HIDDEN
+
 DIMENSION_TITLES = {"gender": "género", "age_group": "grupo de edad", "sector": "sector"}
 SLUGS = {"gender": "genero", "age_group": "edad", "sector": "sector"}
 ACCENT = "#7a1f3d"
@@ -59,7 +61,10 @@ def chart_specs(snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
         specs[f"representatividad-{slug(dim)}"] = {
             "kind": "compare",
             "title": f"Representatividad por {dimension_title(dim)} (%)",
-            "labels": [r["label"] for r in rows],
+            "labels": [
+                f"{r['label']} ({HIDDEN})" if r["participant_share"] is None else r["label"]
+                for r in rows
+            ],
             "values": [round(100 * (r["participant_share"] or 0), 1) for r in rows],
             "reference": [round(100 * r["census_share"], 1) for r in rows],
         }
@@ -73,14 +78,17 @@ def chart_specs(snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def _bars(
     title: str, series: list[dict[str, Any]], *, horizontal: bool, short_labels: bool = False
 ) -> dict[str, Any]:
+    """A bar chart of what the table beside it publishes: a reserved count has no bar."""
     labels = [str(s["label"]) for s in series]
     if short_labels:  # 2023-06-05 -> 05/06
         labels = [f"{x[8:10]}/{x[5:7]}" if len(x) == 10 else x for x in labels]
+    values = [s["count"] if isinstance(s["count"], int) else None for s in series]
+    labels = [f"{x} ({HIDDEN})" if v is None else x for x, v in zip(labels, values, strict=True)]
     return {
         "kind": "barh" if horizontal else "bar",
         "title": title,
         "labels": labels,
-        "values": [int(s["count"]) for s in series],
+        "values": values,
     }
 
 
@@ -89,7 +97,8 @@ def render(spec: dict[str, Any]) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    labels, values = spec["labels"], spec["values"]
+    labels = spec["labels"]
+    values = [v or 0 for v in spec["values"]]  # a reserved count is drawn as no bar
     rows = max(len(labels), 1)
     height = 1.4 + 0.36 * rows if spec["kind"] != "bar" else 3.4
     figure = Figure(figsize=(5.6, min(max(height, 2.4), 7.5)), dpi=110)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 
+from pmd_domain import tabular
+from pmd_domain.publication import HIDDEN
 from pmd_domain.services import open_data
 from web import charts
-from web.keys import CONSULTATION, DATABASE
+from web.keys import CATALOGS, CONSULTATION, DATABASE
 from web.live_stats import ChartStore, Published, SnapshotCache
 
 routes = web.RouteTableDef()
@@ -24,7 +25,6 @@ CHARTS = web.AppKey("dashboard_charts", ChartStore)
 POLL_MS = web.AppKey("dashboard_poll_ms", int)
 
 API_MAX_AGE = 2
-BOM = "\ufeff"
 LICENCE = "Términos de Libre Uso MX"
 LICENCE_URL = "https://datos.gob.mx/libreusomx"
 MONTHS = [
@@ -50,6 +50,13 @@ def setup(app: web.Application) -> None:
     env = aiohttp_jinja2.get_env(app)
     env.filters["miles"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.1f}\u00a0%"
+    catalogs = app[CATALOGS]
+
+    def text(key: str, **params: object) -> Markup:
+        # The catalogue's text is escaped; what fills it in too, unless it is already Markup.
+        return escape(catalogs.text("es", key)).format(**params)
+
+    env.globals["t"] = text
     app.cleanup_ctx.append(_lifecycle)
 
 
@@ -84,6 +91,7 @@ async def dashboard(request: web.Request) -> web.Response:
     if published.page is None:
         consultation = request.app[CONSULTATION]
         zone = ZoneInfo(consultation.exercise.timezone)
+        published_at = _moment(request, published.snapshot["breakdowns"]["published_at"])
         context = {
             "s": published.snapshot,
             "charts": published.charts,
@@ -93,6 +101,13 @@ async def dashboard(request: web.Request) -> web.Response:
             "census": consultation.census,
             "dimension_title": _titles(published.snapshot),
             "slug": charts.slug,
+            "published_at": published_at,
+            "published_span": Markup('<span data-field="published">{}</span>').format(
+                published_at or ""
+            ),
+            "people_span": Markup('<span data-field="published-people">{}</span>').format(
+                f"{published.snapshot['breakdowns']['participants']:,}"
+            ),
         }
         html = aiohttp_jinja2.render_string("dashboard.html", request, context)
         published.page = html.encode()
@@ -132,6 +147,7 @@ async def open_data_page(request: web.Request) -> web.Response:
         "licence": LICENCE,
         "licence_url": LICENCE_URL,
         "k": request.app[CONSULTATION].limits.small_cell_k,
+        "hidden": HIDDEN,
         "proposal_columns": open_data.PROPOSAL_COLUMNS,
         "participation_columns": open_data.PARTICIPATION_COLUMNS,
     }
@@ -146,12 +162,13 @@ async def open_proposals(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     first = True
     if fmt == "csv":
-        await response.write(_csv([open_data.PROPOSAL_COLUMNS], bom=True))
+        await response.write(tabular.csv_bytes([], header=open_data.PROPOSAL_COLUMNS))
     else:
         await response.write(_json_head(request, "propuestas"))
     async for page in _proposal_pages(request):
         if fmt == "csv":
-            await response.write(_csv([row[c] for c in open_data.PROPOSAL_COLUMNS] for row in page))
+            rows = ([row[c] for c in open_data.PROPOSAL_COLUMNS] for row in page)
+            await response.write(tabular.csv_bytes(rows))
         else:
             chunk = ",".join(json.dumps(row, ensure_ascii=False) for row in page)
             await response.write(("" if first else ",").encode() + chunk.encode())
@@ -187,7 +204,7 @@ async def open_participation(request: web.Request) -> web.Response:
     rows = open_data.participation_rows(published.snapshot)
     if fmt == "csv":
         columns = open_data.PARTICIPATION_COLUMNS
-        body = _csv([columns], bom=True) + _csv([row[c] for c in columns] for row in rows)
+        body = tabular.csv_bytes(([row[c] for c in columns] for row in rows), header=columns)
     else:
         body = _json_head(request, "participacion") + b",".join(
             json.dumps(row, ensure_ascii=False).encode() for row in rows
@@ -219,14 +236,6 @@ def _download(request: web.Request, filename: str, *, stream: bool = True) -> An
     return web.StreamResponse(headers=headers) if stream else web.Response(headers=headers)
 
 
-def _csv(rows: Iterable[Iterable[Any]], *, bom: bool = False) -> bytes:
-    buffer = io.StringIO()
-    if bom:
-        buffer.write(BOM)
-    csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
-
-
 def _json_head(request: web.Request, key: str) -> bytes:
     consultation = request.app[CONSULTATION]
     head = {
@@ -241,6 +250,21 @@ def _json_head(request: web.Request, key: str) -> bytes:
 
 def _long_date(moment: datetime) -> str:
     return f"{moment.day} de {MONTHS[moment.month - 1]} de {moment.year}"
+
+
+def _moment(request: web.Request, iso: str | None) -> str | None:
+    """When the breakdowns were published, as the exercise's people read it."""
+    if iso is None:
+        return None
+    exercise = request.app[CONSULTATION].exercise
+    local = datetime.fromisoformat(iso).astimezone(ZoneInfo(exercise.timezone))
+    return request.app[CATALOGS].text(
+        "es",
+        "dashboard.moment",
+        date=_long_date(local),
+        time=f"{local:%H:%M}",
+        zone=exercise.municipality,
+    )
 
 
 def _titles(snapshot: dict[str, Any]) -> dict[str, str]:

@@ -1,4 +1,6 @@
-"""Runs ``pmd_domain.services.housekeeping.prune`` every hour while the service runs."""
+"""Hourly chores while the service runs: ``housekeeping.prune``, the retention purge
+(``retention.purge``, once the exercise is past its retention period), and reading
+the consultation file's campaign sources again when the file changed."""
 
 from __future__ import annotations
 
@@ -10,20 +12,26 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from pmd_domain.clock import utcnow
-from pmd_domain.services import housekeeping
-from web.keys import DATABASE
+from pmd_domain.services import housekeeping, retention
+from web.keys import CONSULTATION, DATABASE
 
 log = logging.getLogger("pmd.housekeeping")
 
 FIRST_RUN_AFTER = 60.0
 EVERY = 3600.0
+SOURCES_EVERY = 5.0
 
 
 async def prune_once(app: web.Application) -> dict[str, int]:
-    """One clean-up in its own transaction."""
+    """One clean-up in its own transaction, then the retention purge in another."""
+    now = utcnow()
     # A scan of the processed updates: off the event loop.
     async with app[DATABASE].transaction(bulk=True) as session:
-        return await housekeeping.prune(session, now=utcnow())
+        removed = await housekeeping.prune(session, now=now)
+    async with app[DATABASE].transaction(bulk=True) as session:
+        purged = await retention.purge(session, consultation=app[CONSULTATION], now=now)
+    removed["anonymised_participants"] = purged.participants
+    return removed
 
 
 async def _loop(app: web.Application) -> None:
@@ -37,10 +45,25 @@ async def _loop(app: web.Application) -> None:
         await asyncio.sleep(EVERY)
 
 
+async def _follow_sources(app: web.Application) -> None:
+    while True:
+        await asyncio.sleep(SOURCES_EVERY)
+        try:
+            # A stat of the file; reading it again only when it changed (off the loop).
+            if await asyncio.to_thread(app[CONSULTATION].reload_sources):
+                log.info("campaign sources reloaded")
+        except Exception:
+            log.exception("campaign sources not reloaded")
+
+
 async def housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Start the hourly clean-up with the app; stop it on shutdown."""
-    task = asyncio.create_task(_loop(app), name="pmd-housekeeping")
+    """Start the hourly clean-up and the sources' follower with the app; stop them on shutdown."""
+    tasks = [
+        asyncio.create_task(_loop(app), name="pmd-housekeeping"),
+        asyncio.create_task(_follow_sources(app), name="pmd-sources"),
+    ]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -23,7 +23,7 @@ from typing import Any
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
-from pmd_domain.services import stats
+from pmd_domain.services import disclosure, stats
 from web import charts
 
 log = logging.getLogger(__name__)
@@ -90,9 +90,12 @@ class SnapshotCache:
 
     async def _refresh(self) -> Published:
         try:
+            now = utcnow()
+            # The breakdowns change only in batches (see pmd_domain.services.disclosure).
+            await disclosure.publish_if_due(self.database, consultation=self.consultation, now=now)
             async with self.database.reading() as session:
                 snapshot = await stats.snapshot(
-                    session, consultation=self.consultation, now=utcnow(), language="es"
+                    session, consultation=self.consultation, now=now, language="es"
                 )
             self.computations += 1
             published = self._publish(snapshot)

@@ -14,7 +14,7 @@ from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.errors import NotAllowed, NotFound, TextNotReadable
 from pmd_domain.i18n import Catalogs
-from pmd_domain.services import anomalies, certificates, staff_login, stats
+from pmd_domain.services import anomalies, certificates, disclosure, staff_login, stats
 
 MAX_BURST_LINES = 10  # the rest are in the panel
 
@@ -35,10 +35,17 @@ async def figures(update: Update, context: Context, role: str) -> None:
     lang = language_of(update, services.catalogs)
     consultation, catalogs = services.consultation, services.catalogs
     now = utcnow()
+    # what staff may forward is what the public sees: the batch in force (see disclosure)
+    await disclosure.publish_if_due(services.database, consultation=consultation, now=now)
     async with services.database.reading() as session:
         summary = await stats.summary(session, consultation=consultation, now=now)
         flagged = await anomalies.bursts(session, consultation=consultation, now=now)
     names = {p.key: f"{p.number}. {consultation.text(p.name, lang)}" for p in consultation.pillars}
+
+    def n(value: int | str) -> str:
+        # a count the publication rule reserves is shown as the public sees it
+        return f"{value:,}" if isinstance(value, int) else catalogs.text(lang, "figures.reserved")
+
     pillars = "\n".join(
         catalogs.text(
             lang,
@@ -58,9 +65,9 @@ async def figures(update: Update, context: Context, role: str) -> None:
         published=f"{summary.published:,}",
         supports=f"{summary.supports:,}",
         waiting=f"{summary.waiting:,}",
-        today_participants=f"{summary.today['participants']:,}",
-        today_proposals=f"{summary.today['proposals']:,}",
-        today_supports=f"{summary.today['supports']:,}",
+        today_participants=n(summary.today["participants"]),
+        today_proposals=n(summary.today["proposals"]),
+        today_supports=n(summary.today["supports"]),
         pillars=pillars,
     )
     text += "\n\n" + integrity_lines(summary, flagged, consultation, catalogs, lang)

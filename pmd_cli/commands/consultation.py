@@ -31,6 +31,15 @@ def run_check(args: argparse.Namespace) -> int:
         f"{topics} temas, {len(consultation.demographics)} preguntas. "
         f"Apoyos que cuentan: {counted}."
     )
+    sources = consultation.source_list()
+    print(f"Fuentes de campaña ({len(sources)}; cualquier otra se registra como «otra»):")
+    for key, label in sources.items():
+        print(f"  {key}: {consultation.text(label, 'es')}")
+    privacy = consultation.privacy
+    print(
+        f"Aviso {privacy.version}; datos personales hasta {privacy.retention_days} días después "
+        f"del cierre; edad mínima {privacy.minimum_age} años."
+    )
     return 0
 
 

@@ -20,7 +20,15 @@ def run(args: argparse.Namespace) -> int:
 
     settings = common.settings()
     settings.check_for_serving()
-    configure_logging(settings.log_level)
+    configure_logging(
+        settings.log_level,
+        secret=settings.secret_key,
+        masked=[
+            settings.telegram_bot_token,
+            settings.telegram_webhook_secret,
+            settings.secret_key,
+        ],
+    )
     consultation = common.consultation(settings)
     app = create_app(settings, consultation=consultation)
     host = args.host or settings.host

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pmd_domain.consultation.locate import find_line, line_index
-from pmd_domain.consultation.schema import Consultation
+from pmd_domain.consultation.schema import Consultation, Text
 
 DEFAULT_NAME = "pachuca-2023.toml"
 
@@ -110,12 +110,45 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 
 
 def load_consultation(path: Path | None = None) -> Consultation:
-    """Load ``path`` or, when None, the default consultation shipped with the package."""
+    """Load ``path`` or, when None, the default consultation shipped with the package.
+
+    A consultation loaded from a file follows the file's ``[sources]``: see
+    ``Consultation.reload_sources`` (the rest of the file is read only at start).
+    """
     if path is None:
         text = resources.files("pmd_domain.consultation").joinpath(DEFAULT_NAME).read_text("utf-8")
         return parse_consultation(text, name=DEFAULT_NAME)
     try:
         text = Path(path).read_text("utf-8")
+        stamp = _stamp(Path(path))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConsultationError([Problem(str(path), None, "", f"no se puede leer: {exc}")]) from exc
-    return parse_consultation(text, name=str(path))
+    consultation = parse_consultation(text, name=str(path))
+    consultation.follow_sources(_SourcesFile(Path(path), stamp))
+    return consultation
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size
+
+
+class _SourcesFile:
+    """Reads a consultation file's ``[sources]`` again when the file changed.
+
+    A file that does not validate as a whole is ignored (the sources in force stay).
+    """
+
+    def __init__(self, path: Path, stamp: tuple[int, int]):
+        self.path = path
+        self.stamp = stamp
+
+    def __call__(self) -> dict[str, Text] | None:
+        try:
+            stamp = _stamp(self.path)
+            if stamp == self.stamp:
+                return None
+            self.stamp = stamp
+            return parse_consultation(self.path.read_text("utf-8"), name=str(self.path)).sources
+        except (OSError, UnicodeDecodeError, ConsultationError):
+            return None

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from pmd_domain.assurance import Assurance
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_\-.]{0,31}$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]
+# A campaign source is the deep-link payload itself (``t.me/<bot>?start=fb_alcalde``):
+# what Telegram accepts there, lower case.
+SOURCE_PATTERN = r"^[a-z0-9_\-]{1,60}$"  # fits in the consent buttons (c:y:<key>)
+SourceKey = Annotated[str, Field(pattern=SOURCE_PATTERN)]
+OTHER_SOURCE = "otra"  # any payload that is not in the list: recorded, never printed
+RESERVED_SOURCES = (OTHER_SOURCE, "sin_respuesta")
+AGE_QUESTION = "age_group"
 
 # A text is either one string (the consultation's default language) or a table
 # of languages: ``{ es = "Salud", en = "Health" }``.
@@ -97,6 +105,9 @@ class Pillar(Strict):
 class Option(Strict):
     key: Key
     label: Text
+    # For the age question: the oldest age of the group (``17`` for "Menos de 18 años"),
+    # checked against ``privacy.minimum_age``.
+    max_age: int | None = Field(default=None, ge=0, le=150)
 
 
 class Question(Strict):
@@ -127,7 +138,9 @@ class Limits(Strict):
     vision_max_chars: int = Field(default=600, ge=20, le=3500)
     proposals_per_participant: int = Field(default=10, ge=1)
     supports_per_participant: int = Field(default=100, ge=1)
-    small_cell_k: int = Field(default=5, ge=1)
+    small_cell_k: int = Field(default=5, ge=2)
+    # The breakdowns are published again at most this often (and only after k changes).
+    publication_interval_minutes: int = Field(default=10, ge=0, le=10_080)
     reports_to_requeue: int = Field(default=3, ge=1)
     name_max_chars: int = Field(default=120, ge=10, le=300)
 
@@ -138,6 +151,10 @@ class Privacy(Strict):
     full: Text
     keep_anonymous_proposals: bool = True
     controller: str = ""
+    # Personal data are deleted or anonymised this many days after the exercise closes.
+    retention_days: int = Field(default=365, ge=0, le=36_500)
+    # Younger people are not registered (LGPDPPSO art. 20; see docs/privacy.md).
+    minimum_age: int = Field(default=18, ge=0, le=120)
 
 
 class Vision(Strict):
@@ -236,12 +253,53 @@ class Consultation(Strict):
     vision: Vision
     certificate: CertificateWording = CertificateWording()
     integrity: Integrity = Field(default_factory=Integrity)
+    sources: dict[SourceKey, Text] = Field(default_factory=dict)
+    _live: _LiveSources | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _unique_pillars(self) -> Consultation:
         _require_unique([p.key for p in self.pillars], "pillars")
         _require_unique([q.key for q in self.demographics], "demographics")
         return self
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_not_reserved(cls, value: dict[str, Text]) -> dict[str, Text]:
+        for key in RESERVED_SOURCES:
+            if key in value:
+                raise ValueError(f"la fuente {key!r} está reservada; usa otra clave")
+        return value
+
+    @model_validator(mode="after")
+    def _ages_coherent(self) -> Consultation:
+        question = self.question(AGE_QUESTION)
+        minimum = self.privacy.minimum_age
+        for option in question.options if question else []:
+            if option.max_age is not None and option.max_age < minimum:
+                raise ValueError(
+                    f"demographics.{AGE_QUESTION}: la opción {option.key!r} es para menores de "
+                    f"{minimum} años, la edad mínima (privacy.minimum_age); quítala o baja la edad"
+                )
+        return self
+
+    def follow_sources(self, reload: Callable[[], dict[str, Text] | None]) -> None:
+        """Let ``reload_sources`` take the campaign sources from ``reload`` (the file again)."""
+        self._live = _LiveSources(reload, dict(self.sources))
+
+    def reload_sources(self) -> bool:
+        """Read the campaign sources again (blocking: a file); whether they changed."""
+        return self._live.refresh() if self._live is not None else False
+
+    def source_list(self) -> dict[str, Text]:
+        """The campaign sources in force (key -> label)."""
+        return self._live.current if self._live is not None else dict(self.sources)
+
+    def campaign_source(self, payload: str | None) -> str | None:
+        """What is recorded for a deep-link payload: a listed key, ``"otra"``, or None."""
+        raw = (payload or "").strip().lower()
+        if not raw:
+            return None
+        return raw if raw in self.source_list() else OTHER_SOURCE
 
     def pillar(self, key: str) -> Pillar | None:
         """The pillar with ``key``, if any."""
@@ -258,6 +316,21 @@ class Consultation(Strict):
     def text(self, value: Text, language: str) -> str:
         """Resolve a configured text in ``language``."""
         return pick(value, language, self.exercise.default_language)
+
+
+class _LiveSources:
+    """The campaign sources, read again from their file by ``refresh`` when it changed."""
+
+    def __init__(self, reload: Callable[[], dict[str, Text] | None], current: dict[str, Text]):
+        self._reload = reload
+        self.current = current
+
+    def refresh(self) -> bool:
+        found = self._reload()
+        if found is None or found == self.current:
+            return False
+        self.current = found
+        return True
 
 
 def _require_unique(keys: list[str], what: str) -> None:

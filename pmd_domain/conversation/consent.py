@@ -16,27 +16,30 @@ from pmd_domain.services import participants
 ACCEPT = "c:y"
 DECLINE = "c:n"
 AGAIN = "c:r"
+UNDER_AGE = "c:u"
 
 
 def _with_source(head: str, source: str | None) -> str:
     return (head + (":" + source if source else ""))[:MAX_BUTTON_DATA_BYTES]
 
 
-def _source(data: str) -> str | None:
+def _source(ctx: Ctx, data: str) -> str | None:
+    # The button's data comes back from the client: checked against the list again.
     parts = data.split(":", 2)
-    return participants.clean_source(parts[2]) if len(parts) == 3 else None
+    return ctx.consultation.campaign_source(parts[2]) if len(parts) == 3 else None
 
 
 def greeting(ctx: Ctx, source: str | None) -> Replies:
     """The greeting with the short notice, the link to the full one and the two choices."""
-    text = "\n\n".join(
-        [
-            ctx.t("consent.greeting", title=ctx.c(ctx.consultation.exercise.title)),
-            ctx.c(ctx.consultation.privacy.short),
-            ctx.t("consent.question"),
-        ]
-    )
-    buttons = (
+    age = ctx.consultation.privacy.minimum_age
+    parts = [
+        ctx.t("consent.greeting", title=ctx.c(ctx.consultation.exercise.title)),
+        ctx.c(ctx.consultation.privacy.short),
+    ]
+    if age:
+        parts.append(ctx.t("consent.minimum_age", age=age))
+    parts.append(ctx.t("consent.question"))
+    buttons: list[tuple[Button, ...]] = [
         (Button(label=ctx.t("consent.read_notice"), url=ctx.links.privacy()),),
         *rows(
             [
@@ -45,15 +48,28 @@ def greeting(ctx: Ctx, source: str | None) -> Replies:
             ],
             per_row=2,
         ),
-    )
-    return [Reply(text=text, buttons=buttons)]
+    ]
+    if age:
+        buttons.append((Button(label=ctx.t("consent.under_age", age=age), data=UNDER_AGE),))
+    return [Reply(text="\n\n".join(parts), buttons=tuple(buttons))]
+
+
+def under_age(ctx: Ctx) -> Replies:
+    """Someone under the minimum age: kindly told why they cannot take part here; nothing stored.
+
+    LGPDPPSO art. 20: a minor's consent is given by whoever holds parental authority or
+    guardianship, which this chat cannot obtain (see docs/privacy.md).
+    """
+    office = ctx.consultation.privacy.controller or ctx.consultation.exercise.municipality
+    back = Button(label=ctx.t("consent.back_to_notice"), data=AGAIN)
+    return [Reply(text=ctx.t("consent.under_age_reply", office=office), buttons=((back,),))]
 
 
 async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
     """Someone who has not accepted the notice (or erased their data) wrote to us."""
     inbound = ctx.inbound
     if inbound.kind == "start":
-        return greeting(ctx, participants.clean_source(inbound.text.strip()))
+        return greeting(ctx, ctx.consultation.campaign_source(inbound.text))
     action = inbound.data.split(":")[:2] if inbound.kind == "button" else []
     if action == ["c", "y"]:
         try:
@@ -64,21 +80,24 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
                 external_id=external_id,
                 now=ctx.now,
                 language=ctx.lang,
-                source=_source(inbound.data),
+                source=_source(ctx, inbound.data),
                 known_absent=True,  # the engine just looked this chat up
                 client=ctx.client,
             )
         except AddressLimit as error:  # nothing was stored: the greeting again, later
-            replies = greeting(ctx, _source(inbound.data))
+            replies = greeting(ctx, _source(ctx, inbound.data))
             return prefix(replies, ctx.error(error))
         ctx.participant = person
         ctx.lang = person.language
         return await demographics.begin(ctx, before=ctx.t("consent.thanks"))
     if action == ["c", "n"]:
         again = Button(
-            label=ctx.t("consent.changed_mind"), data=_with_source(AGAIN, _source(inbound.data))
+            label=ctx.t("consent.changed_mind"),
+            data=_with_source(AGAIN, _source(ctx, inbound.data)),
         )
         return [Reply(text=ctx.t("consent.declined"), buttons=((again,),))]
     if action == ["c", "r"]:
-        return greeting(ctx, _source(inbound.data))
+        return greeting(ctx, _source(ctx, inbound.data))
+    if action == ["c", "u"]:
+        return under_age(ctx)
     return greeting(ctx, None)

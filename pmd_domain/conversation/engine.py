@@ -26,6 +26,7 @@ from pmd_domain.conversation import (  # noqa: F401  (registers the screens)
     mine,
     mydata,
     proposal,
+    reconsent,
     verify,
     voting,
 )
@@ -111,7 +112,11 @@ class Conversation:
                 if ctx.state not in SCREENS:
                     ctx.state, ctx.data = "menu", {}
                 ctx.screen = str(ctx.data.pop("_s", ctx.version))
-            replies = await _dispatch(ctx)
+            if reconsent.pending(ctx) and not reconsent.answering(ctx):
+                # a new notice first: nothing of this input is processed or stored
+                replies = await reconsent.ask(ctx)
+            else:
+                replies = await _dispatch(ctx)
         if ctx.participant is not None and person is not None and ctx.participant.id != person.id:
             # The step made this chat act as another participant (a browser linked to
             # its Telegram participant): that one's state is the one to write.

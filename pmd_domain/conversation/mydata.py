@@ -33,6 +33,13 @@ def _answer(ctx: Ctx, question: Question) -> str:
     return ctx.c(option.label) if option else str(value)
 
 
+def _source(ctx: Ctx, key: str | None) -> str:
+    if not key:
+        return "—"
+    label = ctx.consultation.source_list().get(key)
+    return ctx.c(label) if label is not None else ctx.t("mydata.source_other")
+
+
 def _field(ctx: Ctx, question: Question) -> str:
     key = f"mydata.field.{question.key}"
     return ctx.t(key) if ctx.catalogs.has(key) else ctx.c(question.prompt)
@@ -51,7 +58,7 @@ async def prompt(ctx: Ctx) -> Replies:
         ),
     ]
     lines += [f"{_field(ctx, q)}: {_answer(ctx, q)}" for q in ctx.consultation.demographics]
-    lines.append(ctx.t("mydata.source", source=person.source or "—"))
+    lines.append(ctx.t("mydata.source", source=_source(ctx, person.source)))
     lines.append(
         ctx.t("mydata.language", name=LANGUAGE_NAMES.get(person.language, person.language))
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,14 +28,36 @@ from pmd_domain.db.sqlite_writer import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WIPE = "pmd_wipe_after_commit"
+
+
+def wipe_after_commit(session: AsyncSession) -> None:
+    """Ask for the WAL to be checkpointed and emptied once this transaction commits."""
+    session.info[WIPE] = True
+
 
 log = logging.getLogger("pmd.db")
 
 
 def _prepare_sqlite_file(url: str) -> None:
+    """Create the database file readable by its owner only, in a folder of its own.
+
+    A missing folder is created 0700; the file, and the ``-wal`` and ``-shm`` files
+    SQLite creates beside it with the same mode, are 0600 (an existing file is
+    tightened). An existing folder is left as the operator made it.
+    """
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+        path.parent.chmod(0o700)  # mkdir's mode is filtered by the umask
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists() and name.stat().st_mode & 0o077:
+            name.chmod(0o600)
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
@@ -62,6 +85,8 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         # NORMAL in WAL mode never loses a committed transaction when the process
         # dies; only a power cut can lose the last ones.
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted content is overwritten with zeros, not left in free pages (erasure).
+        cursor.execute("PRAGMA secure_delete=ON")
         if immediate:
             # Commits run on the event loop; the checkpoint's disk work runs apart.
             cursor.execute("PRAGMA wal_autocheckpoint=0")
@@ -146,7 +171,11 @@ class Database:
                 await asyncio.shield(session.close())
         if self._path is not None:
             self._writes += 1
-            if self._writes % CHECKPOINT_EVERY == 0:
+            if session.info.pop(WIPE, False):
+                # An erasure committed: its old rows must not linger in the WAL file.
+                await self.settled()
+                await self.checkpoint(truncate=True)
+            elif self._writes % CHECKPOINT_EVERY == 0:
                 self._checkpoint_soon()
 
     def _checkpoint_soon(self) -> None:
@@ -155,10 +184,12 @@ class Database:
             self._checkpointing = asyncio.get_running_loop().create_task(self.checkpoint())
             self._checkpointing.add_done_callback(_report_failure)
 
-    async def checkpoint(self) -> None:
+    async def checkpoint(self, *, truncate: bool = False) -> None:
         """SQLite: copy the write-ahead log into the database file, in a worker thread."""
         if self._path is not None and self._path != ":memory:":
-            await asyncio.to_thread(checkpoint, self._path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+            await asyncio.to_thread(
+                checkpoint, self._path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS, truncate=truncate
+            )
 
     async def settled(self) -> None:
         """Wait for a checkpoint started in the background, if one is running."""

@@ -164,6 +164,9 @@ class Proposal(Base):
     outcome_at: Mapped[datetime | None] = mapped_column(Moment)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
     submitted_at: Mapped[datetime] = mapped_column(Moment, index=True)
+    # The author's answers the cross-tabulations counted it under, frozen at submission
+    # (``{"gender": "mujer", ...}``), so that an erasure takes out exactly what was added.
+    counted_as: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ProposalAction(Base):
@@ -404,3 +407,20 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(48))
     target: Mapped[str] = mapped_column(String(128))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PublishedFigures(Base):
+    """The breakdowns last published (their counter values), shared by every process.
+
+    One row. A process publishes a new batch with a conditional UPDATE on ``version``,
+    so two processes never publish twice for the same changes (see
+    ``services/disclosure.py``).
+    """
+
+    __tablename__ = "published_figures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    published_at: Mapped[datetime | None] = mapped_column(Moment)
+    mark: Mapped[int] = mapped_column(BigInteger, default=0)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

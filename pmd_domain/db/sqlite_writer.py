@@ -86,7 +86,12 @@ class WriterConnection(aiosqlite.Connection):
         return await self._in_thread(fn, *args)
 
 
-def checkpoint(path: str, *, busy_timeout_ms: int) -> None:
-    """Copy the WAL into the database file without waiting for anyone (blocking call)."""
+def checkpoint(path: str, *, busy_timeout_ms: int, truncate: bool = False) -> None:
+    """Copy the WAL into the database file (blocking call).
+
+    PASSIVE waits for nobody. TRUNCATE (after an erasure) waits for readers, copies
+    everything and empties the WAL file, so no old copy of an erased row stays in it.
+    """
+    mode = "TRUNCATE" if truncate else "PASSIVE"
     with contextlib.closing(sqlite3.connect(path, timeout=busy_timeout_ms / 1000)) as conn:
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()

@@ -109,8 +109,14 @@ def _names(consultation: Consultation, language: str) -> dict[str, str]:
 
 
 def participation_rows(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
-    """The aggregate counts of a public snapshot as flat rows (cross-tab cells under k suppressed)."""
+    """The aggregate counts of a public snapshot as flat rows (the publication rule applied)."""
     rows: list[dict[str, Any]] = []
+    published = snapshot["breakdowns"]["published_at"]
+    rows.append(
+        _row(
+            "desgloses", "publicados", "fecha", "Publicación de los desgloses", "", published or ""
+        )
+    )
     for key, value in snapshot["totals"].items():
         rows.append(_row("totales", "total", key, key, "", value))
     for metric in ("participants", "proposals", "supports"):

@@ -32,14 +32,12 @@ _STORE_ANSWER = {
     .values({field: bindparam("value"), "demographics_at": bindparam("at")})
     for field in DEMOGRAPHIC_FIELDS
 }
-SOURCE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+CHANGES: Bump = ("changes", "total", "all", 1)  # one more change for the next publication
 
 
-def clean_source(raw: str | None) -> str | None:
-    """A campaign source from a deep link, or None when absent or malformed."""
-    if raw and SOURCE.match(raw):
-        return raw.lower()
-    return None
+def campaign_source(consultation: Consultation, payload: str | None) -> str | None:
+    """What is recorded for a deep-link payload: a listed source, ``"otra"`` or None."""
+    return consultation.campaign_source(payload)
 
 
 async def find(session: AsyncSession, *, channel: str, external_id: str) -> Participant | None:
@@ -114,7 +112,7 @@ async def register(
             consent_at=now,
             notice_version=consultation.privacy.version,
             language=language if language in consultation.exercise.languages else "es",
-            source=clean_source(source),
+            source=campaign_source(consultation, source),
             muted=False,
             reachable=True,
             supports_given=0,
@@ -134,6 +132,7 @@ async def register(
             raise NotFound("participant")
         return again
     changes: list[Bump] = [
+        CHANGES,
         ("participants", "total", "all", 1),
         ("participants", "day", local_day(now, consultation.exercise.timezone), 1),
         ("participants", "source", bucket(participant.source), 1),
@@ -224,6 +223,16 @@ async def record_answer(
             ],
         )
     return participant
+
+
+async def accept_notice(
+    session: AsyncSession, *, consultation: Consultation, participant: Participant, now: datetime
+) -> None:
+    """Record that the participant accepted the privacy notice in force, now."""
+    if participant.erased_at is not None:
+        raise Erased("participant")
+    participant.notice_version = consultation.privacy.version
+    participant.consent_at = now
 
 
 async def set_language(session: AsyncSession, *, participant: Participant, language: str) -> None:

@@ -89,12 +89,14 @@ async def submit(
         supports=0,
         reports=0,
         submitted_at=now,
+        counted_as={dim: getattr(participant, dim) for dim in CROSS_DIMENSIONS},
     )
     session.add(record)
     await session.flush()
     record.folio = folio_for(consultation, record.id)
     day = local_day(now, consultation.exercise.timezone)
     changes: list[Bump] = [
+        ("changes", "total", "all", 1),
         ("proposals", "total", "all", 1),
         ("proposals", "day", day, 1),
         ("proposals", "pillar", pillar, 1),

@@ -50,18 +50,18 @@ async def test_a_campaign_burst_is_flagged_discounted_for_audit_and_restored(
         record = await make_proposal(session, watched, author)
         calm = await make_proposal(session, watched, author, topic="alumbrado")
         for _ in range(12):
-            person = await make_participant(session, watched, source="granja", now=moment)
+            person = await make_participant(session, watched, source="qr_mercados", now=moment)
             await judge(session, watched, person, record.id, now=moment)
         neighbour = await make_participant(session, watched, now=moment)
         await judge(session, watched, neighbour, calm.id, now=moment)
         flagged = await anomalies.bursts(session, consultation=watched, now=utcnow())
     kinds = {(b.kind, b.key): b for b in flagged}
     assert set(kinds) == {
-        ("p@src", "granja"),
-        ("s@src", "granja"),
+        ("p@src", "qr_mercados"),
+        ("s@src", "qr_mercados"),
         ("s@prop", str(record.id)),
     }
-    burst = kinds[("s@src", "granja")]
+    burst = kinds[("s@src", "qr_mercados")]
     assert (burst.count, burst.supports, burst.discounted) == (12, 12, 0)
     assert kinds[("s@prop", str(record.id))].folio == record.folio
 

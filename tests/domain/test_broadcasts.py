@@ -84,7 +84,7 @@ async def test_audiences_select_the_right_citizens(
     db: Database, consultation: Consultation
 ) -> None:
     async with db.transaction() as session:
-        ana = await make_participant(session, consultation, gender="mujer", source="fb")
+        ana = await make_participant(session, consultation, gender="mujer", source="fb_alcalde")
         beto = await make_participant(session, consultation, gender="hombre")
         await make_participant(session, consultation, channel="web", gender="mujer")
         await make_proposal(session, consultation, beto, pillar="seguridad", topic="prevencion")
@@ -96,12 +96,12 @@ async def test_audiences_select_the_right_citizens(
 
     assert await size("all") == 2  # the browser-chat citizen cannot be messaged
     assert await size("gender:mujer") == 1
-    assert await size("source:fb") == 1
+    assert await size("source:fb_alcalde") == 1
     assert await size("pillar:seguridad") == 1
     assert await size("pillar:bienestar") == 0
     assert await size("unfinished") == 1
     async with db.reading() as session:
-        assert await broadcasts.sources(session) == ["fb"]
+        assert await broadcasts.sources(session) == ["fb_alcalde"]
     del ana
 
 

@@ -133,3 +133,21 @@ def test_a_level_may_be_listed_once_and_at_least_one_counts() -> None:
     none = text.replace('count_levels = ["phone", "verified"]', "count_levels = []")
     with pytest.raises(ConsultationError, match="muy pocos elementos"):
         parse_consultation(none)
+
+
+def test_campaign_sources_are_read_again_when_the_file_changes(tmp_path: Path) -> None:
+    path = tmp_path / "consulta.toml"
+    text = DEFAULT.read_text("utf-8")
+    path.write_text(text, "utf-8")
+    consultation = load_consultation(path)
+    assert consultation.campaign_source("volante_mercado") == "otra"
+    assert consultation.reload_sources() is False  # nothing changed
+    path.write_text(
+        text.replace('radio = "Radio"', 'radio = "Radio"\nvolante_mercado = "Volantes"'), "utf-8"
+    )
+    assert consultation.reload_sources() is True
+    assert consultation.campaign_source("Volante_Mercado") == "volante_mercado"
+    assert consultation.source_list()["volante_mercado"] == "Volantes"
+    path.write_text(text.replace("[sources]", "[sources]\notra = 'x'"), "utf-8")  # refused
+    assert consultation.reload_sources() is False
+    assert "volante_mercado" in consultation.source_list()

@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
@@ -24,7 +24,17 @@ from pmd_domain.errors import (
     TextTooLong,
     TextTooShort,
 )
-from pmd_domain.services import erasure, participants, proposals, stats, votes
+from pmd_domain.publication import HIDDEN
+from pmd_domain.services import (
+    counters,
+    disclosure,
+    erasure,
+    participants,
+    proposals,
+    sources,
+    stats,
+    votes,
+)
 from tests.factories import (
     closed_consultation,
     make_participant,
@@ -60,7 +70,18 @@ async def test_register_records_consent_once_per_chat(
         assert await session.scalar(select(func.count()).select_from(Participant)) == 1
 
 
-async def test_malformed_source_is_dropped(db: Database, consultation: Consultation) -> None:
+@pytest.mark.parametrize(
+    ("payload", "stored"),
+    [
+        ("<script>", "otra"),
+        ("vota_por_fulano_2027", "otra"),
+        ("FB_Alcalde", "fb_alcalde"),
+        ("", None),
+    ],
+)
+async def test_only_listed_sources_are_recorded(
+    db: Database, consultation: Consultation, payload: str, stored: str | None
+) -> None:
     async with db.transaction() as session:
         person = await participants.register(
             session,
@@ -68,9 +89,48 @@ async def test_malformed_source_is_dropped(db: Database, consultation: Consultat
             channel="telegram",
             external_id="7",
             now=utcnow(),
-            source="<script>",
+            source=payload,
         )
-    assert person.source is None
+    assert person.source == stored
+
+
+async def test_erasure_takes_the_person_out_of_every_counter(
+    db: Database, consultation: Consultation
+) -> None:
+    privacy = consultation.privacy.model_copy(update={"keep_anonymous_proposals": False})
+    consultation = consultation.model_copy(update={"privacy": privacy})
+    async with db.transaction() as session:
+        before = await stats.counters(session)
+        other = await make_participant(session, consultation, gender="hombre")
+        theirs = await make_proposal(
+            session, consultation, other, pillar="gobierno", topic="tramites"
+        )
+        middle = await stats.counters(session)
+        person = await make_participant(
+            session, consultation, gender="mujer", age_group="18_29", sector="hogar", source="radio"
+        )
+        mine = await make_proposal(session, consultation, person)
+        for proposal, voter in ((theirs.id, person), (mine.id, other)):
+            await votes.judge(
+                session,
+                consultation=consultation,
+                participant=voter,
+                proposal_id=proposal,
+                verdict="support",
+                now=utcnow(),
+            )
+        await erasure.erase(
+            session, consultation=consultation, participant_id=person.id, now=utcnow()
+        )
+        after = await stats.counters(session)
+        supported = await session.get(Proposal, theirs.id, populate_existing=True)
+        assert supported is not None and supported.supports == 0
+    assert before != middle
+    for key in set(middle) | set(after):
+        if key[0] == "changes":
+            continue
+        kept = {b: v for b, v in after.get(key, {}).items() if v}
+        assert kept == {b: v for b, v in middle.get(key, {}).items() if v}, key
 
 
 async def test_demographics_are_validated_and_skippable(
@@ -348,7 +408,7 @@ async def test_erasure_removes_personal_data_and_keeps_published_text(
             await participants.get(session, participant_id=person.id)
 
 
-async def test_snapshot_counts_and_suppresses_small_cells(
+async def test_snapshot_publishes_breakdowns_in_batches_with_the_rule(
     db: Database, consultation: Consultation
 ) -> None:
     async with db.transaction() as session:
@@ -373,21 +433,29 @@ async def test_snapshot_counts_and_suppresses_small_cells(
                 now=utcnow(),
             )
     async with db.reading() as session:
+        before = await stats.snapshot(session, consultation=consultation, now=utcnow())
+    assert before["breakdowns"]["published_at"] is None  # nothing published yet
+    assert {row["count"] for row in before["participants"]["gender"]} == {0}
+    await disclosure.publish_if_due(db, consultation=consultation, now=utcnow())
+    async with db.reading() as session:
         figures = await stats.snapshot(session, consultation=consultation, now=utcnow())
     assert figures["totals"] == {"participants": 8, "proposals": 7, "published": 7, "supports": 3}
+    assert figures["breakdowns"]["participants"] == 8
     gender = {row["key"]: row["count"] for row in figures["participants"]["gender"]}
-    assert gender == {"mujer": 6, "hombre": 1, "otro": 0, "sin_respuesta": 1}
+    # one man and one who did not say: reserved, with the women so that 8 - 6 tells nothing
+    assert gender == {"mujer": HIDDEN, "hombre": HIDDEN, "otro": 0, "sin_respuesta": HIDDEN}
     source = {row["key"]: row["count"] for row in figures["participants"]["source"]}
-    assert source == {"fb_alcalde": 6, "sin_respuesta": 2}
+    assert (source["fb_alcalde"], source["sin_respuesta"], source["otra"]) == (HIDDEN, HIDDEN, 0)
     cross = figures["crosstabs"]["gender:pillar"]
     rows = [r["key"] for r in cross["rows"]]
-    assert cross["cells"][rows.index("mujer")][0] == 6
-    assert cross["cells"][rows.index("hombre")][0] == "< 5"
+    assert cross["cells"][rows.index("mujer")][0] == HIDDEN
+    assert cross["cells"][rows.index("hombre")][0] == HIDDEN
+    assert figures["proposals"]["pillar"][0]["count"] == 7  # contributions stay exact
     assert figures["top"]["bienestar"][0]["folio"] == popular.folio
     assert figures["top"]["bienestar"][0]["supports"] == 3
     shares = {r["key"]: r for r in figures["representativeness"]["gender"]}
     assert shares["mujer"]["census_share"] == 0.519
-    assert shares["mujer"]["participant_share"] == round(6 / 7, 4)
+    assert shares["mujer"]["participant_share"] is None  # would tell the reserved cells
 
 
 async def test_timestamps_come_back_aware(db: Database, consultation: Consultation) -> None:
@@ -400,3 +468,69 @@ async def test_timestamps_come_back_aware(db: Database, consultation: Consultati
         stored = again.consent_at
     assert stored.tzinfo is not None
     assert abs((stored - moment).total_seconds()) < 1
+
+
+async def test_the_export_holds_everything_stored_about_the_person(
+    db: Database, consultation: Consultation
+) -> None:
+    async with db.transaction() as session:
+        person = await make_participant(session, consultation, gender="mujer", source="radio")
+        other = await make_participant(session, consultation)
+        theirs = await make_proposal(session, consultation, other)
+        await make_proposal(session, consultation, person, problem="Mi calle se inunda cada año.")
+        await votes.judge(
+            session,
+            consultation=consultation,
+            participant=person,
+            proposal_id=theirs.id,
+            verdict="support",
+            now=utcnow(),
+        )
+        session.add(
+            ConversationState(
+                participant_id=person.id,
+                state="p_proposal",
+                data={"pillar": "servicios", "problem": "Un borrador a medio escribir", "_s": "3"},
+                version=3,
+                updated_at=utcnow(),
+            )
+        )
+    async with db.reading() as session:
+        data = await erasure.export(session, participant_id=person.id)
+    assert data["participante"]["género"] == "mujer" and data["participante"]["origen"] == "radio"
+    assert data["propuestas"][0]["problema"] == "Mi calle se inunda cada año."
+    assert data["propuestas"][0]["contada_como"]["gender"] == "mujer"
+    assert data["votos"] == [
+        {"propuesta": theirs.folio, "voto": "support", "fecha": data["votos"][0]["fecha"]}
+    ]
+    assert data["conversación"]["paso"] == "p_proposal"
+    assert data["conversación"]["datos"]["problem"] == "Un borrador a medio escribir"
+    assert data["constancia"] is None and data["mensajes_de_campaña"] == []
+
+
+async def test_sources_recorded_before_the_list_become_otra(
+    db: Database, consultation: Consultation
+) -> None:
+    async with db.transaction() as session:
+        await make_participant(session, consultation, source="fb_alcalde")
+        kept = await make_participant(session, consultation)
+        await make_participant(session, consultation)
+        # as an older version recorded any payload
+        await session.execute(
+            update(Participant)
+            .where(Participant.id == kept.id)
+            .values(source="vota_por_fulano_2027")
+        )
+        await counters.bump(
+            session,
+            [
+                ("participants", "source", "sin_respuesta", -1),
+                ("participants", "source", "vota_por_fulano_2027", 1),
+            ],
+        )
+        assert await sources.fold_unlisted(session, consultation=consultation) == 1
+        assert await sources.fold_unlisted(session, consultation=consultation) == 0
+        table = await stats.counters(session)
+        stored = set(await session.scalars(select(Participant.source)))
+    assert table[("participants", "source")] == {"fb_alcalde": 1, "otra": 1, "sin_respuesta": 1}
+    assert stored == {"fb_alcalde", "otra", None}

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import sys
 from pathlib import Path
+from typing import IO
 
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient
@@ -42,13 +43,15 @@ def bot_state(app: web.Application) -> str:
 
 
 async def start_pmd_serve(
-    env: dict[str, str], port: int, *, bot: bool = True
+    env: dict[str, str],
+    port: int,
+    *,
+    bot: bool = True,
+    stderr: int | IO[bytes] = asyncio.subprocess.DEVNULL,
 ) -> asyncio.subprocess.Process:
-    """``pmd serve`` as a real process (stderr discarded), returned once its bot is up
-    (``bot=False``: once it answers, for a process without a bot token)."""
-    process = await asyncio.create_subprocess_exec(
-        str(PMD), "serve", env=env, stderr=asyncio.subprocess.DEVNULL
-    )
+    """``pmd serve`` as a real process (stderr discarded unless given), returned once its bot
+    is up (``bot=False``: once it answers, for a process without a bot token)."""
+    process = await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=stderr)
     async with ClientSession() as http:
         for _ in range(400):
             try:

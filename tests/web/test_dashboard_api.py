@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
+from pmd_domain.publication import HIDDEN
 from pmd_domain.settings import Settings
 from tests.factories import make_participant
 from tests.web import dashboard_data
@@ -61,30 +62,20 @@ def _crosstab(body: dict[str, Any], name: str) -> dict[tuple[str, str], Any]:
 
 def _check_known_figures(body: dict[str, Any], known: dashboard_data.KnownData) -> None:
     assert body["totals"] == {"participants": 4, "proposals": 8, "published": 7, "supports": 1}
-    assert body["small_cell_k"] == 5
-    assert _series(body, "participants", "gender") == {
-        "mujer": 2,
-        "hombre": 1,
-        "otro": 0,
-        "sin_respuesta": 1,
-    }
-    assert _series(body, "participants", "age_group") == {
-        "menor_18": 0,
-        "18_29": 2,
-        "30_44": 1,
-        "45_59": 0,
-        "60_mas": 0,
-        "sin_respuesta": 1,
-    }
-    sectors = _series(body, "participants", "sector")
-    assert (sectors["estudiante"], sectors["empleado"], sectors["sin_respuesta"]) == (1, 2, 1)
-    assert sum(sectors.values()) == 4
-    assert _series(body, "participants", "source") == {
-        "fb_alcalde": 2,
-        "radio": 1,
-        "sin_respuesta": 1,
-    }
-    assert _series(body, "participants", "day") == {known.day: 4}
+    assert body["small_cell_k"] == 5 and body["hidden"] == HIDDEN
+    assert body["breakdowns"]["participants"] == 4 and body["breakdowns"]["proposals"] == 8
+    assert body["breakdowns"]["published_at"] is not None
+    # four people: every count of people is reserved, each series whole
+    for dimension in ("gender", "age_group", "sector", "source", "day"):
+        assert set(_series(body, "participants", dimension).values()) == {HIDDEN}, dimension
+    assert list(_series(body, "participants", "gender")) == [
+        "mujer",
+        "hombre",
+        "otro",
+        "sin_respuesta",
+    ]
+    assert _series(body, "participants", "day")[known.day] == HIDDEN
+    # proposals and supports by pillar and topic are contributions, exact
     pillars = _series(body, "proposals", "pillar")
     assert (pillars["servicios"], pillars["seguridad"], sum(pillars.values())) == (7, 1, 8)
     assert _series(body, "proposals", "topic")["servicios.agua"] == 7
@@ -97,19 +88,16 @@ def _check_known_figures(body: dict[str, Any], known: dashboard_data.KnownData) 
     }
     assert body["counted_levels"] == ["phone", "verified"]
     gender = _crosstab(body, "gender:pillar")
-    assert gender[("mujer", "servicios")] == 6
-    assert gender[("mujer", "seguridad")] == "< 5"
-    assert gender[("hombre", "servicios")] == "< 5"
+    # servicios: six by a woman and one by a man; the column of one proposal is reserved whole
+    assert gender[("mujer", "servicios")] == HIDDEN
+    assert gender[("hombre", "servicios")] == HIDDEN
     assert gender[("otro", "servicios")] == 0
-    age = _crosstab(body, "age_group:pillar")
-    assert age[("18_29", "servicios")] == 7
-    assert age[("18_29", "seguridad")] == "< 5"
-    sector = _crosstab(body, "sector:pillar")
-    assert sector[("estudiante", "servicios")] == 6
-    assert sector[("empleado", "servicios")] == "< 5"
+    assert {gender[(row, "seguridad")] for row in ("mujer", "hombre", "otro")} == {HIDDEN}
+    assert gender[("mujer", "bienestar")] == 0
     shares = {r["key"]: r for r in body["representativeness"]["gender"]}
-    assert shares["mujer"]["participant_share"] == pytest.approx(2 / 3, abs=1e-4)
+    assert shares["mujer"]["participant_share"] is None
     assert shares["mujer"]["census_share"] == pytest.approx(0.519)
+    assert "menor_18" not in {r["key"] for r in body["representativeness"]["age_group"]}
     top = body["top"]["servicios"]
     assert len(top) == 5
     assert top[0]["folio"] == known.supported_folio and top[0]["supports"] == 1
@@ -194,7 +182,8 @@ async def test_dashboard_page_shows_the_figures(
     html = await response.text()
     assert 'lang="es-MX"' in html and "Tablero de participación" in html
     assert '<dd data-total="participants">4</dd>' in html
-    assert "&lt; 5" in html
+    assert f'<td class="num">{HIDDEN}</td>' in html
+    assert "se publicaron por última vez el" in html
     assert known.supported_folio in html
     assert "INEGI" in html  # census source cited
     assert 'data-series="supports.assurance"' in html

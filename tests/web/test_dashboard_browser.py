@@ -13,6 +13,7 @@ from playwright.async_api import Browser
 
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
+from pmd_domain.publication import HIDDEN
 from pmd_domain.settings import Settings
 from tests.browser import CSP_PROBE
 from tests.factories import make_participant, make_proposal
@@ -21,6 +22,13 @@ from web.app import create_app
 from web.dashboard import POLL_MS
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def consultation(consultation: Consultation) -> Consultation:
+    """Breakdowns published again as soon as k changes add up."""
+    limits = consultation.limits.model_copy(update={"publication_interval_minutes": 0})
+    return consultation.model_copy(update={"limits": limits})
 
 
 @pytest.fixture
@@ -61,10 +69,14 @@ async def test_dashboard_live_safe_and_on_a_phone(
     # (a) the figures of the known data set: five participants (four + the XSS author)
     assert await page.locator("[data-total=participants]").text_content() == "5"
     assert await page.locator("[data-total=supports]").text_content() == "1"
+    # five people: every count of them is reserved
     mujer = page.locator("table[data-series='participants.gender'] tr", has_text="Mujer")
-    assert await mujer.locator("td").text_content() == "2"
+    assert await mujer.locator("td").text_content() == HIDDEN
     cross = page.locator("table[data-crosstab='gender:pillar'] tr", has_text="Hombre")
-    assert "< 5" in (await cross.text_content() or "")
+    assert HIDDEN in (await cross.text_content() or "")
+    assert "se publicaron por última vez el" in (
+        await page.locator("[data-field=breakdowns]").text_content() or ""
+    )
     assert await page.locator("ol[data-top=servicios] li").first.text_content() is not None
     assert known.supported_folio in (
         await page.locator("ol[data-top=servicios] li").first.text_content() or ""
@@ -79,12 +91,10 @@ async def test_dashboard_live_safe_and_on_a_phone(
     assert xss_text
 
     # (b) a new participation appears without reload; its hostile text arrives by the JS path
-    no_answer = page.locator(
-        "table[data-series='participants.gender'] tr", has_text="Prefiero no decir"
-    )
-    assert await no_answer.locator("td").text_content() == "1"
     gender_chart = page.locator("img[data-chart=participantes-genero]")
     chart_before = await gender_chart.get_attribute("src")
+    published = page.locator("[data-field=published]")
+    published_before = await published.text_content()
     async with database.transaction() as session:
         person = await make_participant(session, consultation, external_id="777000111")
         await make_proposal(
@@ -95,7 +105,6 @@ async def test_dashboard_live_safe_and_on_a_phone(
             topic="transparencia",
             proposal=f"En vivo {dashboard_data.XSS_IMG} {dashboard_data.XSS_SCRIPT}",
         )
-    await database.dispose()
     await page.wait_for_function(
         "() => document.querySelector('[data-total=participants]').textContent === '6'",
         timeout=20_000,
@@ -103,8 +112,20 @@ async def test_dashboard_live_safe_and_on_a_phone(
     assert await page.locator("[data-total=proposals]").text_content() == "10"
     assert "En vivo <img src=x" in (await gobierno.text_content() or "")
     assert "6 participantes" in (await page.locator("#anuncio").text_content() or "")
-    assert await no_answer.locator("td").text_content() == "2"  # tables rebuilt in place
+    assert await mujer.locator("td").text_content() == HIDDEN  # one more person: no new batch
+    assert await gender_chart.get_attribute("src") == chart_before
+    # enough new people for a new batch: the tables are rebuilt in place
+    async with database.transaction() as session:
+        for gender in ["mujer"] * 6 + ["hombre"] * 5:
+            await make_participant(session, consultation, gender=gender)
+    await database.dispose()
+    await page.wait_for_function(
+        "() => document.querySelector(\"table[data-series='participants.gender'] td\")"
+        ".textContent === '8'",
+        timeout=20_000,
+    )
     assert await gender_chart.get_attribute("src") != chart_before  # new chart version
+    assert await published.text_content() != published_before
     assert await page.evaluate("window.__pwned") is None
     injected = "document.querySelectorAll('ol[data-top] img, ol[data-top] script').length"
     assert await page.evaluate(injected) == 0

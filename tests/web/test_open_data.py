@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
+from pmd_domain.publication import HIDDEN
 from pmd_domain.settings import Settings
 from tests.web import dashboard_data
 from web.app import create_app
@@ -125,19 +126,22 @@ async def test_proposals_are_streamed_in_pages(
     assert len({r[0] for r in rows[1:]}) == 7
 
 
-async def test_participation_suppresses_small_cells(client: TestClient) -> None:
+async def test_participation_applies_the_publication_rule(client: TestClient) -> None:
     text = await _text(client, "/datos/participacion.csv")
     rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
     assert list(rows[0]) == ["medida", "dimension", "clave", "etiqueta", "columna", "valor"]
     cell = {(r["dimension"], r["clave"], r["columna"]): r["valor"] for r in rows}
-    assert cell[("gender:pillar", "mujer", "servicios")] == "6"
-    assert cell[("gender:pillar", "hombre", "servicios")] == "< 5"
-    assert cell[("gender:pillar", "mujer", "seguridad")] == "< 5"
+    by_measure = {(r["medida"], r["dimension"], r["clave"]): r["valor"] for r in rows}
+    assert cell[("gender:pillar", "mujer", "servicios")] == HIDDEN
+    assert cell[("gender:pillar", "hombre", "servicios")] == HIDDEN
+    assert cell[("gender:pillar", "otro", "servicios")] == "0"
     assert cell[("total", "participants", "")] == "4"
-    assert cell[("gender", "mujer", "")] == "2"
+    assert cell[("gender", "mujer", "")] == HIDDEN
+    assert by_measure[("propuestas", "pillar", "servicios")] == "7"
+    assert by_measure[("desgloses", "publicados", "fecha")].startswith("20")
     body = json.loads(await _text(client, "/datos/participacion.json"))
     values = {(r["dimension"], r["clave"], r["columna"]): r["valor"] for r in body["participacion"]}
-    assert values[("sector:pillar", "empleado", "servicios")] == "< 5"
+    assert values[("sector:pillar", "empleado", "servicios")] == HIDDEN
     assert body["licencia"] == "Términos de Libre Uso MX"
 
 

@@ -58,13 +58,13 @@ async def test_a_moderator_discounts_a_flagged_burst_and_an_analyst_only_looks(
         author = await make_participant(session, consultation)
         record = await make_proposal(session, consultation, author)
         for _ in range(6):
-            person = await make_participant(session, consultation, source="granja", now=moment)
+            person = await make_participant(session, consultation, source="qr_mercados", now=moment)
             await judge(session, consultation, person, record.id, now=moment)
     csrf = await login(client, ANALYST)
     page = await (await client.get("/panel/integridad")).text()
-    assert "6 apoyos de participantes de la fuente «granja»" in page
+    assert "6 apoyos de participantes de la fuente «qr_mercados»" in page
     assert "Descontar estos apoyos" not in page  # an analyst looks, does not act
-    target = f"burst:s@src:granja:{int(moment.timestamp()) // 3600 * 60}"
+    target = f"burst:s@src:qr_mercados:{int(moment.timestamp()) // 3600 * 60}"
     refused = await client.post(
         "/panel/integridad/descontar", data={"csrf": csrf, "objetivo": target}
     )

@@ -62,7 +62,7 @@ class WebChat:
 
 async def _consent_and_skip_questions(chat: WebChat) -> None:
     await chat.open()
-    greeting = await chat.start("web_prueba")
+    greeting = await chat.start("qr_mercados")
     assert "aviso de privacidad" in greeting.lower()
     await chat.press("Acepto")
     while "Prefiero no decir" in chat.labels():
@@ -103,7 +103,7 @@ async def test_a_citizen_proposes_from_the_browser(client: TestClient) -> None:
         # the database keeps a keyed hash, never the browser's token itself
         assert person.external_id == external_id(app[SETTINGS].secret_key, token)
         assert person.external_id != token
-        assert person.source == "web_prueba"
+        assert person.source == "qr_mercados"
         proposal = await session.scalar(select(Proposal))
         assert proposal is not None
         assert proposal.problem == "En mi calle falta el agua tres días por semana."

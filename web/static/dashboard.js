@@ -86,6 +86,14 @@
     });
     var status = document.querySelector("[data-field=status]");
     if (status) { status.textContent = data.exercise.open ? "La consulta está abierta: ¡participa!" : "La consulta está cerrada."; }
+    var breakdowns = data.breakdowns || {};
+    var published = document.querySelector("[data-field=published]");
+    if (published && breakdowns.published_at) {
+      // "2023-06-14T10:35:00-06:00" -> "2023-06-14 10:35", in the exercise's time zone
+      published.textContent = breakdowns.published_at.slice(0, 16).replace("T", " ");
+    }
+    var people = document.querySelector("[data-field=published-people]");
+    if (people && typeof breakdowns.participants === "number") { people.textContent = fmt(breakdowns.participants); }
     var updated = document.querySelector("[data-field=updated]");
     if (updated) { updated.textContent = data.generated_at.slice(11, 19) + " UTC"; }
     if (announcer) {

@@ -14,7 +14,7 @@ async def test_from_start_to_folio(chat: Chat, db: Database) -> None:
     assert greeting.startswith("¡Hola!")
     assert "Mis datos" in greeting  # the short privacy notice
     assert chat.button("Leer el aviso completo").url == "https://participa.example/privacidad"
-    assert chat.labels()[1:] == ["Acepto", "No acepto"]
+    assert chat.labels()[1:] == ["Acepto", "No acepto", "Tengo menos de 18 años"]
 
     [first] = await chat.press("Acepto")
     assert "¿Con qué género te identificas?" in first

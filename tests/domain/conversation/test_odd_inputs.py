@@ -52,7 +52,7 @@ async def test_a_stranger(chat: Chat, db: Database) -> None:
     assert "¿Con qué género" in chat.text
     async with db.reading() as session:
         person = await session.scalar(select(Participant))
-        assert person is not None and person.source is None
+        assert person is not None and person.source == "otra"
 
 
 async def test_mid_proposal_and_voting(

@@ -213,7 +213,7 @@ async def test_my_data_shows_corrects_exports_and_deletes(
         "versión 2023-06-01",
         "Género: Mujer",
         "Grupo de edad: prefieres no decir",
-        "Llegaste por: volante",
+        "Llegaste por: otra fuente",
         "Idioma: Español",
         "Mensajes de campaña: activados",
     ):
