@@ -19,7 +19,7 @@ from pmd_domain.settings import Settings
 from web import certificates, chat, dashboard, health, panel, telegram
 from web.housekeeping import housekeeping_ctx
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
-from web.security import errors, security_headers
+from web.security import errors, hide_server_version, security_headers
 
 HERE = Path(__file__).parent
 
@@ -34,6 +34,7 @@ def create_app(
     """Build the web application; resources open and close in its lifecycle hooks."""
     app = web.Application(middlewares=[errors], client_max_size=256 * 1024)
     app.on_response_prepare.append(security_headers)
+    hide_server_version()
     app[SETTINGS] = settings
     app[CONSULTATION] = consultation or load_consultation(settings.consultation)
     app[BOT_STATUS] = {"state": "disabled"}

@@ -25,6 +25,7 @@ from pmd_domain.conversation.types import Inbound, Reply
 from web.keys import CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.links import RouterLinks
 from web.ratelimit import RateLimiter
+from web.requests import read_json
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ async def send(request: web.Request) -> web.Response:
             {"error": "Vas muy rápido. Espera unos segundos y vuelve a intentarlo."}, status=429
         )
     try:
-        payload = await request.json()
+        payload = await read_json(request)
     except ValueError:
         payload = None
     inbound = _inbound(payload)

@@ -25,6 +25,7 @@ from bot.context import Services
 from web.chat import CONVERSATION
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, SETTINGS
 from web.links import RouterLinks
+from web.requests import read_json
 
 log = logging.getLogger("pmd.bot")
 
@@ -130,7 +131,7 @@ async def webhook(request: web.Request) -> web.Response:
         # Telegram retries later; nothing is lost.
         raise web.HTTPServiceUnavailable()
     try:
-        data = await request.json()
+        data = await read_json(request)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise ValueError("not an update")
         update = Update.de_json(data, application.bot)
