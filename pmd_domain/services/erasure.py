@@ -17,6 +17,7 @@ from pmd_domain.db.models import (
     Proposal,
     Vote,
 )
+from pmd_domain.services import cache_versions
 from pmd_domain.services import participants as participants_service
 
 
@@ -84,6 +85,7 @@ async def erase(
     )
     await session.execute(delete(Proposal).where(Proposal.id.in_(doomed)))
     await session.execute(delete(Certificate).where(Certificate.participant_id == person.id))
+    await cache_versions.bump(session, cache_versions.CERTIFICATES)  # no cached page stays
     await session.execute(
         delete(ConversationState).where(ConversationState.participant_id == person.id)
     )
