@@ -19,6 +19,7 @@ from pmd_domain.settings import Settings
 from web import certificates, chat, dashboard, health, panel, telegram
 from web.housekeeping import housekeeping_ctx
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
+from web.presence import presence_ctx
 from web.security import errors, hide_server_version, security_headers
 
 HERE = Path(__file__).parent
@@ -65,6 +66,7 @@ def create_app(
 
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(housekeeping_ctx)
+    app.cleanup_ctx.append(presence_ctx)
     dashboard.setup(app)
     telegram.setup(app)  # the bot, when TELEGRAM_BOT_TOKEN is set
     return app
