@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -75,6 +76,12 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_URL")
     telegram_mode: Literal["polling", "webhook"] = Field(default="polling", alias="TELEGRAM_MODE")
     telegram_webhook_secret: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
+    # Who may read /metrics: these addresses or networks, or whoever sends the token.
+    metrics_allow: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=lambda: [ip_network("127.0.0.1/32"), ip_network("::1/128")],
+        alias="PMD_METRICS_ALLOW",
+    )
+    metrics_token: str | None = Field(default=None, alias="PMD_METRICS_TOKEN")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -87,12 +94,22 @@ class Settings(BaseSettings):
             return [int(p) for p in parts]
         return value
 
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        """``"127.0.0.1, 10.0.0.0/8 ::1"``: addresses or networks, or empty for none."""
+        if isinstance(value, str):
+            return [ip_network(part, strict=False) for part in value.replace(",", " ").split()]
+        return value
+
     @field_validator("public_url", "telegram_api_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @field_validator("telegram_bot_token", "telegram_webhook_secret", mode="before")
+    @field_validator(
+        "telegram_bot_token", "telegram_webhook_secret", "metrics_token", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -118,6 +135,8 @@ class Settings(BaseSettings):
                 raise SettingsError(_weak_message("PMD_SECRET_KEY"))
             if self.telegram_webhook_secret and weak_secret(self.telegram_webhook_secret):
                 raise SettingsError(_weak_message("TELEGRAM_WEBHOOK_SECRET"))
+            if self.metrics_token and weak_secret(self.metrics_token):
+                raise SettingsError(_weak_message("PMD_METRICS_TOKEN"))
         if self.telegram_mode == "webhook" and self.telegram_bot_token:
             if not self.telegram_webhook_secret:
                 raise SettingsError("TELEGRAM_MODE=webhook necesita TELEGRAM_WEBHOOK_SECRET.")

@@ -16,7 +16,7 @@ from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.i18n import Catalogs
 from pmd_domain.settings import Settings
-from web import certificates, chat, dashboard, health, panel, telegram
+from web import certificates, chat, dashboard, health, metrics, panel, telegram
 from web.housekeeping import housekeeping_ctx
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.presence import presence_ctx
@@ -65,6 +65,7 @@ def create_app(
             await app[DATABASE].dispose()
 
     app.cleanup_ctx.append(database_ctx)
+    metrics.setup(app)
     app.cleanup_ctx.append(housekeeping_ctx)
     app.cleanup_ctx.append(presence_ctx)
     dashboard.setup(app)

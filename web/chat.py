@@ -24,6 +24,7 @@ from pmd_domain.conversation import Conversation
 from pmd_domain.conversation.types import Inbound, Reply
 from web.keys import CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.links import RouterLinks
+from web.metrics import timed_step
 from web.ratelimit import RateLimiter
 from web.requests import read_json
 
@@ -137,6 +138,7 @@ def _same_origin(request: web.Request) -> bool:
 
 
 @routes.post("/participa/mensajes", name="webchat_send")
+@timed_step(CHANNEL)
 async def send(request: web.Request) -> web.Response:
     """One citizen input in, the conversation's replies out (JSON)."""
     token = _token(request)
