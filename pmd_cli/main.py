@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pmd_cli.commands import broadcast, certificate, consultation, db, demo, export, serve, staff
+from pmd_cli.commands import (
+    broadcast,
+    certificate,
+    consultation,
+    db,
+    demo,
+    export,
+    serve,
+    staff,
+    telegram,
+)
 from pmd_cli.common import CommandError
 from pmd_domain.consultation import ConsultationError
 from pmd_domain.db.backup import BackupError
@@ -13,7 +23,7 @@ from pmd_domain.errors import DomainError
 from pmd_domain.settings import SettingsError
 
 # Each module adds its sub-command; add a module here to add a command.
-COMMANDS = [serve, db, consultation, demo, staff, certificate, export, broadcast]
+COMMANDS = [serve, db, consultation, demo, staff, certificate, export, broadcast, telegram]
 
 
 def build_parser() -> argparse.ArgumentParser:
