@@ -102,6 +102,13 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / TICKS
 
 
+def _machine_busy() -> float:
+    """CPU seconds the whole machine spent busy so far (every program, all cores)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / TICKS
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -209,7 +216,9 @@ async def _configuration(
             "telegram": [telegram.pid],
         }
         before = {name: _cpu_seconds(pids) for name, pids in parts.items()}
+        machine = _machine_busy()
         timings, wall = await telegram.drive(first_chat, citizens, steps, at_once)
+        machine = _machine_busy() - machine
         after = {name: _cpu_seconds(pids + _postgres_pids(url) if name == "postgres" else pids)
                  for name, pids in parts.items()}  # fmt: skip
     finally:
@@ -230,6 +239,8 @@ async def _configuration(
     }
     for name in parts:
         figures[f"cpu_{name}"] = (after[name] - before[name]) / wall  # cores busy
+    ours = sum(figures[f"cpu_{name}"] for name in parts)
+    figures["cpu_others"] = max(0.0, machine / wall - ours)  # other programs on the machine
     return figures
 
 
@@ -283,7 +294,7 @@ def _report(
     table = "\n".join(
         f"| {kind} | {n} | {f['rate']:.0f} | {f['rate'] / one_pg['rate']:.2f} | {f['p50']:.1f} "
         f"| {f['p95']:.1f} | {f['cpu_pmd']:.2f} | {f['cpu_postgres']:.2f} | {f['cpu_nginx']:.2f} "
-        f"| {f['cpu_telegram']:.2f} | {_limit(f, n, cores)} |"
+        f"| {f['cpu_telegram']:.2f} | {f['cpu_others']:.2f} | {_limit(f, n, cores)} |"
         for kind, n, f in rows
     )
     return (
@@ -294,10 +305,11 @@ def _report(
         "one chat at a time) from a process of its own with the simulated citizens. A step "
         "is an update in → the reply at the server. PostgreSQL runs with `fsync=off` "
         "(throughput of the processes, not of the disk). CPU columns: cores kept busy "
-        f"during the run by each part (this machine has {cores}).\n\n"
+        f'during the run by each part (this machine has {cores}); "other programs" is '
+        "whatever else ran on the machine meanwhile.\n\n"
         "| database | processes | steps/s | vs 1 process on PostgreSQL | p50 ms | p95 ms "
-        "| CPU pmd | CPU PostgreSQL | CPU nginx | CPU Bot API + citizens | what limits it |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| CPU pmd | CPU PostgreSQL | CPU nginx | CPU Bot API + citizens | CPU other programs "
+        "| what limits it |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         f"{table}\n"
     )
 
@@ -307,7 +319,8 @@ def _limit(figures: dict[str, float], processes: int, cores: int) -> str:
     parts = {k.removeprefix("cpu_"): v for k, v in figures.items() if k.startswith("cpu_")}
     busy = sum(parts.values())
     if busy >= 0.85 * cores:
-        return f"the machine's {cores} cores ({busy:.1f} busy)"
+        shared = f", {parts['others']:.1f} by other programs" if parts["others"] >= 0.2 else ""
+        return f"the machine's {cores} cores ({busy:.1f} busy{shared})"
     if parts["pmd"] >= 0.85 * processes:
         return "each process's one core (Python runs a process's event loop on one core)"
     if parts["postgres"] >= max(parts["pmd"], 0.5):
