@@ -61,6 +61,9 @@ async def test_browser_chat_answers_hostile_bodies_with_a_short_4xx(
     answer = await response.json()
     assert answer["error"] and len(answer["error"]) < 80
     _no_trace(caplog)
+    # One line says why, without the body.
+    [refused] = [r for r in caplog.records if r.getMessage() == "request body refused"]
+    assert refused.__dict__["reason"] and refused.__dict__["path"] == "/participa/mensajes"
     # The chat still works afterwards.
     ok = await client.post("/participa/mensajes", json={"kind": "start", "id": "after"})
     assert ok.status == 200
