@@ -58,6 +58,7 @@ async def run(*args: str, url: str) -> tuple[int, str, str]:
     return result.returncode, result.stdout, result.stderr
 
 
+@pytest.mark.slow
 async def test_backup_restore_round_trip_and_the_served_guard(
     request: pytest.FixtureRequest, database_url: str, consultation: Consultation, tmp_path: Path
 ) -> None:

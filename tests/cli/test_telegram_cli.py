@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.botapi import DEFAULT_TOKEN, BotApiServer
 from tests.cli.test_cli import pmd
 
 SECRET = "wH00k-Secret_4Tests-7pQz2LmX9vBn3KdRt"
 
 
+@pytest.mark.slow
 async def test_set_info_and_delete_the_webhook(botapi: BotApiServer) -> None:
     env = {
         "PMD_ENV": "production",

@@ -399,6 +399,7 @@ async def run_example(url: str, consultation: Consultation, actions: list[tuple[
 CONSULTATION = open_consultation(days=365)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
