@@ -14,6 +14,7 @@ from bot.broadcast import WORKER, broadcast_worker, worker_for
 from bot.citizen import CitizenHandler, ConversationEngine
 from bot.context import Services, attach, attach_notifier, notifier_of
 from bot.errors import on_error
+from bot.metered import MeteredHandler
 from bot.notify import Notifier
 from bot.ordering import DEFAULT_CONCURRENCY, ChatOrderedProcessor
 from pmd_domain.services import staff as staff_service
@@ -61,11 +62,14 @@ def build_application(
     )
     attach(application, services)
     attach_notifier(application, Notifier(application.bot, services.database, services.catalogs))
-    application.bot_data[WORKER] = worker_for(settings, services.database, services.catalogs)
+    application.bot_data[WORKER] = worker_for(
+        settings, services.database, services.catalogs, metrics=services.metrics
+    )
 
     # Staff handlers first (groups -3 to -1); they stop the updates they handle.
     staff.register(application)
-    application.add_handler(TypeHandler(Update, CitizenHandler(conversation)), CITIZEN_GROUP)
+    citizen = MeteredHandler(CitizenHandler(conversation), services.metrics)
+    application.add_handler(TypeHandler(Update, citizen), CITIZEN_GROUP)
     application.add_error_handler(on_error)
     return application
 

@@ -42,6 +42,7 @@ from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
 from pmd_domain.db.models import Campaign
 from pmd_domain.i18n import Catalogs
+from pmd_domain.metrics import Metrics
 from pmd_domain.services import broadcasts
 from pmd_domain.services.broadcasts import Outcome, Progress, Recipient
 from pmd_domain.settings import Settings
@@ -228,8 +229,10 @@ class BroadcastWorker:
         rate: float,
         poll_seconds: float = POLL_SECONDS,
         progress_every: float = PROGRESS_EVERY_SECONDS,
+        metrics: Metrics | None = None,
     ):
         self.bot = bot
+        self.metrics = metrics or Metrics()
         self.database = database
         self.catalogs = catalogs
         self.limiter = RateLimiter(rate)
@@ -423,6 +426,7 @@ class BroadcastWorker:
             round_.outcomes.append(
                 Outcome(recipient.delivery_id, recipient.participant_id, status, error)
             )
+            self.metrics.campaign_sent(status)
         finally:
             slots.release()
 
@@ -447,13 +451,16 @@ class BroadcastWorker:
             shown = progress.status
 
 
-def worker_for(settings: Settings, database: Database, catalogs: Catalogs) -> BroadcastWorker:
+def worker_for(
+    settings: Settings, database: Database, catalogs: Catalogs, *, metrics: Metrics | None = None
+) -> BroadcastWorker:
     """The worker of a bot process, with its own Bot (not started)."""
     return BroadcastWorker(
         bot=make_bot(settings),
         database=database,
         catalogs=catalogs,
         rate=settings.broadcast_rate,
+        metrics=metrics,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import Application, CallbackContext
@@ -12,6 +12,7 @@ from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.i18n import Catalogs
 from pmd_domain.links import Links
+from pmd_domain.metrics import Metrics
 from pmd_domain.settings import Settings
 
 _KEY = "pmd_services"
@@ -27,6 +28,7 @@ class Services:
     consultation: Consultation
     catalogs: Catalogs
     links: Links
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def attach(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

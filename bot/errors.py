@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import Any
 
 from telegram import Update
@@ -13,6 +12,7 @@ from telegram.ext import CallbackContext
 from bot.context import services_of
 from bot.render import answer_query
 from bot.updates import private_chat
+from pmd_domain.logs import failure_fields
 
 log = logging.getLogger("pmd.bot")
 
@@ -21,16 +21,12 @@ async def on_error(update: object, context: CallbackContext[Any, Any, Any, Any])
     """Log the failure (ids only, no texts) and tell the citizen, in plain Spanish."""
     error = context.error
     chat = private_chat(update) if isinstance(update, Update) else None
-    # The traceback's frames, not the exception's message: messages can carry what a
-    # citizen typed (a database error quotes its parameters).
-    frames = "".join(traceback.format_tb(error.__traceback__)) if error else ""
     log.error(
         "update failed",
         extra={
             "update_id": update.update_id if isinstance(update, Update) else None,
             "chat_id": chat.id if chat else None,
-            "error": type(error).__name__,
-            "where": frames[-4000:],
+            **failure_fields(error),
         },
     )
     if not isinstance(update, Update) or chat is None:

@@ -16,14 +16,28 @@ from pmd_cli.commands import (
     privacy,
     serve,
     staff,
+    telegram,
 )
 from pmd_cli.common import CommandError
 from pmd_domain.consultation import ConsultationError
+from pmd_domain.db.backup import BackupError
 from pmd_domain.errors import DomainError
 from pmd_domain.settings import SettingsError
 
 # Each module adds its sub-command; add a module here to add a command.
-COMMANDS = [serve, db, consultation, demo, staff, certificate, codes, export, broadcast, privacy]
+COMMANDS = [
+    serve,
+    db,
+    consultation,
+    demo,
+    staff,
+    certificate,
+    codes,
+    export,
+    broadcast,
+    privacy,
+    telegram,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (SettingsError, CommandError, DomainError) as exc:
+    except (SettingsError, CommandError, DomainError, BackupError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
     except ConsultationError as exc:

@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +67,18 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+def failure_fields(error: BaseException | None) -> dict[str, str | None]:
+    """What a log line may say about an exception: its type and its frames.
+
+    Never its message: a message can carry what a citizen typed (a database error
+    quotes its parameters, a decoding error the bytes it could not read).
+    """
+    if error is None:
+        return {"error": None, "where": ""}
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    return {"error": type(error).__name__, "where": frames[-4000:]}
 
 
 def configure_logging(

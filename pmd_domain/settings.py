@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import math
+from collections import Counter
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -10,6 +13,39 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the placeholder that refuses to start
+
+
+# A secret outside development: at least this long, and not plainly low in entropy.
+MIN_SECRET_CHARS = 32
+MIN_DISTINCT_CHARS = 6
+MIN_BITS_PER_CHAR = 2.5  # Shannon estimate from the characters' frequencies
+MAKE_ONE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def weak_secret(value: str) -> bool:
+    """Whether ``value`` is too short or plainly low in entropy to be a secret.
+
+    Refused: fewer than 32 characters, fewer than 6 distinct ones, under 2.5 bits per
+    character by a Shannon estimate, a repetition of a shorter piece ("abab...",
+    "0123456789" four times), or the example value. ``secrets.token_urlsafe(32)``,
+    ``secrets.token_hex(16)`` and a UUID's hex pass.
+    """
+    if len(value) < MIN_SECRET_CHARS or DEFAULT_SECRET in value:
+        return True
+    counts = Counter(value)
+    if len(counts) < MIN_DISTINCT_CHARS:
+        return True
+    bits = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    periodic = value in (value + value)[1:-1]
+    return bits < MIN_BITS_PER_CHAR or periodic
+
+
+def _weak_message(name: str, problem: str = "es demasiado corta o predecible") -> str:
+    return (
+        f"{name} {problem}. Define una clave aleatoria de al menos "
+        f"{MIN_SECRET_CHARS} caracteres (por ejemplo, la que imprime: {MAKE_ONE}), "
+        "o usa PMD_ENV=development para pruebas locales."
+    )
 
 
 class SettingsError(Exception):
@@ -45,6 +81,12 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list, alias="PMD_TRUSTED_PROXIES"
     )
+    # Who may read /metrics: these addresses or networks, or whoever sends the token.
+    metrics_allow: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=lambda: [ip_network("127.0.0.1/32"), ip_network("::1/128")],
+        alias="PMD_METRICS_ALLOW",
+    )
+    metrics_token: str | None = Field(default=None, alias="PMD_METRICS_TOKEN")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -73,12 +115,22 @@ class Settings(BaseSettings):
                     ) from exc
         return value
 
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def _split_allowed(cls, value: object) -> object:
+        """``"127.0.0.1, 10.0.0.0/8 ::1"``: addresses or networks, or empty for none."""
+        if isinstance(value, str):
+            return [ip_network(part, strict=False) for part in value.replace(",", " ").split()]
+        return value
+
     @field_validator("public_url", "telegram_api_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @field_validator("telegram_bot_token", "telegram_webhook_secret", mode="before")
+    @field_validator(
+        "telegram_bot_token", "telegram_webhook_secret", "metrics_token", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -95,13 +147,17 @@ class Settings(BaseSettings):
 
     def check_for_serving(self) -> None:
         """Refuse unsafe configurations before anything starts."""
-        weak = self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 16
-        if weak and not self.is_development:
-            raise SettingsError(
-                "PMD_SECRET_KEY falta o es el valor de ejemplo. Define una clave aleatoria de "
-                "al menos 16 caracteres (por ejemplo: python -c 'import secrets; "
-                "print(secrets.token_urlsafe(32))'), o usa PMD_ENV=development para pruebas locales."
-            )
+        if not self.is_development:
+            if self.secret_key == DEFAULT_SECRET:
+                raise SettingsError(
+                    _weak_message("PMD_SECRET_KEY", "falta o es el valor de ejemplo")
+                )
+            if weak_secret(self.secret_key):
+                raise SettingsError(_weak_message("PMD_SECRET_KEY"))
+            if self.telegram_webhook_secret and weak_secret(self.telegram_webhook_secret):
+                raise SettingsError(_weak_message("TELEGRAM_WEBHOOK_SECRET"))
+            if self.metrics_token and weak_secret(self.metrics_token):
+                raise SettingsError(_weak_message("PMD_METRICS_TOKEN"))
         if self.telegram_mode == "webhook" and self.telegram_bot_token:
             if not self.telegram_webhook_secret:
                 raise SettingsError("TELEGRAM_MODE=webhook necesita TELEGRAM_WEBHOOK_SECRET.")

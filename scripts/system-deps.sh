@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages the tests and benchmarks use, when they are missing:
 # Chromium (browser tests), wrk (load benchmarks), PostgreSQL 15 (scale-out path),
-# DejaVu fonts (certificates and charts render the same everywhere).
+# DejaVu fonts (certificates and charts render the same everywhere); nginx, Caddy,
+# systemd-analyze and openssl (the shipped deploy/ files are checked with them).
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,10 @@ command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing+=(postgresql-15)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v caddy >/dev/null 2>&1 || missing+=(caddy)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

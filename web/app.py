@@ -17,11 +17,12 @@ from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import ranking, sources
 from pmd_domain.settings import Settings
-from web import certificates, chat, dashboard, health, panel, telegram
+from web import certificates, chat, dashboard, health, metrics, panel, telegram
 from web.clients import trusted_proxies
 from web.housekeeping import housekeeping_ctx
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
-from web.security import errors, security_headers
+from web.presence import presence_ctx
+from web.security import errors, hide_server_version, security_headers
 
 HERE = Path(__file__).parent
 
@@ -39,6 +40,7 @@ def create_app(
         client_max_size=256 * 1024,
     )
     app.on_response_prepare.append(security_headers)
+    hide_server_version()
     app[SETTINGS] = settings
     app[CONSULTATION] = consultation or load_consultation(settings.consultation)
     app[BOT_STATUS] = {"state": "disabled"}
@@ -75,7 +77,9 @@ def create_app(
             await app[DATABASE].dispose()
 
     app.cleanup_ctx.append(database_ctx)
+    metrics.setup(app)
     app.cleanup_ctx.append(housekeeping_ctx)
+    app.cleanup_ctx.append(presence_ctx)
     dashboard.setup(app)
     telegram.setup(app)  # the bot, when TELEGRAM_BOT_TOKEN is set
     return app

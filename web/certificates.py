@@ -2,20 +2,26 @@
 
 The page shows only what SPEC §4 allows (valid or revoked, name, exercise, topics,
 date, folio). Pages of existing certificates are kept in memory for ten seconds
-(``PageCache``), so a burst of scans does not hit the database; a revocation made by
-another process shows within that time. Unknown tokens are never cached.
+(``PageCache``), so a burst of scans does not hit the database. The cache is dropped
+when the certificates' cache version in the database moves (a revocation or an
+erasure, by any process or the CLI); the version is read at most once per
+``certificates.PAGES_AGREE_SECONDS``, and whoever revokes waits that long before
+saying the page shows it. Unknown tokens are never cached.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from pmd_domain.services import certificates
+from pmd_domain.db import Database
+from pmd_domain.services import cache_versions, certificates
 from web.keys import CONSULTATION, DATABASE
 from web.ratelimit import RateLimiter
 
@@ -26,12 +32,48 @@ CACHED_HEADERS = {**PAGE_HEADERS, "Content-Type": "text/html; charset=utf-8"}
 
 
 class PageCache:
-    """Rendered verification pages by token, for ``ttl`` seconds, at most ``size`` of them."""
+    """Rendered verification pages by token, for ``ttl`` seconds, at most ``size`` of them.
 
-    def __init__(self, *, ttl: float = 10.0, size: int = 10_000):
+    ``agree`` keeps the pages in step with the database's cache version: call it
+    before ``get`` and give what it returns to ``put``.
+    """
+
+    def __init__(
+        self,
+        *,
+        ttl: float = 10.0,
+        size: int = 10_000,
+        check_every: float = certificates.PAGES_AGREE_SECONDS,
+    ):
         self.ttl = ttl
         self.size = size
+        self.check_every = check_every
         self._pages: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._version: int | None = None
+        self._agreed_from = float("-inf")  # start of the last check that completed
+        self._check: asyncio.Future[int] | None = None
+        self._check_started = float("-inf")
+
+    async def agree(self, read_version: Callable[[], Awaitable[int]]) -> int | None:
+        """Drop every page if the stored version moved; the version the pages now agree with.
+
+        A request may use the cache only after a check that started less than
+        ``check_every`` before it arrived; concurrent requests share one check.
+        """
+        arrived = time.monotonic()
+        if arrived - self._agreed_from < self.check_every:
+            return self._version
+        check = self._check
+        if check is None or self._check_started < arrived - self.check_every:
+            check = self._check = asyncio.ensure_future(read_version())
+            self._check_started = arrived
+        started = self._check_started
+        version = await asyncio.shield(check)
+        if version != self._version:
+            self._pages.clear()
+            self._version = version
+        self._agreed_from = max(self._agreed_from, started)
+        return version
 
     def get(self, token: str) -> bytes | None:
         """The cached page of ``token`` if still fresh."""
@@ -40,9 +82,12 @@ class PageCache:
             return None
         return found[1]
 
-    def put(self, token: str, body: bytes) -> None:
-        """Keep a rendered page (the oldest go first when full)."""
-        if self.ttl <= 0:
+    def put(self, token: str, body: bytes, version: int | None) -> None:
+        """Keep a page rendered after ``agree`` returned ``version`` (the oldest go first).
+
+        A page read before the version moved is not kept: it may show what changed.
+        """
+        if self.ttl <= 0 or version != self._version:
             return
         self._pages.pop(token, None)
         self._pages[token] = (time.monotonic() + self.ttl, body)
@@ -77,10 +122,12 @@ async def verification_page(request: web.Request) -> web.Response:
     if wait:
         return _page(request, "certificate_busy.html", {}, 429, state.limiter.retry_after(wait))
     token = request.match_info["token"]
+    database = request.app[DATABASE]
+    version = await state.cache.agree(lambda: _certificates_version(database))
     cached = state.cache.get(token)
     if cached is not None:
         return web.Response(body=cached, headers=CACHED_HEADERS)
-    async with request.app[DATABASE].reading() as session:
+    async with database.reading() as session:
         view = await certificates.verify(
             session, consultation=request.app[CONSULTATION], token=token
         )
@@ -88,8 +135,13 @@ async def verification_page(request: web.Request) -> web.Response:
         return _page(request, "certificate_invalid.html", {}, 404)
     response = _page(request, "certificate.html", {"certificate": view}, 200)
     if isinstance(response.body, bytes):
-        state.cache.put(token, response.body)
+        state.cache.put(token, response.body, version)
     return response
+
+
+async def _certificates_version(database: Database) -> int:
+    async with database.reading() as session:
+        return await cache_versions.current(session, cache_versions.CERTIFICATES)
 
 
 def _page(

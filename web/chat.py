@@ -26,7 +26,9 @@ from web import identity
 from web.clients import address_key
 from web.keys import CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.links import RouterLinks, route_url
+from web.metrics import timed_step
 from web.ratelimit import RateLimiter
+from web.requests import read_json
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,7 @@ def _render(reply: Reply) -> dict[str, Any]:
 
 
 @routes.post("/participa/mensajes", name="webchat_send")
+@timed_step(CHANNEL)
 async def send(request: web.Request) -> web.Response:
     """One citizen input in, the conversation's replies out (JSON)."""
     if not identity.has_cookie(request) or not identity.same_origin(request):
@@ -119,7 +122,7 @@ async def send(request: web.Request) -> web.Response:
             {"error": "Vas muy rápido. Espera unos segundos y vuelve a intentarlo."}, status=429
         )
     try:
-        payload = await request.json()
+        payload = await read_json(request)
     except ValueError:
         payload = None
     inbound = _inbound(payload)

@@ -160,6 +160,9 @@ async def open_proposals(request: web.Request) -> web.StreamResponse:
     fmt = request.match_info["fmt"]
     response = _download(request, f"propuestas.{fmt}")
     await response.prepare(request)
+    if request.method == "HEAD":  # the headers only: nothing may follow them
+        await response.write_eof()
+        return response
     first = True
     if fmt == "csv":
         await response.write(tabular.csv_bytes([], header=open_data.PROPOSAL_COLUMNS))

@@ -76,6 +76,11 @@ class SnapshotCache:
             return current
         return await asyncio.shield(self._task)
 
+    def age(self) -> float | None:
+        """Seconds since the snapshot being served was computed (None before the first)."""
+        current = self._current
+        return None if current is None else max(0.0, time.monotonic() - current.at)
+
     def expire(self) -> None:
         """Make the next request start a refresh (e.g. after an operator fixed data)."""
         if self._current is not None:

@@ -6,7 +6,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import aiohttp_jinja2
-from aiohttp import web
+from aiohttp import web, web_response
+
+from pmd_domain.logs import failure_fields
+from web.keys import SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,10 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
+SERVER = "Participa PMD"
+# One year; subdomains are left out: the municipality's other sites are not ours to pin.
+HSTS = "max-age=31536000"
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -31,10 +38,26 @@ async def security_headers(request: web.BaseRequest, response: web.StreamRespons
     """Add the CSP and related headers to every response as it is prepared.
 
     A ``on_response_prepare`` hook (not a middleware) so that streamed responses,
-    error pages and static files get them too.
+    error pages and static files get them too. HSTS only when the public address is
+    https (the browser would otherwise refuse the plain-http development server).
     """
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    # aiohttp would name itself and Python with their versions.
+    response.headers["Server"] = SERVER
+    if isinstance(request, web.Request) and request.app[SETTINGS].public_url.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+
+
+def hide_server_version() -> None:
+    """Name the server without versions on the answers aiohttp writes by itself too.
+
+    A malformed request (a bad request line, a header too long) is answered by aiohttp
+    before any application sees it, with ``Server: Python/3.x aiohttp/3.x``. The value
+    comes from ``aiohttp.web_response.SERVER_SOFTWARE``, which is not a public API:
+    ``tests/web/test_hostile_input.py`` fails loudly if a new aiohttp stops reading it.
+    """
+    web_response.SERVER_SOFTWARE = SERVER
 
 
 def _error_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
@@ -57,8 +80,12 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _error_page(request, 405, "Acción no permitida", "Esta página no acepta esa acción.")
     except web.HTTPException:
         raise
-    except Exception:
-        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+    except Exception as exc:
+        # The exception's type and frames only: its message may quote a citizen's text.
+        log.error(
+            "unhandled error",
+            extra={"path": request.path, "method": request.method, **failure_fields(exc)},
+        )
         return _error_page(
             request, 500, "Algo salió mal", "Tuvimos un problema. Inténtalo de nuevo en un momento."
         )

@@ -23,8 +23,9 @@ from bot.app import ALLOWED_UPDATES, BotApplication, build_application, shutdown
 from bot.citizen import ConversationEngine
 from bot.context import Services
 from web.chat import CONVERSATION
-from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, SETTINGS
+from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, METRICS, SETTINGS
 from web.links import RouterLinks
+from web.requests import read_json
 
 log = logging.getLogger("pmd.bot")
 
@@ -57,6 +58,7 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
         consultation=app[CONSULTATION],
         catalogs=app[CATALOGS],
         links=RouterLinks(app.router, settings.public_url),
+        metrics=app[METRICS],
     )
     # The same engine as the browser chat (with its certificate renderer), unless a
     # test gives another one.
@@ -130,7 +132,7 @@ async def webhook(request: web.Request) -> web.Response:
         # Telegram retries later; nothing is lost.
         raise web.HTTPServiceUnavailable()
     try:
-        data = await request.json()
+        data = await read_json(request)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise ValueError("not an update")
         update = Update.de_json(data, application.bot)

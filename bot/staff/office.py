@@ -145,6 +145,7 @@ async def revoke(update: Update, context: Context, role: str) -> None:
             text = catalogs.text(
                 lang, "staff.revoke.done", folio=record.folio, reason=record.revoke_reason
             )
+        await certificates.pages_agree()  # the text says every page shows it
     except NotFound:
         text = catalogs.text(lang, "staff.revoke.not_found", folio=folio)
     except TextNotReadable:

@@ -33,7 +33,12 @@ def run(args: argparse.Namespace) -> int:
                 f"(motivo: {record.revoke_reason})."
             )
 
-    print(common.run(common.with_database(settings, work)))
+    async def revoke_and_wait(database: Database) -> str:
+        said = await work(database)
+        await certificates.pages_agree()
+        return said
+
+    print(common.run(common.with_database(settings, revoke_and_wait)))
     return 0
 
 

@@ -424,3 +424,28 @@ class PublishedFigures(Base):
     published_at: Mapped[datetime | None] = mapped_column(Moment)
     mark: Mapped[int] = mapped_column(BigInteger, default=0)
     figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CacheVersion(Base):
+    """A number bumped whenever what some process caches changes (e.g. a revocation).
+
+    Every process compares it with the one its cache was built on, so a change made by
+    any process (or the CLI) shows everywhere within the check interval.
+    """
+
+    __tablename__ = "cache_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ServingProcess(Base):
+    """A running ``pmd serve`` process, seen every few seconds (``pmd db restore`` asks)."""
+
+    __tablename__ = "serving_processes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(Moment)
+    seen_at: Mapped[datetime] = mapped_column(Moment)

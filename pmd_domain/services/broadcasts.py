@@ -336,6 +336,16 @@ async def progress(session: AsyncSession, *, campaign_id: int) -> Progress:
     return Progress(campaign.status, {str(status): int(n) for status, n in rows})
 
 
+async def unfinished_progress(session: AsyncSession) -> list[tuple[int, Progress]]:
+    """The progress of every campaign queued, sending or paused (for monitoring)."""
+    rows = await session.scalars(
+        select(Campaign.id)
+        .where(Campaign.status.in_(("queued", "sending", "paused")))
+        .order_by(Campaign.id)
+    )
+    return [(cid, await progress(session, campaign_id=cid)) for cid in list(rows)]
+
+
 # --------------------------------------------------------------------------- sending
 
 

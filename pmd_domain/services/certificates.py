@@ -6,6 +6,7 @@ not derived from any id, so a certificate cannot be guessed from its folio.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from dataclasses import dataclass
@@ -28,12 +29,16 @@ from pmd_domain.errors import (
     TextNotReadable,
     TextTooLong,
 )
+from pmd_domain.services import cache_versions
 from pmd_domain.services.texts import clean_text, require_name
 
 TOKEN_BYTES = 24
 # token_urlsafe(24) is always 32 characters of the URL-safe base64 alphabet.
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 REASON_MAX_CHARS = 500
+# Every process's verification page shows a revocation within this time (it checks the
+# certificates' cache version this often); whoever revokes waits it out before saying so.
+PAGES_AGREE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -212,7 +217,10 @@ def topic_names(
 
 
 async def revoke(session: AsyncSession, *, folio: str, reason: str, now: datetime) -> Certificate:
-    """Revoke the certificate with ``folio``; its verification page then says so."""
+    """Revoke the certificate with ``folio``.
+
+    Every verification page says so ``PAGES_AGREE_SECONDS`` after the commit.
+    """
     record = await session.scalar(select(Certificate).where(Certificate.folio == folio.strip()))
     if record is None:
         raise NotFound(f"No existe la constancia {folio}", folio=folio)
@@ -224,7 +232,13 @@ async def revoke(session: AsyncSession, *, folio: str, reason: str, now: datetim
     record.revoke_reason = text
     record.updated_at = now
     await session.flush()
+    await cache_versions.bump(session, cache_versions.CERTIFICATES)
     return record
+
+
+async def pages_agree() -> None:
+    """Wait until every process's verification page shows a revocation just committed."""
+    await asyncio.sleep(PAGES_AGREE_SECONDS + 0.1)
 
 
 def _order(consultation: Consultation, pillar_key: str, topic_key: str) -> tuple[int, int, str]:

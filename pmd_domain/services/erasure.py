@@ -21,10 +21,9 @@ from pmd_domain.db.models import (
     VerificationCode,
     Vote,
 )
+from pmd_domain.services import cache_versions, ranking
 from pmd_domain.services import participants as participants_service
-from pmd_domain.services import ranking
 from pmd_domain.services.counters import NO_ANSWER, Bump, bucket, bump
-from pmd_domain.services.participants import CHANGES
 from pmd_domain.services.proposals import CROSS_DIMENSIONS
 
 
@@ -150,17 +149,8 @@ async def erase(
     person = await participants_service.get(session, participant_id=participant_id)
     keep = consultation.privacy.keep_anonymous_proposals
     zone = consultation.exercise.timezone
-    changes: list[Bump] = [
-        CHANGES,
-        ("participants", "total", "all", -1),
-        ("participants", "day", local_day(person.created_at, zone), -1),
-        ("participants", "source", bucket(person.source), -1),
-    ]
-    changes += [
-        ("participants", q.key, bucket(getattr(person, q.key)), -1)
-        for q in consultation.demographics
-        if q.kind == "choice"
-    ]
+    await participants_service.uncount(session, consultation=consultation, person=person)
+    changes: list[Bump] = []
     own = list(await session.scalars(select(Proposal).where(Proposal.participant_id == person.id)))
     doomed = [p.id for p in own if not (keep and p.status == "published")]
     for record in own:
@@ -236,6 +226,7 @@ async def erase(
     )
     await session.execute(delete(Proposal).where(Proposal.id.in_(doomed)))
     await session.execute(delete(Certificate).where(Certificate.participant_id == person.id))
+    await cache_versions.bump(session, cache_versions.CERTIFICATES)  # no cached page stays
     await session.execute(
         delete(ConversationState).where(ConversationState.participant_id == person.id)
     )

@@ -154,8 +154,12 @@ async def register(
 async def uncount(
     session: AsyncSession, *, consultation: Consultation, person: Participant
 ) -> None:
-    """Take a participant out of the participant counters (merged into another one)."""
+    """Take a participant out of the participant counters (erased, or merged into another one).
+
+    It counts as a change of the figures, toward their next publication (``disclosure``).
+    """
     changes: list[Bump] = [
+        CHANGES,
         ("participants", "total", "all", -1),
         ("participants", "day", local_day(person.created_at, consultation.exercise.timezone), -1),
         ("participants", "source", bucket(person.source), -1),

@@ -236,12 +236,19 @@ class BotApiServer:
         bot_first_name: str = "Participa PMD",
         create_unknown_chats: bool = False,
         webhook_retries: int = 3,
+        parallel_webhooks: bool = False,
     ) -> None:
-        """Configure; ``create_unknown_chats`` makes any positive chat_id a known chat."""
+        """Configure; ``create_unknown_chats`` makes any positive chat_id a known chat.
+
+        ``parallel_webhooks``: deliver webhook updates as Telegram does under load, up
+        to the webhook's ``max_connections`` at once, one at a time per chat (in order);
+        by default one update at a time.
+        """
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
         self.create_unknown_chats = create_unknown_chats
         self.webhook_retries = webhook_retries
+        self.parallel_webhooks = parallel_webhooks
         self.bot_id = int(DEFAULT_TOKEN.split(":")[0])
         self.host = "127.0.0.1"
         self.port = 0
@@ -1373,40 +1380,82 @@ class BotApiServer:
 
     async def _deliver_webhooks(self) -> None:
         assert self._webhook_queue is not None and self._client is not None
+        if self.parallel_webhooks:
+            await self._deliver_in_parallel()
+            return
         while True:
             update = await self._webhook_queue.get()
             webhook = self.webhook
             if webhook is None:
                 self.updates.append(update)
                 continue
-            headers = {"Content-Type": "application/json"}
-            if webhook["secret_token"]:
-                headers["X-Telegram-Bot-Api-Secret-Token"] = webhook["secret_token"]
-            body = _dumps(update)
-            for attempt in range(self.webhook_retries + 1):
-                status: int | None = None
-                try:
-                    async with self._client.post(
-                        webhook["url"], data=body, headers=headers
-                    ) as resp:
-                        status = resp.status
-                        await resp.read()
-                except (OSError, TimeoutError) as exc:
-                    self._webhook_error = (
-                        int(time.time()),
-                        f"Connection failed: {type(exc).__name__}",
-                    )
-                self.webhook_deliveries.append(
-                    {"update_id": update["update_id"], "status": status, "attempt": attempt}
+            await self._post_update(webhook, update)
+
+    async def _deliver_in_parallel(self) -> None:
+        """Up to ``max_connections`` deliveries at once; one chat's updates in order."""
+        assert self._webhook_queue is not None
+        waiting: dict[int | None, deque[dict[str, Any]]] = {}
+        tasks: set[asyncio.Task[None]] = set()
+        slots = asyncio.Semaphore(int((self.webhook or {}).get("max_connections") or 40))
+
+        async def deliver(chat: int | None, update: dict[str, Any]) -> None:
+            while True:
+                webhook = self.webhook
+                if webhook is None:
+                    self.updates.append(update)
+                else:
+                    async with slots:
+                        await self._post_update(webhook, update)
+                backlog = waiting[chat]
+                if not backlog:
+                    del waiting[chat]
+                    return
+                update = backlog.popleft()
+
+        try:
+            while True:
+                update = await self._webhook_queue.get()
+                chat = _update_chat_id(update)
+                if chat in waiting:
+                    waiting[chat].append(update)
+                    continue
+                waiting[chat] = deque()
+                task = asyncio.create_task(deliver(chat, update))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        finally:
+            for task in list(tasks):
+                task.cancel()
+
+    async def _post_update(self, webhook: dict[str, Any], update: dict[str, Any]) -> None:
+        """POST one update to the webhook, retried on errors like Telegram does."""
+        assert self._client is not None
+        headers = {"Content-Type": "application/json"}
+        if webhook["secret_token"]:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = webhook["secret_token"]
+        body = _dumps(update)
+        for attempt in range(self.webhook_retries + 1):
+            status: int | None = None
+            try:
+                async with self._client.post(webhook["url"], data=body, headers=headers) as resp:
+                    status = resp.status
+                    await resp.read()
+            except (OSError, TimeoutError) as exc:
+                self._webhook_error = (
+                    int(time.time()),
+                    f"Connection failed: {type(exc).__name__}",
                 )
-                if status is not None and 200 <= status < 300:
-                    break
-                if status is not None:
-                    self._webhook_error = (
-                        int(time.time()),
-                        f"Wrong response from the webhook: {status}",
-                    )
-                await asyncio.sleep(0.05 * (attempt + 1))
+            self.webhook_deliveries.append(
+                {"update_id": update["update_id"], "status": status, "attempt": attempt}
+            )
+            if status is not None and 200 <= status < 300:
+                break
+            if status is not None:
+                self._webhook_error = (
+                    int(time.time()),
+                    f"Wrong response from the webhook: {status}",
+                )
+            await asyncio.sleep(0.05 * (attempt + 1))
 
     async def m_sendmessage(self, params: dict[str, Any]) -> Any:
         """sendMessage."""
@@ -1869,3 +1918,18 @@ class SyncChatSession:
     def last(self) -> BotMessage | None:
         """The bot's latest message in this chat."""
         return self.server.run_sync(self._async.last)  # type: ignore[no-any-return]
+
+
+def _update_chat_id(update: dict[str, Any]) -> int | None:
+    """The chat an update belongs to (None when it has none)."""
+    for key in ("message", "edited_message", "callback_query"):
+        part = update.get(key)
+        if isinstance(part, dict):
+            message = part.get("message", part) if key == "callback_query" else part
+            chat = message.get("chat") if isinstance(message, dict) else None
+            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+                return int(chat["id"])
+            sender = part.get("from")
+            if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+                return int(sender["id"])
+    return None

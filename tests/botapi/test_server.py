@@ -282,6 +282,50 @@ async def test_webhook_mode(botapi: BotApiServer) -> None:
         await runner.cleanup()
 
 
+async def test_parallel_webhooks_deliver_chats_at_once_and_each_chat_in_order() -> None:
+    """``parallel_webhooks``: several deliveries in flight, never two of one chat."""
+    server = BotApiServer(parallel_webhooks=True)
+    await server.start()
+    in_flight: dict[int, int] = {}
+    most = {"all": 0, "chat": 0}
+    seen: dict[int, list[str]] = {}
+
+    async def hook(request: web.Request) -> web.Response:
+        update = await request.json()
+        chat = update["message"]["chat"]["id"]
+        in_flight[chat] = in_flight.get(chat, 0) + 1
+        most["all"] = max(most["all"], sum(in_flight.values()))
+        most["chat"] = max(most["chat"], in_flight[chat])
+        await asyncio.sleep(0.02)
+        seen.setdefault(chat, []).append(update["message"]["text"])
+        in_flight[chat] -= 1
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with server.bot() as bot:
+            await bot.set_webhook(f"http://127.0.0.1:{port}/hook", max_connections=8)
+            for n in range(5):
+                for chat in range(1, 9):
+                    await server.user_sends(chat, f"m{n}")
+            for _ in range(200):
+                if sum(map(len, seen.values())) == 40:
+                    break
+                await asyncio.sleep(0.02)
+    finally:
+        await runner.cleanup()
+        await server.stop()
+    assert all(texts == [f"m{n}" for n in range(5)] for texts in seen.values()), seen
+    assert len(seen) == 8
+    assert most["chat"] == 1 and 1 < most["all"] <= 8
+
+
 async def test_long_polling_waits_and_offset_confirms(botapi: BotApiServer) -> None:
     """getUpdates waits for an update; offset confirms earlier ones."""
     async with botapi.bot() as bot:

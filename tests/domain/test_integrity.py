@@ -15,7 +15,7 @@ from pmd_domain.consultation.schema import Window
 from pmd_domain.db import Database
 from pmd_domain.db.models import Participant, Proposal, Vote
 from pmd_domain.errors import AddressLimit
-from pmd_domain.services import moderation, participants, ranking, stats, votes
+from pmd_domain.services import disclosure, moderation, participants, ranking, stats, votes
 from tests.factories import SEASONED, judge, make_participant, make_proposal
 
 MODERATOR = 7001
@@ -59,8 +59,12 @@ async def test_only_counted_levels_move_the_ranking_the_others_are_shown_apart(
     assert by_level == {"phone": 1, "verified": 0, "anonymous": 1, "discounted": 0}
     [top] = snapshot["top"]["servicios"]
     assert (top["folio"], top["supports"]) == (record.folio, 1)
+    # the breakdowns follow at their next publication (see disclosure), counted levels only
+    await disclosure.publish_if_due(db, consultation=consultation, now=utcnow())
+    async with db.reading() as session:
+        published = await stats.snapshot(session, consultation=consultation, now=utcnow())
     assert [
-        row["count"] for row in snapshot["supports"]["pillar"] if row["key"] == "servicios"
+        row["count"] for row in published["supports"]["pillar"] if row["key"] == "servicios"
     ] == [1]
 
 

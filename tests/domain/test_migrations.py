@@ -22,7 +22,9 @@ def test_the_models_match_the_migrations(tmp_path: Path) -> None:
     upgrade(f"sqlite+aiosqlite:///{path}")
     engine = sa.create_engine(_sync_url(path))
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        differences = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+        )
     engine.dispose()
     assert differences == []
 

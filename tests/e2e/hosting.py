@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import IO
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient
 
+from tests.botapi.server import DEFAULT_TOKEN
 from web.keys import BOT_STATUS
 
 PMD = Path(sys.executable).parent / "pmd"
@@ -64,3 +66,26 @@ async def start_pmd_serve(
             await asyncio.sleep(0.05)
     process.kill()
     raise AssertionError("pmd serve did not start")
+
+
+async def serve_env(database_url: str, api_url: str, folder: Path) -> tuple[dict[str, str], int]:
+    """The environment of a ``pmd serve`` in development on a free port, with an open
+    consultation written to ``folder``; and that port."""
+    consultation_file = folder / "consulta.toml"
+    init = await asyncio.create_subprocess_exec(
+        str(PMD), "consultation", "init", str(consultation_file),
+        "--opens", "2020-01-01", "--closes", "2099-12-31",
+        stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert await init.wait() == 0
+    port = free_port()
+    env = {
+        **os.environ,
+        "PMD_ENV": "development",
+        "PMD_DATABASE_URL": database_url,
+        "PMD_CONSULTATION": str(consultation_file),
+        "PMD_PORT": str(port),
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_API_URL": api_url,
+    }
+    return env, port

@@ -22,9 +22,8 @@ from sqlalchemy import select
 from pmd_domain.db import Database
 from pmd_domain.db.models import Participant, Proposal
 from tests.botapi import BotApiServer
-from tests.botapi.server import DEFAULT_TOKEN
 from tests.e2e.citizens import PROBLEM, PROPOSAL, VISION
-from tests.e2e.hosting import PMD, free_port, start_pmd_serve
+from tests.e2e.hosting import serve_env, start_pmd_serve
 
 pytestmark = pytest.mark.slow
 
@@ -104,23 +103,7 @@ async def test_killed_at_random_moments_loses_nothing_it_confirmed(
     botapi: BotApiServer, database_url: str, tmp_path: Path
 ) -> None:
     url = database_url
-    consultation_file = tmp_path / "consulta.toml"
-    init = await asyncio.create_subprocess_exec(
-        str(PMD), "consultation", "init", str(consultation_file),
-        "--opens", "2020-01-01", "--closes", "2099-12-31",
-        stdout=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    assert await init.wait() == 0
-    port = free_port()
-    env = {
-        **os.environ,
-        "PMD_ENV": "development",
-        "PMD_DATABASE_URL": url,
-        "PMD_CONSULTATION": str(consultation_file),
-        "PMD_PORT": str(port),
-        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-        "TELEGRAM_API_URL": botapi.url,
-    }
+    env, port = await serve_env(url, botapi.url, tmp_path)
     robots = [Robot(botapi, 9100 + n) for n in range(CITIZENS)]
     process = await start_pmd_serve(env, port)
     chance = random.Random(os.environ.get("PMD_CRASH_SEED", "8"))

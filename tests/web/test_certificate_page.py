@@ -16,6 +16,7 @@ from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.services import certificates, participants
 from pmd_domain.settings import Settings
+from tests.cli.test_cli import pmd
 from tests.factories import make_participant, make_proposal
 from tests.qr import qr_texts
 from web.app import create_app
@@ -212,3 +213,32 @@ async def test_too_many_requests_from_one_client_get_429(
     assert retry_after >= 1
     assert "Demasiadas consultas" in page
     assert "Espera un minuto" in page
+
+
+async def test_a_revocation_shows_in_every_process_once_the_cli_says_so(
+    settings: Settings, http: aiohttp.ClientSession, sqlite_url: str, consultation: Consultation
+) -> None:
+    issued = await issue_one(sqlite_url, consultation)
+    # Two applications: two page caches, as two ``pmd serve`` processes have.
+    one = TestServer(create_app(settings, consultation=consultation))
+    two = TestServer(create_app(settings, consultation=consultation))
+    async with one, two:
+        for server in (one, two):
+            for _ in range(3):  # the later answers come from the page cache
+                async with http.get(server.make_url(f"/constancias/{issued.token}")) as response:
+                    assert "Constancia válida" in await response.text()
+        done = await asyncio.to_thread(
+            pmd,
+            "certificate",
+            "revoke",
+            issued.folio,
+            "--reason",
+            "Nombre suplantado",
+            env={"PMD_DATABASE_URL": sqlite_url},
+        )
+        assert done.returncode == 0, done.stderr
+        assert "ya lo indica" in done.stdout
+        for server in (one, two):
+            async with http.get(server.make_url(f"/constancias/{issued.token}")) as response:
+                page = await response.text()
+            assert "Constancia revocada" in page and "Nombre suplantado" in page
