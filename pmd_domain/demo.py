@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import accumulate
+from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +22,8 @@ from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Base, Participant, Proposal
 from pmd_domain.errors import NotAllowed
-from pmd_domain.services import ranking
+from pmd_domain.search import search_text_of
+from pmd_domain.services import exposure, ranking
 from pmd_domain.services.counters import bucket, bump
 from pmd_domain.services.proposals import CROSS_DIMENSIONS, folio_for
 
@@ -241,12 +243,17 @@ async def generate(
                         "supports": 0,
                         "reports": 0,
                         "submitted_at": pdayt,
+                        "published_at": pdayt if status == "published" else None,
                         "counted_as": {dim: answers.get(dim) for dim in CROSS_DIMENSIONS},
                     }
+                )
+                proposal_rows[-1]["search_text"] = search_text_of(
+                    SimpleNamespace(**proposal_rows[-1])
                 )
                 if status == "published":
                     published.append((next_proposal, pillar.key, pid))
                     counters[("proposals", "status", "published")] += 1
+                    counters[(exposure.METRIC, exposure.DIMENSION, "0")] += 1
                 counters[("proposals", "total", "all")] += 1
                 counters[("changes", "total", "all")] += 1
                 counters[("proposals", "day", local_day(pdayt, zone))] += 1

@@ -133,6 +133,11 @@ class Proposal(Base):
         Index("ix_proposals_status_pillar_views", "status", "pillar", "views"),
         Index("ix_proposals_status_views", "status", "views"),
         Index("ix_proposals_status_pillar_supports", "status", "pillar", "supports"),
+        # The public list (/propuestas): newest first within each filter, by keyset.
+        Index("ix_proposals_status_id", "status", "id"),
+        Index("ix_proposals_status_pillar_id", "status", "pillar", "id"),
+        Index("ix_proposals_status_pillar_topic_id", "status", "pillar", "topic", "id"),
+        Index("ix_proposals_status_outcome_id", "status", "outcome", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -167,6 +172,10 @@ class Proposal(Base):
     # The author's answers the cross-tabulations counted it under, frozen at submission
     # (``{"gender": "mujer", ...}``), so that an erasure takes out exactly what was added.
     counted_as: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # When it was first published (the public timeline); kept if it is reviewed again.
+    published_at: Mapped[datetime | None] = mapped_column(Moment)
+    # Folio and texts without accents, case-folded (services/public_proposals.search_key).
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ProposalAction(Base):

@@ -21,6 +21,7 @@ from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Participant, Proposal, ProposalAction
 from pmd_domain.errors import InvalidChoice, NotADuplicate, TextTooLong
+from pmd_domain.search import contains_pattern
 from pmd_domain.services import notifications, proposals, ranking
 from pmd_domain.services.texts import clean_text
 
@@ -182,11 +183,6 @@ class Filters:
     sort: str = "supports"
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _where(filters: Filters) -> list[Any]:
     clauses: list[Any] = []
     if filters.pillar:
@@ -201,7 +197,7 @@ def _where(filters: Filters) -> list[Any]:
         clauses.append(Proposal.outcome == filters.outcome)
     text = filters.text.strip()[:200]
     if text:
-        pattern = _like(text)
+        pattern = contains_pattern(text)
         clauses.append(
             or_(
                 Proposal.folio.ilike(pattern, escape="\\"),

@@ -21,7 +21,7 @@ from pmd_domain.db.models import (
     VerificationCode,
     Vote,
 )
-from pmd_domain.services import cache_versions, ranking
+from pmd_domain.services import cache_versions, exposure, ranking
 from pmd_domain.services import participants as participants_service
 from pmd_domain.services.counters import NO_ANSWER, Bump, bucket, bump
 from pmd_domain.services.proposals import CROSS_DIMENSIONS
@@ -167,6 +167,7 @@ async def erase(
             changes += [("proposals", f"{d}:pillar", f"{b}|{record.pillar}", -1) for d, b in cells]
             if record.status == "published":
                 changes.append(("proposals", "status", "published", -1))
+                changes += exposure.left(record.views)
         else:  # kept as an anonymous contribution: counted without its author
             changes += [
                 ("proposals", "source", bucket(person.source), -1),

@@ -19,6 +19,8 @@ from pmd_domain.errors import (
     NotAllowed,
     NotFound,
 )
+from pmd_domain.search import search_text_of
+from pmd_domain.services import exposure
 from pmd_domain.services.counters import Bump, bucket, bump
 from pmd_domain.services.texts import require_text
 
@@ -94,6 +96,7 @@ async def submit(
     session.add(record)
     await session.flush()
     record.folio = folio_for(consultation, record.id)
+    record.search_text = search_text_of(record)
     day = local_day(now, consultation.exercise.timezone)
     changes: list[Bump] = [
         ("changes", "total", "all", 1),
@@ -151,7 +154,11 @@ async def moderate(
     record = await get(session, proposal_id=proposal_id)
     if decision == "publish":
         if record.status != "published":
-            await bump(session, [("proposals", "status", "published", 1)])
+            await bump(
+                session, [("proposals", "status", "published", 1), *exposure.entered(record.views)]
+            )
+        if record.published_at is None:
+            record.published_at = now
         if record.reports > 0:
             # Kept after citizens reported it: confirmed. Its reports stay (the history
             # is not zeroed); only reports from now on can send it back, at the higher
@@ -162,7 +169,9 @@ async def moderate(
         if not reason or not reason.strip():
             raise NotAllowed("a rejection needs a reason")
         if record.status == "published":
-            await bump(session, [("proposals", "status", "published", -1)])
+            await bump(
+                session, [("proposals", "status", "published", -1), *exposure.left(record.views)]
+            )
         record.status, record.moderation_reason = "rejected", reason.strip()[:500]
         record.review_since = None
     elif decision == "reassign":

@@ -17,7 +17,7 @@ from pmd_domain.consultation import Consultation
 from pmd_domain.consultation.schema import OTHER_SOURCE
 from pmd_domain.db.models import Proposal
 from pmd_domain.publication import HIDDEN
-from pmd_domain.services import disclosure, moderation, ranking
+from pmd_domain.services import disclosure, exposure, moderation, ranking
 from pmd_domain.services.counters import NO_ANSWER
 
 TOP_PER_PILLAR = 5
@@ -116,6 +116,8 @@ async def snapshot(
     batch = replace(batch, figures=with_counted_supports(batch.figures, consultation))
     figures = exact(consultation, table=table, batch=batch, now=now, language=language)
     figures["top"] = await top_proposals(session, consultation=consultation, language=language)
+    # How evenly the rotation showed the published proposals (live, from the counters).
+    figures["exposure"] = exposure.figures(table.get((exposure.METRIC, exposure.DIMENSION), {}))
     return public(figures, consultation)
 
 

@@ -23,7 +23,7 @@ from pmd_domain.errors import (
     NotPublished,
     OwnProposal,
 )
-from pmd_domain.services import activity, ranking
+from pmd_domain.services import activity, exposure, ranking
 from pmd_domain.services.counters import bump
 
 VERDICTS = ("support", "skip", "report")
@@ -58,13 +58,16 @@ async def next_proposal(
 
 
 async def record_view(session: AsyncSession, *, proposal_id: int) -> None:
-    """Count one showing of a proposal."""
-    await session.execute(
+    """Count one showing of a published proposal (and move it in the exposure histogram)."""
+    views = await session.scalar(
         update(Proposal)
-        .where(Proposal.id == proposal_id)
+        .where(Proposal.id == proposal_id, Proposal.status == "published")
         .values(views=Proposal.views + 1)
+        .returning(Proposal.views)
         .execution_options(synchronize_session=False)
     )
+    if views is not None:
+        await bump(session, exposure.viewed(int(views)))
 
 
 async def judge(
@@ -207,10 +210,12 @@ async def _count_report(
             Proposal.reports * BASIS_POINTS >= Proposal.views * base_share,
         )
         .values(status="pending")
+        .returning(Proposal.views)
         .execution_options(synchronize_session=False)
     )
-    if requeued.rowcount == 1:  # type: ignore[attr-defined]
-        await bump(session, [("proposals", "status", "published", -1)])
+    left = requeued.scalar_one_or_none()
+    if left is not None:
+        await bump(session, [("proposals", "status", "published", -1), *exposure.left(left)])
         return
     since = Proposal.reports - Proposal.confirmed_reports
     confirmed_share = round(rules.confirmed_share_of_views * BASIS_POINTS)

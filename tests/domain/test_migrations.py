@@ -101,4 +101,6 @@ def test_existing_participants_and_supports_get_their_level_from_their_channel(
         ("supports.anonymous", "total", "all"): 1,
         ("supports.anonymous", "pillar", "servicios"): 1,
         ("supports.anonymous", "day", "2023-06-13"): 1,
+        # the published proposal in the exposure histogram (0005_accountability)
+        ("exposure", "views", "5"): 1,
     }
