@@ -27,3 +27,7 @@ class Links(Protocol):
     def panel_login(self, token: str) -> str:
         """A one-time login link into the staff area."""
         ...
+
+    def proposal(self, folio: str) -> str:
+        """The public page of a published proposal."""
+        ...

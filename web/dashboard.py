@@ -167,7 +167,7 @@ async def open_proposals(request: web.Request) -> web.StreamResponse:
     if fmt == "csv":
         await response.write(tabular.csv_bytes([], header=open_data.PROPOSAL_COLUMNS))
     else:
-        await response.write(_json_head(request, "propuestas"))
+        await response.write(json_head(request, "propuestas"))
     async for page in _proposal_pages(request):
         if fmt == "csv":
             rows = ([row[c] for c in open_data.PROPOSAL_COLUMNS] for row in page)
@@ -209,7 +209,7 @@ async def open_participation(request: web.Request) -> web.Response:
         columns = open_data.PARTICIPATION_COLUMNS
         body = tabular.csv_bytes(([row[c] for c in columns] for row in rows), header=columns)
     else:
-        body = _json_head(request, "participacion") + b",".join(
+        body = json_head(request, "participacion") + b",".join(
             json.dumps(row, ensure_ascii=False).encode() for row in rows
         )
         body += b"]}"
@@ -239,7 +239,8 @@ def _download(request: web.Request, filename: str, *, stream: bool = True) -> An
     return web.StreamResponse(headers=headers) if stream else web.Response(headers=headers)
 
 
-def _json_head(request: web.Request, key: str) -> bytes:
+def json_head(request: web.Request, key: str) -> bytes:
+    """The open data JSON files' opening: licence, attribution, exercise, then ``key``'s list."""
     consultation = request.app[CONSULTATION]
     head = {
         "licencia": LICENCE,

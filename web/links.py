@@ -31,6 +31,10 @@ class RouterLinks:
         """A one-time login link into the staff area (route ``panel_login``)."""
         return self._url("panel_login", token=token)
 
+    def proposal(self, folio: str) -> str:
+        """The public page of a published proposal (route ``proposal``)."""
+        return self._url("proposal", folio=folio)
+
 
 def route_url(routes: web.RouteTableDef, public_url: str, name: str, **parts: str) -> str:
     """The absolute URL of a named route of ``routes``, without a running application."""

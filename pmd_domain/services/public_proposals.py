@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.clock import as_aware
@@ -51,8 +51,11 @@ class Query:
     def parse(cls, consultation: Consultation, params: dict[str, str]) -> Query:
         """A query from URL parameters ``q, eje, tema, resultado, antes, despues``."""
         pillar = params.get("eje", "").strip()
-        spec = consultation.pillar(pillar)
         topic = params.get("tema", "").strip()
+        of, _, key = topic.partition(".")
+        if key and pillar in ("", of):  # "pillar.topic", as the list's topic menu sends it
+            pillar, topic = of, key
+        spec = consultation.pillar(pillar)
         outcome = params.get("resultado", "").strip()
         return cls(
             text=" ".join(params.get("q", "").split())[:QUERY_MAX_CHARS],
@@ -65,7 +68,8 @@ class Query:
 
     def params(self) -> dict[str, str]:
         """The filters as URL parameters (no cursor), empty ones left out."""
-        given = {"q": self.text, "eje": self.pillar, "tema": self.topic, "resultado": self.outcome}
+        topic = f"{self.pillar}.{self.topic}" if self.topic else ""
+        given = {"q": self.text, "eje": self.pillar, "tema": topic, "resultado": self.outcome}
         return {key: value for key, value in given.items() if value}
 
     @property
@@ -126,7 +130,7 @@ _LIST_COLUMNS = (
 )
 
 
-def list_statement(query: Query, *, per_page: int = PER_PAGE) -> Select[Any]:
+def list_statement(query: Query, *, per_page: int = PER_PAGE) -> Any:
     """The statement of one page (one row more than ``per_page``: whether there are more)."""
     clauses = _where(query)
     if query.before is not None:

@@ -36,6 +36,10 @@ class StubLinks:
         """A one-time login link into the staff area."""
         return f"{PUBLIC}/panel/entrar/{token}"
 
+    def proposal(self, folio: str) -> str:
+        """A proposal's public page."""
+        return f"{PUBLIC}/propuestas/{folio}"
+
 
 class BotApiAddress(Protocol):
     """Where a Bot API server listens: a ``BotApiServer``, or one in another process."""

@@ -34,6 +34,10 @@ class FixedLinks:
         """A one-time login link into the staff area."""
         return f"https://participa.example/panel/entrar/{token}"
 
+    def proposal(self, folio: str) -> str:
+        """A proposal's public page."""
+        return f"https://participa.example/propuestas/{folio}"
+
 
 def new_conversation(consultation: Consultation) -> Conversation:
     """A conversation as a freshly started process builds it."""

@@ -1,0 +1,153 @@
+"""``/propuestas``, ``/propuestas/{folio}`` and ``/resultados`` over HTTP (no JavaScript)."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator
+
+import pypdfium2
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from pmd_domain.clock import utcnow
+from pmd_domain.consultation import Consultation
+from pmd_domain.db import Database
+from pmd_domain.services import analysis
+from pmd_domain.settings import Settings
+from tests.factories import make_participant, make_proposal
+from web.app import create_app
+from web.proposals import PAGES, RESULTS
+from web.security import CSP
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture
+async def app_client(settings: Settings, consultation: Consultation) -> AsyncIterator[TestClient]:
+    """The application with its page caches off, so each request shows the database."""
+    app = create_app(settings, consultation=consultation)
+    async with TestClient(TestServer(app)) as client:
+        app[PAGES].ttl = 0
+        app[RESULTS].ttl = 0
+        yield client
+
+
+async def _seed(settings: Settings, consultation: Consultation) -> dict[str, str]:
+    database = Database(settings.database_url)
+    try:
+        async with database.transaction() as session:
+            author = await make_participant(session, consultation)
+            lamp = await make_proposal(
+                session,
+                consultation,
+                author,
+                problem="La iluminación de la Peñita está apagada desde hace meses.",
+                proposal="Cambiar las lámparas por luminarias LED y revisar el cableado.",
+                vision="Calles iluminadas y seguras en 2040.",
+            )
+            hostile = await make_proposal(
+                session, consultation, author, problem=HOSTILE, proposal=HOSTILE + " en serio."
+            )
+            pending = await make_proposal(session, consultation, author, publish=False)
+            await analysis.align(
+                session, consultation=consultation, proposal_id=lamp.id, actions=["2.1.1"]
+            )
+            await analysis.record_outcome(
+                session,
+                proposal_id=lamp.id,
+                outcome="incluida",
+                now=utcnow(),
+                note="Se suma al programa de alumbrado 2024.",
+            )
+        return {
+            "lamp": str(lamp.folio),
+            "hostile": str(hostile.folio),
+            "pending": str(pending.folio),
+        }
+    finally:
+        await database.dispose()
+
+
+async def test_the_list_searches_without_accents_and_filters(
+    app_client: TestClient, settings: Settings, consultation: Consultation
+) -> None:
+    folios = await _seed(settings, consultation)
+    response = await app_client.get("/propuestas")
+    assert response.status == 200
+    assert response.headers["Content-Security-Policy"] == CSP
+    page = await response.text()
+    assert folios["lamp"] in page and folios["hostile"] in page
+    assert folios["pending"] not in page
+    for query in (
+        "?q=PENITA+led",
+        "?q=iluminacion",
+        "?resultado=incluida",
+        "?tema=servicios.agua&q=lampara",
+    ):
+        text = await (await app_client.get("/propuestas" + query)).text()
+        assert folios["lamp"] in text and folios["hostile"] not in text, query
+    text = await (await app_client.get("/propuestas?resultado=sin_resultado")).text()
+    assert folios["hostile"] in text and folios["lamp"] not in text
+    # Nonsense parameters are ignored, never an error.
+    for query in ("?eje=%00&antes=xyz", "?q=" + "a" * 5000, "?despues=PMD23-99999999999999"):
+        assert (await app_client.get("/propuestas" + query)).status == 200
+
+
+async def test_a_proposal_page_shows_the_answer_escaped_and_never_the_author(
+    app_client: TestClient, settings: Settings, consultation: Consultation
+) -> None:
+    folios = await _seed(settings, consultation)
+    response = await app_client.get(f"/propuestas/{folios['lamp']}")
+    assert response.status == 200
+    page = await response.text()
+    assert "Incluida en el PMD" in page and "Se suma al programa de alumbrado 2024." in page
+    assert "2.1.1" in page
+    assert "Calles iluminadas y seguras en 2040." in page
+    assert 'property="og:title"' in page
+    url = f"http://testserver/propuestas/{folios['lamp']}"
+    assert f'property="og:url" content="{url}"' in page
+    assert (
+        "https://wa.me/?text=" in page
+        and "https://t.me/share/url?url=http%3A%2F%2Ftestserver" in page
+    )
+    assert re.search(r"Enviada: <time datetime=\"[0-9T:+\-.]+\">", page)
+    assert "Respondida" in page
+    hostile = await (await app_client.get(f"/propuestas/{folios['hostile']}")).text()
+    assert "<script>alert" not in hostile and "onerror=alert(1)>" not in hostile
+    assert html.escape(HOSTILE, quote=False)[:20] in hostile
+    for missing in (folios["pending"], "PMD23-999999", "%3Cscript%3E"):
+        response = await app_client.get(f"/propuestas/{missing}")
+        assert response.status == 404
+        assert "Propuesta no encontrada" in await response.text()
+
+
+async def test_results_page_files_and_pdf(
+    app_client: TestClient, settings: Settings, consultation: Consultation
+) -> None:
+    await _seed(settings, consultation)
+    page = await (await app_client.get("/resultados")).text()
+    row = re.search(r'<tr data-action="2\.1\.1">(.*?)</tr>', page, re.S)
+    assert row is not None
+    assert [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row.group(1))] == [
+        1,
+        1,
+        0,
+        0,
+        0,
+    ]
+    csv_text = (await (await app_client.get("/datos/resultados.csv")).read()).decode("utf-8-sig")
+    assert csv_text.splitlines()[0] == (
+        "eje,eje_nombre,accion,accion_nombre,propuestas,incluidas,consideradas,no_procede,sin_resultado"
+    )
+    assert any(
+        line.startswith("servicios,") and ",2.1.1," in line and line.endswith(",1,1,0,0,0")
+        for line in csv_text.splitlines()
+    )
+    data = await (await app_client.get("/datos/resultados.json")).json()
+    assert data["licencia"] == "Términos de Libre Uso MX"
+    response = await app_client.get("/resultados.pdf")
+    assert response.headers["Content-Type"] == "application/pdf"
+    pdf = pypdfium2.PdfDocument(await response.read())
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert "Resultados de la consulta" in text and "2.1.1" in text
