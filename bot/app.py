@@ -61,7 +61,10 @@ def build_application(
         .build()
     )
     attach(application, services)
-    attach_notifier(application, Notifier(application.bot, services.database, services.catalogs))
+    attach_notifier(
+        application,
+        Notifier(application.bot, services.database, services.catalogs, links=services.links),
+    )
     application.bot_data[WORKER] = worker_for(
         settings, services.database, services.catalogs, metrics=services.metrics
     )

@@ -19,6 +19,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
 from pmd_domain.i18n import Catalogs
+from pmd_domain.links import Links
 from pmd_domain.services import notifications
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ CHANNEL = "telegram"
 
 
 async def send_pending_notifications(
-    bot: Bot, database: Database, catalogs: Catalogs, *, limit: int = 50
+    bot: Bot, database: Database, catalogs: Catalogs, *, limit: int = 50, links: Links | None = None
 ) -> int:
     """Send up to ``limit`` pending notifications; how many were delivered."""
     async with database.reading() as session:
@@ -40,7 +41,11 @@ async def send_pending_notifications(
         if item.erased or not chat_id or not chat_id.lstrip("-").isdigit():
             continue
         text = notifications.render(
-            catalogs, language=item.language, text_key=item.text_key, params=item.params
+            catalogs,
+            language=item.language,
+            text_key=item.text_key,
+            params=item.params,
+            links=links,
         )
         try:
             await bot.send_message(
@@ -74,6 +79,7 @@ async def notification_loop(
     *,
     interval: float = 10.0,
     wake: asyncio.Event | None = None,
+    links: Links | None = None,
 ) -> None:
     """Send pending notifications every ``interval`` seconds until cancelled (start it as a task).
 
@@ -84,7 +90,7 @@ async def notification_loop(
     while True:
         wake.clear()
         try:
-            while await send_pending_notifications(bot, database, catalogs) > 0:
+            while await send_pending_notifications(bot, database, catalogs, links=links) > 0:
                 pass  # a full round: there may be more waiting
         except asyncio.CancelledError:
             raise
@@ -97,8 +103,18 @@ async def notification_loop(
 class Notifier:
     """The notification loop of one bot process: started with the bot, woken after a commit."""
 
-    def __init__(self, bot: Bot, database: Database, catalogs: Catalogs, *, interval: float = 10.0):
-        self._run = partial(notification_loop, bot, database, catalogs, interval=interval)
+    def __init__(
+        self,
+        bot: Bot,
+        database: Database,
+        catalogs: Catalogs,
+        *,
+        interval: float = 10.0,
+        links: Links | None = None,
+    ):
+        self._run = partial(
+            notification_loop, bot, database, catalogs, interval=interval, links=links
+        )
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 

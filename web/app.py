@@ -17,7 +17,17 @@ from pmd_domain.db.migrate import upgrade_async
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import ranking, sources
 from pmd_domain.settings import Settings
-from web import certificates, chat, dashboard, health, metrics, panel, proposals, telegram
+from web import (
+    catalogue,
+    certificates,
+    chat,
+    dashboard,
+    health,
+    metrics,
+    panel,
+    proposals,
+    telegram,
+)
 from web.clients import trusted_proxies
 from web.housekeeping import housekeeping_ctx
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
@@ -82,6 +92,7 @@ def create_app(
     app.cleanup_ctx.append(presence_ctx)
     dashboard.setup(app)
     proposals.setup(app)
+    app.router.add_routes(catalogue.routes)
     telegram.setup(app)  # the bot, when TELEGRAM_BOT_TOKEN is set
     return app
 

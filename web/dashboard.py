@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 
 from pmd_domain import tabular
 from pmd_domain.publication import HIDDEN
-from pmd_domain.services import open_data
+from pmd_domain.services import open_catalog, open_data
 from web import charts
 from web.keys import CATALOGS, CONSULTATION, DATABASE
 from web.live_stats import ChartStore, Published, SnapshotCache
@@ -25,8 +25,8 @@ CHARTS = web.AppKey("dashboard_charts", ChartStore)
 POLL_MS = web.AppKey("dashboard_poll_ms", int)
 
 API_MAX_AGE = 2
-LICENCE = "Términos de Libre Uso MX"
-LICENCE_URL = "https://datos.gob.mx/libreusomx"
+LICENCE = open_catalog.LICENCE
+LICENCE_URL = open_catalog.LICENCE_URL
 MONTHS = [
     "enero",
     "febrero",

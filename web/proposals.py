@@ -241,6 +241,12 @@ async def _results(request: web.Request) -> Computed:
     return await request.app[RESULTS].get(compute)
 
 
+async def modified_results(request: web.Request) -> str | None:
+    """When an answer was last recorded (ISO 8601), None before the first."""
+    modified = (await _results(request)).figures["modified"]
+    return str(modified) if modified else None
+
+
 @routes.get("/resultados", name="results")
 async def results_page(request: web.Request) -> web.Response:
     """What became of the consultation, per pillar and strategic action."""

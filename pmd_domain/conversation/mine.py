@@ -33,6 +33,8 @@ def _line(ctx: Ctx, record: Proposal) -> str:
         if record.outcome_note:
             outcome += f" ({clip(record.outcome_note, 200)})"
         lines.append(ctx.t("mine.outcome", outcome=outcome))
+    if record.status == "published" and record.folio:
+        lines.append(ctx.t("mine.public_link", url=ctx.links.proposal(record.folio)))
     return "\n".join(lines)
 
 

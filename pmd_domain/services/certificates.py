@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -29,7 +29,7 @@ from pmd_domain.errors import (
     TextNotReadable,
     TextTooLong,
 )
-from pmd_domain.services import cache_versions
+from pmd_domain.services import cache_versions, public_proposals
 from pmd_domain.services.texts import clean_text, require_name
 
 TOKEN_BYTES = 24
@@ -56,6 +56,7 @@ class CertificateView:
     issued_at: datetime
     issued_on: str  # the issue date written out, e.g. "23 de noviembre de 2026"
     folio: str
+    proposals: tuple[str, ...] = ()  # folios of the holder's published proposals (public pages)
 
 
 def new_token() -> str:
@@ -174,7 +175,9 @@ async def verify(
     record = await by_token(session, token=token)
     if record is None or record.folio is None or record.name is None:
         return None
-    return view_of(consultation, record, language=language)
+    view = view_of(consultation, record, language=language)
+    folios = await public_proposals.published_folios(session, participant_id=record.participant_id)
+    return replace(view, proposals=tuple(folios))
 
 
 def view_of(

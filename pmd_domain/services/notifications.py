@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.db.models import Notification, Participant
 from pmd_domain.i18n import Catalogs
+from pmd_domain.links import Links
 
 OUTCOME_KEY = "notify.outcome"
 # Channels with a sender; the browser chat shows outcomes in Mi participación instead.
@@ -114,9 +115,15 @@ async def mark_unreachable(session: AsyncSession, *, participant_id: int) -> Non
 
 
 def outcome_message(
-    catalogs: Catalogs, *, language: str, folio: str, outcome: str, note: str | None = None
+    catalogs: Catalogs,
+    *,
+    language: str,
+    folio: str,
+    outcome: str,
+    note: str | None = None,
+    links: Links | None = None,
 ) -> str:
-    """The message that tells a citizen the outcome of their proposal."""
+    """The message that tells a citizen the outcome of their proposal (and where it is public)."""
     parts = [
         catalogs.text(
             language,
@@ -127,12 +134,21 @@ def outcome_message(
     ]
     if note:
         parts.append(catalogs.text(language, f"{OUTCOME_KEY}.note", note=note))
+    if links is not None and folio:
+        parts.append(catalogs.text(language, f"{OUTCOME_KEY}.link", url=links.proposal(folio)))
     parts.append(catalogs.text(language, f"{OUTCOME_KEY}.footer"))
     return "\n\n".join(parts)
 
 
-def render(catalogs: Catalogs, *, language: str, text_key: str, params: dict[str, Any]) -> str:
-    """The text of a notification in ``language``."""
+def render(
+    catalogs: Catalogs,
+    *,
+    language: str,
+    text_key: str,
+    params: dict[str, Any],
+    links: Links | None = None,
+) -> str:
+    """The text of a notification in ``language`` (``links``: public pages it may point to)."""
     if text_key == OUTCOME_KEY:
         return outcome_message(
             catalogs,
@@ -140,6 +156,7 @@ def render(catalogs: Catalogs, *, language: str, text_key: str, params: dict[str
             folio=str(params.get("folio", "")),
             outcome=str(params.get("outcome", "")),
             note=params.get("note") or None,
+            links=links,
         )
     # A parameter ``x_key`` names a catalogue text: ``x`` is told in the reader's language.
     given = dict(params)

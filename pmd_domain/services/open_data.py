@@ -35,6 +35,7 @@ PROPOSAL_COLUMNS = (
     ranking.REVIEW_COLUMN,
     "fecha",
     "resultado",
+    "vistas",  # times the voting showed it: anyone can check the rotation (services/exposure)
 )
 PARTICIPATION_COLUMNS = ("medida", "dimension", "clave", "etiqueta", "columna", "valor")
 OUTCOME_LABELS = {
@@ -71,6 +72,7 @@ async def published_page(
                 Proposal.review_since,
                 Proposal.submitted_at,
                 Proposal.outcome,
+                Proposal.views,
             )
             .where(Proposal.status == "published", Proposal.id > after_id)
             .order_by(Proposal.id)
@@ -93,6 +95,7 @@ async def published_page(
             **ranking.file_values(row),
             "fecha": local_day(row.submitted_at, zone),
             "resultado": OUTCOME_LABELS.get(row.outcome or "", ""),
+            "vistas": int(row.views),
         }
         for row in rows
     ]

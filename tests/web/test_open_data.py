@@ -34,6 +34,7 @@ PROPOSAL_COLUMNS = [
     "en_revision",
     "fecha",
     "resultado",
+    "vistas",
 ]
 FILES = (
     "/datos/propuestas.csv",

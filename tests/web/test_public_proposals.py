@@ -151,3 +151,29 @@ async def test_results_page_files_and_pdf(
     pdf = pypdfium2.PdfDocument(await response.read())
     text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert "Resultados de la consulta" in text and "2.1.1" in text
+
+
+async def test_the_dashboard_shows_how_even_the_exposure_was(
+    app_client: TestClient, settings: Settings, consultation: Consultation
+) -> None:
+    from pmd_domain.services import votes
+
+    database = Database(settings.database_url)
+    async with database.transaction() as session:
+        author = await make_participant(session, consultation)
+        for shown in (0, 10, 10, 20):
+            record = await make_proposal(
+                session, consultation, author, problem=f"Bache {shown} aquí."
+            )
+            for _ in range(shown):
+                await votes.record_view(session, proposal_id=record.id)
+    await database.dispose()
+    figures = await (await app_client.get("/api/estadisticas")).json()
+    assert figures["exposure"]["with_min_views"] == 3
+    assert figures["exposure"]["gini"] == 0.375
+    page = await (await app_client.get("/")).text()
+    assert (
+        "De 4 propuestas publicadas, 75.0\u00a0% se mostraron al menos 10 veces (3 propuestas)"
+        in page
+    )
+    assert "El índice de Gini de las vistas es 0.38" in page
