@@ -172,12 +172,14 @@ def _render(request: web.Request, template: str, context: dict[str, Any]) -> byt
 @routes.get("/propuestas", name="proposals")
 async def proposal_list(request: web.Request) -> web.Response:
     """Published proposals, newest first: search, filters and keyset pages (no JavaScript)."""
-    consultation = request.app[CONSULTATION]
-    query = Query.parse(consultation, dict(request.query))
-    cursor = {"antes": f"{query.before}" if query.before else "", "despues": f"{query.after or ''}"}
-    key = "list?" + urlencode(sorted({**query.params(), **cursor}.items()))
+    raw = request.query_string
+    long = Query.parse(request.app[CONSULTATION], dict(request.query)) if len(raw) > 300 else None
+    # Cached by the address as asked (the common, short ones: no parsing on a hit), or by
+    # the parsed query for a long one, so that a long address cannot stand for another.
+    key = "list?" + raw if long is None else "list#" + repr(long)
 
     async def build() -> tuple[int, bytes]:
+        query = Query.parse(request.app[CONSULTATION], dict(request.query))
         async with request.app[DATABASE].reading() as session:
             found = await public_proposals.page(session, query=query)
         base = str(request.app.router["proposals"].url_for())
