@@ -33,6 +33,7 @@ from pmd_domain.services.public_proposals import Query
 from web.dashboard import json_head
 from web.keys import CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.links import RouterLinks
+from web.ratelimit import RateLimiter
 
 routes = web.RouteTableDef()
 PAGE_SECONDS = 5.0
@@ -84,6 +85,11 @@ class RenderedPages:
         finally:
             self._building.pop(key, None)
 
+    def fresh(self, key: str) -> bool:
+        """Whether ``key`` would be answered from the cache now."""
+        found = self._pages.get(key)
+        return found is not None and found.expires > time.monotonic()
+
     def clear(self) -> None:
         """Forget every page (the next request renders again)."""
         self._pages.clear()
@@ -127,12 +133,16 @@ class ResultsCache:
 
 PAGES = web.AppKey("public_pages", RenderedPages)
 RESULTS = web.AppKey("public_results", ResultsCache)
+# Text searches the page cache cannot answer, per client address (web/clients.py): a
+# word found nowhere reads the whole index of its filter (docs/accountability.md).
+SEARCHES = web.AppKey("public_searches", RateLimiter)
 
 
 def setup(app: web.Application) -> None:
     """Add the public proposal and results routes and their caches."""
     app[PAGES] = RenderedPages()
     app[RESULTS] = ResultsCache()
+    app[SEARCHES] = RateLimiter(rate=30, per=60, burst=15)
     app.router.add_routes(routes)
 
 
@@ -177,6 +187,18 @@ async def proposal_list(request: web.Request) -> web.Response:
     # Cached by the address as asked (the common, short ones: no parsing on a hit), or by
     # the parsed query for a long one, so that a long address cannot stand for another.
     key = "list?" + raw if long is None else "list#" + repr(long)
+    if request.query.get("q", "").strip() and not request.app[PAGES].fresh(key):
+        limiter = request.app[SEARCHES]
+        wait = limiter.take(request.remote or "unknown")
+        if wait:
+            body = _render(request, "proposals_busy.html", {})
+            return web.Response(
+                body=body,
+                status=429,
+                content_type="text/html",
+                charset="utf-8",
+                headers={"Retry-After": str(limiter.retry_after(wait))},
+            )
 
     async def build() -> tuple[int, bytes]:
         query = Query.parse(request.app[CONSULTATION], dict(request.query))

@@ -177,3 +177,18 @@ async def test_the_dashboard_shows_how_even_the_exposure_was(
         in page
     )
     assert "El índice de Gini de las vistas es 0.38" in page
+
+
+async def test_many_new_searches_from_one_address_are_slowed_kindly(
+    app_client: TestClient, settings: Settings, consultation: Consultation
+) -> None:
+    """A search no page cache can answer reads the index; one address cannot ask for it
+    without end (browsing pages and filters is not limited)."""
+    from web.proposals import SEARCHES
+
+    app_client.app[SEARCHES].burst = 3.0  # type: ignore[index]
+    statuses = [(await app_client.get(f"/propuestas?q=palabra{n}")).status for n in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+    busy = await app_client.get("/propuestas?q=otra")
+    assert "Espera un minuto" in await busy.text() and int(busy.headers["Retry-After"]) > 0
+    assert (await app_client.get("/propuestas?eje=servicios")).status == 200
