@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,3 +38,36 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("httpx", "httpcore", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class RepeatedLog:
+    """One log line per interval for a failure that keeps happening, with a count.
+
+    The first occurrence of an event (with the same fields) is logged at once; the
+    same event within ``interval`` seconds is only counted, and the next line after
+    the interval says how many were left out (``repeated``). A full disk or a
+    database that is down therefore writes a line every ``interval`` seconds, not one
+    per attempt.
+    """
+
+    MAX_KEYS = 1000
+
+    def __init__(self, interval: float = 30.0, *, clock: Callable[[], float] = time.monotonic):
+        self.interval = interval
+        self._clock = clock
+        self._seen: dict[tuple[Any, ...], list[float]] = {}  # key -> [logged at, left out]
+
+    def log(self, logger: logging.Logger, level: int, event: str, **fields: Any) -> bool:
+        """Log ``event`` unless it was logged less than ``interval`` ago; True if it was."""
+        key = (logger.name, level, event, tuple(sorted(fields.items(), key=lambda i: i[0])))
+        now = self._clock()
+        entry = self._seen.get(key)
+        if entry is not None and now - entry[0] < self.interval:
+            entry[1] += 1
+            return False
+        if entry is None and len(self._seen) >= self.MAX_KEYS:
+            self._seen.clear()
+        left_out = int(entry[1]) if entry is not None else 0
+        self._seen[key] = [now, 0]
+        logger.log(level, event, extra={**fields, **({"repeated": left_out} if left_out else {})})
+        return True

@@ -70,11 +70,17 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
-        options = (
+        self._options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
         )
         if not self.durable:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            self._options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self.pg_ctl("start")
+        return self
+
+    def pg_ctl(self, action: str, *args: str) -> None:
+        """Run ``pg_ctl ACTION`` on this cluster (``start`` keeps the options of the first)."""
+        options = ["-o", self._options] if action in ("start", "restart") else []
         subprocess.run(
             self._cmd(
                 str(PG_BIN / "pg_ctl"),
@@ -83,14 +89,26 @@ class PostgresServer:
                 "-l",
                 str(self.dir / "pg.log"),
                 "-w",
-                "-o",
-                options,
-                "start",
+                *options,
+                *args,
+                action,
             ),
             check=True,
             capture_output=True,
         )
-        return self
+
+    def pids(self) -> list[int]:
+        """The server's processes: the postmaster and every backend and helper it started."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
 
     def url(self, database: str = "postgres") -> str:
         """The SQLAlchemy URL of a database on this server."""
