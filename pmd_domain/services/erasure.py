@@ -17,6 +17,7 @@ from pmd_domain.db.models import (
     Proposal,
     Vote,
 )
+from pmd_domain.services import outbox
 from pmd_domain.services import participants as participants_service
 
 
@@ -89,6 +90,9 @@ async def erase(
     )
     await session.execute(delete(Delivery).where(Delivery.participant_id == person.id))
     await session.execute(delete(Notification).where(Notification.participant_id == person.id))
+    if person.external_id is not None:
+        # The replies kept for the chat quote what the citizen wrote (the preview).
+        await outbox.forget_chat(session, channel=person.channel, external_id=person.external_id)
     person.external_id = None
     person.gender = person.age_group = person.sector = person.postal_code = None
     person.source = None

@@ -3,7 +3,8 @@
 - processed update ids: Telegram re-delivers an update for at most 24 hours, so ids
   older than ``UPDATE_IDS_KEPT`` can no longer come back;
 - staff login links, once expired for a day (used or not);
-- staff drafts (an unfinished broadcast or rejection) untouched for a week.
+- staff drafts (an unfinished broadcast or rejection) untouched for a week;
+- the outbox's replies, two days after they were settled (``outbox.prune``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.db.models import ProcessedUpdate, StaffDraft, StaffLogin
+from pmd_domain.services import outbox
 
 UPDATE_IDS_KEPT = timedelta(days=2)
 LOGINS_KEPT = timedelta(days=1)
@@ -33,4 +35,5 @@ async def prune(session: AsyncSession, *, now: datetime) -> dict[str, int]:
     ):
         result = await session.execute(statement)
         removed[name] = int(result.rowcount)  # type: ignore[attr-defined]
+    removed["outbox"] = await outbox.prune(session, now=now)
     return removed
