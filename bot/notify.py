@@ -16,6 +16,7 @@ from functools import partial
 from telegram import Bot, LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from pmd_domain.aio import cancel_and_wait
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
 from pmd_domain.i18n import Catalogs
@@ -114,7 +115,4 @@ class Notifier:
     async def stop(self) -> None:
         """Cancel the loop and wait for it (a message in flight is then not sent twice)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)

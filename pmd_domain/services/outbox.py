@@ -194,6 +194,17 @@ async def replay(
     return _outgoing(row) if row is not None else None
 
 
+async def claimable(session: AsyncSession, *, channel: str, now: datetime) -> bool:
+    """Whether ``channel`` has a pending row nobody is sending (a read: cheap when idle)."""
+    found = await session.execute(
+        select(_TABLE.c.id)
+        .where(_TABLE.c.channel == channel, _TABLE.c.status == "pending", _FREE)
+        .limit(1),
+        {"now": now},
+    )
+    return found.first() is not None
+
+
 async def claim(
     session: AsyncSession,
     *,

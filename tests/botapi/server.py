@@ -99,6 +99,7 @@ class Call:
     chat_id: int | None
     params: dict[str, Any]
     status: int = 200
+    result: Any = None  # what the server answered (getUpdates: the updates)
 
 
 @dataclass
@@ -249,6 +250,7 @@ class _Outage:
 
 
 DROP = object()  # returned by an ``intercept`` hook: the call never reaches "Telegram"
+LOSE_ANSWER = object()  # ... the call is carried out, but its answer never reaches the bot
 Hook = Callable[[Call], Awaitable[object]]
 
 
@@ -797,11 +799,13 @@ class BotApiServer:
         self._delays.append(_Outage(_lower(method), chat_id, 0, _until(seconds), count, wait=by))
 
     def intercept(self, method: str, hook: Hook) -> None:
-        """Await ``hook(call)`` before every call of ``method``; ``DROP`` loses the call.
+        """Await ``hook(call)`` before every call of ``method``; it may lose the call.
 
-        A dropped call is not carried out and its connection is closed without an
-        answer, as when the request never reached Telegram. Hooks run in the order
-        given; ``clear_intercepts`` removes them.
+        ``DROP``: the call is not carried out and its connection is closed without an
+        answer, as when the request never reached Telegram. ``LOSE_ANSWER``: the call
+        is carried out (a message is delivered) but the connection is closed before
+        the answer, as when the answer was lost on its way back. Hooks run in the
+        order given; ``clear_intercepts`` removes them.
         """
         self._hooks.append((method.lower(), hook))
 
@@ -1120,15 +1124,24 @@ class BotApiServer:
         wait = self._delay_of(method, chat_id, now) if self._delays else 0.0
         if wait:
             await asyncio.sleep(wait)
+        lose = False
         for name, hook in list(self._hooks):
-            if name == method and await hook(call) is DROP:
+            if name != method:
+                continue
+            verdict = await hook(call)
+            if verdict is DROP:
                 call.status = 0
                 if request.transport is not None:
                     request.transport.close()
                 return web.Response(status=500)
+            lose = lose or verdict is LOSE_ANSWER
         try:
             self._check_failures(method, chat_id, now)
             result = await handler(self, params)
+            if method == "getupdates":
+                call.result = result
+            if lose and request.transport is not None:
+                request.transport.close()
         except ApiError as exc:
             call.status = exc.code
             return _error(exc)

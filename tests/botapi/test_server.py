@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 
 from tests.botapi import DEFAULT_TOKEN, BotApiServer, press
-from tests.botapi.server import DROP, Call
+from tests.botapi.server import DROP, LOSE_ANSWER, Call
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -525,14 +525,16 @@ async def test_failures_on_demand_5xx_429_windows_delays_and_lost_calls(
         await asyncio.sleep(0.6)
 
         async def lose(call: Call) -> object:
-            return DROP if call.params.get("text") == "seis" else None
+            return {"seis": DROP, "siete": LOSE_ANSWER}.get(call.params.get("text", ""))
 
         botapi.intercept("sendMessage", lose)
         with pytest.raises(NetworkError):
             await bot.send_message(71, "seis")
+        with pytest.raises(NetworkError):
+            await bot.send_message(71, "siete")
         botapi.clear_intercepts()
-    # The slow one was delivered although the bot stopped waiting; the lost one was not.
-    assert botapi.texts_to(71) == ["cuatro", "cinco"]
+    # The slow one and the one whose answer was lost were delivered; the dropped one not.
+    assert botapi.texts_to(71) == ["cuatro", "cinco", "siete"]
 
 
 async def test_a_refused_webhook_delivery_comes_again_in_order_per_chat() -> None:

@@ -41,11 +41,20 @@ def bot_state(app: web.Application) -> str:
     return str(app[BOT_STATUS]["state"])
 
 
-async def start_pmd_serve(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
-    """``pmd serve`` as a real process (stderr discarded), returned once its bot is up."""
-    process = await asyncio.create_subprocess_exec(
-        str(PMD), "serve", env=env, stderr=asyncio.subprocess.DEVNULL
-    )
+async def start_pmd_serve(
+    env: dict[str, str], port: int, *, log: Path | None = None
+) -> asyncio.subprocess.Process:
+    """``pmd serve`` as a real process, returned once its bot is up.
+
+    Its log lines (stderr) are appended to ``log``, or discarded.
+    """
+    if log is None:
+        process = await asyncio.create_subprocess_exec(
+            str(PMD), "serve", env=env, stderr=asyncio.subprocess.DEVNULL
+        )
+    else:
+        with log.open("ab") as sink:
+            process = await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=sink)
     async with ClientSession() as http:
         for _ in range(400):
             try:

@@ -33,6 +33,7 @@ PROPOSALS = 3  # each citizen's goal: enough steps that the kills land mid-flow
 KILLS = 4
 MIN_KILLS = 2
 FOLIO = re.compile(r"folio (PMD23-\d+)")
+MEDIA = "Por ahora solo puedo leer texto y botones"  # the answer to a sticker
 
 # What the robot does, by what the bot's latest message asks (first match wins).
 ANSWERS: list[tuple[str, tuple[str, str]]] = [
@@ -52,11 +53,37 @@ ANSWERS: list[tuple[str, tuple[str, str]]] = [
 
 
 class Robot:
-    """A citizen who answers the bot's latest question until it has its folios."""
+    """A citizen who answers the bot's latest question until it has its folios.
+
+    After a crash the bot may say again what it said just before (replies delivered
+    but not yet marked so: the outbox sends them again, before anything new). The
+    robot does not answer those again: until the bot says something new it nudges.
+    """
 
     def __init__(self, botapi: BotApiServer, chat_id: int) -> None:
         self.chat = botapi.chat(chat_id)
         self.chat_id = chat_id
+        self.echoes: set[str | None] = set()  # what may come again after a restart
+
+    def transcript(self, botapi: BotApiServer) -> str:
+        """Both sides of the chat in the order the server saw them (for a failure)."""
+        lines = []
+        for call in botapi.calls():
+            if call.method == "getupdates":
+                for update in call.result or []:
+                    item = update.get("message") or update.get("callback_query") or {}
+                    chat = (item.get("message") or item).get("chat", {}).get("id")
+                    if chat == self.chat_id:
+                        said = item.get("text") or item.get("data") or "sticker"
+                        lines.append(f"{call.t:.2f} got {update['update_id']}: {said[:40]!r}")
+            elif call.chat_id == self.chat_id and call.method != "sendchataction":
+                text = str(call.params.get("text", ""))[:40]
+                lines.append(f"{call.t:.2f} {call.method} {call.status} {text!r}")
+        return "\n".join(lines)
+
+    def restarted(self) -> None:
+        """The service was killed and started again."""
+        self.echoes = {m.text for m in self.chat.messages()[-6:]}
 
     def folios(self) -> set[str]:
         """Folios the bot has confirmed to this citizen."""
@@ -67,6 +94,9 @@ class Robot:
         last = self.chat.last()
         if last is None:
             return ("say", "/start crash")
+        if last.text in self.echoes:
+            return ("nudge", "")  # said before the crash (maybe again): wait for news
+        self.echoes = set()
         for needle, action in ANSWERS:
             if needle in (last.text or ""):
                 return action
@@ -81,7 +111,9 @@ class Robot:
         while len(self.folios()) < PROPOSALS:
             kind, value = self.next_action()
             try:
-                if kind == "press":
+                if kind == "nudge":
+                    await self.nudge(botapi)
+                elif kind == "press":
                     await self.chat.press(value, quiet=0.1, timeout=6.0)
                 else:
                     await self.chat.say(value, quiet=0.1, timeout=6.0)
@@ -91,13 +123,25 @@ class Robot:
                 await self.nudge(botapi)
 
     async def nudge(self, botapi: BotApiServer) -> None:
-        """Send a sticker until the bot answers."""
+        """Send a sticker until the bot answers it.
+
+        The answer to the sticker comes after anything the bot sends again after a
+        restart (one chat's replies keep their order): from then on, all is new.
+        """
         while True:
+            since = len(self.chat.messages())
+            await botapi.user_sends_sticker(self.chat_id)
             try:
-                await self.chat.do(botapi.user_sends_sticker(self.chat_id), quiet=0.1, timeout=6.0)
-                return
+                await botapi.wait_for_message(
+                    self.chat_id, lambda m: (m.text or "").startswith(MEDIA), 6.0, since=since
+                )
             except TimeoutError:
                 continue
+            await botapi.wait_for_changes(
+                self.chat_id, botapi.change_count(self.chat_id), quiet=0.1, require=False
+            )
+            self.echoes = set()
+            return
 
 
 async def test_killed_at_random_moments_loses_nothing_it_confirmed(
@@ -122,7 +166,8 @@ async def test_killed_at_random_moments_loses_nothing_it_confirmed(
         "TELEGRAM_API_URL": botapi.url,
     }
     robots = [Robot(botapi, 9100 + n) for n in range(CITIZENS)]
-    process = await start_pmd_serve(env, port)
+    log = tmp_path / "serve.log"
+    process = await start_pmd_serve(env, port, log=log)
     chance = random.Random(os.environ.get("PMD_CRASH_SEED", "8"))
     try:
         citizens = asyncio.gather(*(robot.run(botapi) for robot in robots))
@@ -134,8 +179,18 @@ async def test_killed_at_random_moments_loses_nothing_it_confirmed(
             process.send_signal(signal.SIGKILL)
             await process.wait()
             kills += 1
-            process = await start_pmd_serve(env, port)
-        await asyncio.wait_for(citizens, 240)
+            for robot in robots:
+                robot.restarted()
+            process = await start_pmd_serve(env, port, log=log)
+        try:
+            await asyncio.wait_for(citizens, 240)
+        except TimeoutError:
+            stuck = [r for r in robots if len(r.folios()) < PROPOSALS]
+            raise AssertionError(
+                "\n\n".join(r.transcript(botapi) for r in stuck[:2])
+                + "\n\n"
+                + log.read_text()[-6000:]
+            ) from None
         # The kills must have landed while the citizens were chatting.
         assert kills >= MIN_KILLS, f"only {kills} kill(s) before the citizens finished"
     finally:
@@ -172,4 +227,4 @@ async def test_killed_at_random_moments_loses_nothing_it_confirmed(
                 PROBLEM,
                 PROPOSAL,
                 VISION,
-            )
+            ), robot.transcript(botapi)

@@ -1,0 +1,173 @@
+"""Long polling that confirms an update to Telegram only once its step has committed.
+
+python-telegram-bot's ``Updater`` confirms every update it fetched at its next
+``getUpdates`` call, whatever became of it: an update whose step failed, or that
+was still in hand when the process died, was never seen again. This loop passes
+``offset`` only up to the oldest update not yet settled (``bot/inbound.py``), so
+Telegram keeps everything else and gives it again after a restart (the engine
+recognises an update it already handled by its id).
+
+Updates are handed to the application as they come, each in its chat's turn
+(``bot/ordering.py``). While the database is failing and updates in hand wait for
+it, no more are fetched: they stay with Telegram until it recovers. A fetch that
+brings nothing new waits for an update in hand to settle before asking again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
+from telegram.ext import Application
+
+from bot.inbound import Commits, Handling, handle
+from bot.render import retry_seconds
+from pmd_domain.aio import cancel_and_wait, raise_if_cancelled
+from pmd_domain.db import Database
+from pmd_domain.logs import RepeatedLog
+
+log = logging.getLogger("pmd.bot")
+
+BACKOFF_MAX_SECONDS = 30.0
+STALL_CHECK_SECONDS = 0.5
+# While an update in hand holds the offset back, Telegram answers at once with every
+# update from it on: ask again when the offset moves, or after this long at the most
+# (for other chats' new updates).
+HELD_REFETCH_SECONDS = 0.25
+
+
+class Poller:
+    """Fetches updates for ``application`` until stopped."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        commits: Commits,
+        database: Database,
+        *,
+        timeout: int = 10,
+        allowed_updates: list[str] | None = None,
+    ):
+        self.application = application
+        self.commits = commits
+        self.database = database
+        self.timeout = timeout
+        self.allowed_updates = allowed_updates
+        self._hand: dict[int, Handling] = {}  # fetched, not yet confirmed
+        self._highest: int | None = None
+        self._progress = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._failures = RepeatedLog()
+
+    @property
+    def running(self) -> bool:
+        """Whether the loop runs."""
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Start fetching (once)."""
+        if not self.running:
+            self._task = asyncio.create_task(self._run(), name="telegram-polling")
+
+    async def stop(self) -> None:
+        """Stop fetching; steps that have not committed are stopped (their updates come again)."""
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
+        unsettled = [h for h in self._hand.values() if not h.settled.done()]
+        await asyncio.gather(*(h.cancel() for h in unsettled))
+        self._hand.clear()
+
+    def offset(self) -> int | None:
+        """What ``getUpdates`` may confirm: up to the oldest update not settled."""
+        waiting = [uid for uid, h in self._hand.items() if not h.settled.done()]
+        if waiting:
+            return min(waiting)
+        return None if self._highest is None else self._highest + 1
+
+    async def _run(self) -> None:
+        delay = 1.0
+        while True:
+            await self._while_stalled()
+            asked = self.offset()
+            try:
+                updates = await self.application.bot.get_updates(
+                    offset=asked,
+                    timeout=self.timeout,
+                    allowed_updates=self.allowed_updates,
+                    read_timeout=self.timeout + 5,
+                )
+            except asyncio.CancelledError:
+                raise
+            except InvalidToken:
+                log.error("polling stopped: the bot token is refused")
+                raise
+            except RetryAfter as exc:
+                await asyncio.sleep(retry_seconds(exc))
+                continue
+            except (Conflict, TelegramError) as exc:
+                # httpx turns a cancelled request into a network error: still a stop.
+                raise_if_cancelled()
+                self._failures.log(
+                    log, logging.WARNING, "polling failed, retrying", reason=type(exc).__name__
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_MAX_SECONDS)
+                continue
+            raise_if_cancelled()
+            delay = 1.0
+            if self._take(updates) == 0 and updates:
+                await self._held(asked)
+
+    def _take(self, updates: list[Update]) -> int:
+        """Hand the new ``updates`` to the application; how many were new."""
+        floor = self.offset()
+        new = 0
+        for update in updates:
+            uid = update.update_id
+            if uid in self._hand or (floor is not None and uid < floor):
+                continue
+            handling = handle(self.application, self.commits, update)
+            handling.settled.add_done_callback(lambda _f: self._settled())
+            self._hand[uid] = handling
+            self._highest = uid if self._highest is None else max(self._highest, uid)
+            new += 1
+        return new
+
+    def _settled(self) -> None:
+        # Updates below the new offset are confirmed by the next getUpdates: forget them.
+        floor = self.offset()
+        if floor is not None:
+            for uid in [u for u, h in self._hand.items() if u < floor and h.settled.done()]:
+                del self._hand[uid]
+        self._progress.set()
+
+    async def _held(self, asked: int | None) -> None:
+        """Nothing new came: wait until the offset moves on (or a short while)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HELD_REFETCH_SECONDS
+        while True:
+            self._progress.clear()
+            left = deadline - loop.time()
+            if self.offset() != asked or left <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), left)
+
+    async def _while_stalled(self) -> None:
+        """No fetching while the database fails and updates in hand wait for it."""
+        stalled = False
+        while self.database.writes_failing and any(
+            not h.settled.done() for h in self._hand.values()
+        ):
+            if not stalled:
+                log.warning("polling paused: the database is failing")
+                stalled = True
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), STALL_CHECK_SECONDS)
+        if stalled:
+            log.info("polling resumed")
