@@ -8,6 +8,7 @@ import sys
 from pmd_cli.commands import broadcast, certificate, consultation, db, demo, export, serve, staff
 from pmd_cli.common import CommandError
 from pmd_domain.consultation import ConsultationError
+from pmd_domain.db.migrate import DatabaseUnavailable
 from pmd_domain.errors import DomainError
 from pmd_domain.settings import SettingsError
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (SettingsError, CommandError, DomainError) as exc:
+    except (SettingsError, CommandError, DomainError, DatabaseUnavailable) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
     except ConsultationError as exc:

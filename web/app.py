@@ -13,7 +13,7 @@ from aiohttp import web
 from pmd_domain.certificates.renderer import CertificateRenderer
 from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
-from pmd_domain.db.migrate import upgrade_async
+from pmd_domain.db.migrate import upgrade_when_ready
 from pmd_domain.i18n import Catalogs
 from pmd_domain.settings import Settings
 from web import certificates, chat, dashboard, health, panel, telegram
@@ -55,7 +55,8 @@ def create_app(
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         if migrate:
-            await upgrade_async(settings.database_url)
+            # A database that is not up yet (a restart of both) is waited for.
+            await upgrade_when_ready(settings.database_url, wait=settings.database_wait)
         owned = database is None
         app[DATABASE] = database or Database(settings.database_url)
         yield

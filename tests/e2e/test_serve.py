@@ -8,10 +8,12 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
 from aiohttp import ClientSession
 
 from tests.botapi import DEFAULT_TOKEN, BotApiServer
 from tests.e2e.hosting import free_port
+from tests.pg import PostgresServer, unavailable_reason
 
 PMD = Path(sys.executable).parent / "pmd"
 
@@ -51,3 +53,55 @@ async def test_pmd_serve_runs_the_bot_by_long_polling(
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0
     assert b"Traceback" not in stderr
+
+
+@pytest.mark.postgres
+async def test_pmd_serve_waits_for_a_database_that_is_not_up_yet(
+    botapi: BotApiServer, tmp_path: Path
+) -> None:
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"PostgreSQL not available: {reason}")
+    server = PostgresServer().start()
+    try:
+        await asyncio.to_thread(server.pg_ctl, "stop", "-m", "fast")
+        port = free_port()
+        env = {
+            **os.environ,
+            "PMD_ENV": "development",
+            "PMD_DATABASE_URL": server.url(),
+            "PMD_PORT": str(port),
+            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+            "TELEGRAM_API_URL": botapi.url,
+        }
+        log = tmp_path / "serve.log"
+        with log.open("wb") as sink:
+            process = await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=sink)
+        try:
+            # It waits, saying so, instead of exiting.
+            for _ in range(100):
+                if "waiting for the database" in log.read_text():
+                    break
+                await asyncio.sleep(0.05)
+            assert "waiting for the database" in log.read_text()
+            assert process.returncode is None
+            await asyncio.to_thread(server.pg_ctl, "start")
+            async with ClientSession() as http:
+                body: dict[str, str] = {}
+                for _ in range(300):
+                    try:
+                        async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                            body = await response.json()
+                    except OSError:
+                        body = {}
+                    if body.get("bot") == "up":
+                        break
+                    await asyncio.sleep(0.05)
+            assert body == {"status": "ok", "database": "ok", "bot": "up"}
+        finally:
+            process.send_signal(signal.SIGINT)
+            await asyncio.wait_for(process.wait(), 30)
+        assert process.returncode == 0
+        assert "Traceback" not in log.read_text()
+    finally:
+        server.stop()
