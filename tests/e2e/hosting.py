@@ -55,14 +55,25 @@ async def start_pmd_serve(
     else:
         with log.open("ab") as sink:
             process = await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=sink)
-    async with ClientSession() as http:
-        for _ in range(400):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if (await response.json()).get("bot") == "up":
-                        return process
-            except OSError:
-                pass
-            await asyncio.sleep(0.05)
+    if (await served_health(port, timeout=20.0)).get("bot") == "up":
+        return process
     process.kill()
     raise AssertionError("pmd serve did not start")
+
+
+async def served_health(port: int, *, timeout: float) -> dict[str, str]:
+    """``/healthz`` of the server on ``port`` once its bot is up (the last answer after ``timeout``)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    body: dict[str, str] = {}
+    async with ClientSession() as http:
+        while loop.time() < deadline:
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    body = await response.json()
+            except OSError:
+                body = {}
+            if body.get("bot") == "up":
+                break
+            await asyncio.sleep(0.05)
+    return body

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession
 
 from tests.botapi import DEFAULT_TOKEN, BotApiServer
-from tests.e2e.hosting import free_port
+from tests.e2e.hosting import free_port, served_health
 from tests.pg import PostgresServer, unavailable_reason
 
 PMD = Path(sys.executable).parent / "pmd"
@@ -34,18 +33,8 @@ async def test_pmd_serve_runs_the_bot_by_long_polling(
         str(PMD), "serve", env=env, stderr=asyncio.subprocess.PIPE
     )
     try:
-        async with ClientSession() as http:
-            body: dict[str, str] = {}
-            for _ in range(200):
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        body = await response.json()
-                except OSError:
-                    body = {}
-                if body.get("bot") == "up":
-                    break
-                await asyncio.sleep(0.05)
-            assert body == {"status": "ok", "database": "ok", "bot": "up"}
+        body = await served_health(port, timeout=10.0)
+        assert body == {"status": "ok", "database": "ok", "bot": "up"}
         [greeting, *_] = await botapi.chat(8101).say("/start fb_alcalde")
         assert greeting.text is not None and "bienvenida" in greeting.text
     finally:
@@ -86,17 +75,7 @@ async def test_pmd_serve_waits_for_a_database_that_is_not_up_yet(
             assert "waiting for the database" in log.read_text()
             assert process.returncode is None
             await asyncio.to_thread(server.pg_ctl, "start")
-            async with ClientSession() as http:
-                body: dict[str, str] = {}
-                for _ in range(300):
-                    try:
-                        async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                            body = await response.json()
-                    except OSError:
-                        body = {}
-                    if body.get("bot") == "up":
-                        break
-                    await asyncio.sleep(0.05)
+            body = await served_health(port, timeout=15.0)
             assert body == {"status": "ok", "database": "ok", "bot": "up"}
         finally:
             process.send_signal(signal.SIGINT)
