@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -53,6 +53,7 @@ BACKOFF_MAX = 8.0
 SCAN_EVERY = 2.0
 FLUSH_EVERY = 0.1
 CONCURRENCY = 16  # chat workers sending at the same moment
+DELIVERED_KEPT = 10_000
 
 
 class TryLater(Exception):
@@ -121,6 +122,8 @@ class OutboxSender:
         self._workers: set[asyncio.Task[None]] = set()
         self._known: set[int] = set()  # rows in this process's hands
         self._sent: set[int] = set()  # delivered, not marked yet
+        # Delivered lately: a scan that claims one of these (its mark came later) skips it.
+        self._delivered: OrderedDict[int, None] = OrderedDict()
         self._flush_wake = asyncio.Event()
         self._sending = asyncio.Semaphore(CONCURRENCY)
         self._loops: list[asyncio.Task[None]] = []
@@ -136,7 +139,7 @@ class OutboxSender:
                     session, channel=self.channel, now=self._clock(), adopt=True
                 )
             for row in rows:
-                if row.id not in self._known:
+                if not self._ours(row.id):
                     self._hold(row)
                     adopted += 1
             if len(rows) < 100:
@@ -185,8 +188,8 @@ class OutboxSender:
         if result.kind == "later":
             self._hold(_advanced(outgoing, result), wait=_wait(result, BACKOFF_FIRST), why=result)
             return
-        self._forget(outgoing.id)
         await self._finish([outgoing], result)
+        self._forget(outgoing.id)
 
     async def _attempt(self, outgoing: Outgoing) -> _Try:
         refused = None
@@ -314,7 +317,7 @@ class OutboxSender:
                 return 0
         async with self.database.transaction() as session:
             rows = await outbox.claim(session, channel=self.channel, now=now)
-        taken = [row for row in rows if row.id not in self._known]
+        taken = [r for r in rows if not self._ours(r.id)]
         for row in taken:
             self._hold(row)
         if taken:
@@ -347,6 +350,14 @@ class OutboxSender:
         self._forget_all(ids)
 
     # ------------------------------------------------------------------ bookkeeping
+    def _ours(self, outgoing_id: int | None) -> bool:
+        """Whether this process holds, delivered or has just delivered the row."""
+        return (
+            outgoing_id in self._known
+            or outgoing_id in self._sent
+            or (outgoing_id in self._delivered)
+        )
+
     def _note(self, outgoing_id: int | None) -> None:
         if outgoing_id is not None:
             self._known.add(outgoing_id)
@@ -356,7 +367,11 @@ class OutboxSender:
             self._known.discard(outgoing_id)
 
     def _forget_all(self, ids: Iterable[int]) -> None:
-        self._known.difference_update(ids)
+        for each in ids:
+            self._known.discard(each)
+            self._delivered[each] = None
+        while len(self._delivered) > DELIVERED_KEPT:
+            self._delivered.popitem(last=False)
 
 
 def _advanced(outgoing: Outgoing, result: _Try) -> Outgoing:

@@ -7,10 +7,6 @@ PostgreSQL server stopped and started again, or frozen with SIGSTOP.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.db import Database
 from pmd_domain.db.sqlite_writer import CHECKPOINT_WAL_BYTES
-from tests.pg import PostgresServer, unavailable_reason
+from tests.pg import PostgresServer
 
 BLOB = 100_000
 
@@ -122,19 +118,6 @@ async def test_the_log_is_copied_into_the_database_once_it_grows_large(sqlite_ur
         await database.dispose()
 
 
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL server of the test's own, to stop, freeze and start."""
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(f"PostgreSQL not available: {reason}")
-    server = PostgresServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.mark.postgres
 async def test_a_write_during_a_postgresql_restart_waits_for_it(
     own_postgres: PostgresServer,
@@ -169,7 +152,7 @@ async def test_a_frozen_postgresql_does_not_hang_the_health_check(
     database = Database(own_postgres.url())
     try:
         assert await database.ping(timeout=1.0)
-        with _frozen(own_postgres):
+        with own_postgres.frozen():
             loop = asyncio.get_running_loop()
             started = loop.time()
             assert not await database.ping(timeout=1.0)
@@ -178,16 +161,3 @@ async def test_a_frozen_postgresql_does_not_hang_the_health_check(
         assert await database.ping(timeout=5.0)
     finally:
         await database.dispose()
-
-
-@contextlib.contextmanager
-def _frozen(server: PostgresServer) -> Iterator[None]:
-    """Every process of the server stopped with SIGSTOP for the block."""
-    pids = server.pids()
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for pid in pids:
-            os.kill(pid, signal.SIGCONT)

@@ -48,26 +48,37 @@ async def start_pmd_serve(
 
     Its log lines (stderr) are appended to ``log``, or discarded.
     """
-    if log is None:
-        process = await asyncio.create_subprocess_exec(
-            str(PMD), "serve", env=env, stderr=asyncio.subprocess.DEVNULL
-        )
-    else:
-        with log.open("ab") as sink:
-            process = await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=sink)
-    if (await served_health(port, timeout=20.0)).get("bot") == "up":
+    process = await spawn_pmd_serve(env, log=log)
+    if (await served_health(port, timeout=20.0, process=process)).get("bot") == "up":
         return process
     process.kill()
     raise AssertionError("pmd serve did not start")
 
 
-async def served_health(port: int, *, timeout: float) -> dict[str, str]:
-    """``/healthz`` of the server on ``port`` once its bot is up (the last answer after ``timeout``)."""
+async def spawn_pmd_serve(
+    env: dict[str, str], *, log: Path | None = None
+) -> asyncio.subprocess.Process:
+    """``pmd serve`` as a real process, returned at once (see ``served_health``)."""
+    if log is None:
+        return await asyncio.create_subprocess_exec(
+            str(PMD), "serve", env=env, stderr=asyncio.subprocess.DEVNULL
+        )
+    with log.open("ab") as sink:
+        return await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=sink)
+
+
+async def served_health(
+    port: int, *, timeout: float, process: asyncio.subprocess.Process | None = None
+) -> dict[str, str]:
+    """``/healthz`` of the server on ``port`` once its bot is up.
+
+    The last answer after ``timeout``, or as soon as ``process`` has ended.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     body: dict[str, str] = {}
     async with ClientSession() as http:
-        while loop.time() < deadline:
+        while loop.time() < deadline and (process is None or process.returncode is None):
             try:
                 async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
                     body = await response.json()

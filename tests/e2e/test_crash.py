@@ -21,10 +21,20 @@ from sqlalchemy import select
 
 from pmd_domain.db import Database
 from pmd_domain.db.models import Participant, Proposal
-from tests.botapi import BotApiServer
-from tests.botapi.server import DEFAULT_TOKEN
-from tests.e2e.citizens import PROBLEM, PROPOSAL, VISION
-from tests.e2e.hosting import PMD, free_port, start_pmd_serve
+from tests.botapi import BotApiServer, ChatSession
+from tests.botapi.server import DEFAULT_TOKEN, DROP, LOSE_ANSWER, Call
+from tests.e2e.citizens import (
+    PROBLEM,
+    PROPOSAL,
+    REST_OF_PROPOSAL,
+    STEP,
+    UP_TO_PROBLEM,
+    VISION,
+    count,
+    onboard_quickly,
+    proposals_of,
+)
+from tests.e2e.hosting import PMD, free_port, served_health, spawn_pmd_serve, start_pmd_serve
 
 pytestmark = pytest.mark.slow
 
@@ -144,11 +154,11 @@ class Robot:
             return
 
 
-async def test_killed_at_random_moments_loses_nothing_it_confirmed(
-    botapi: BotApiServer, database_url: str, tmp_path: Path
-) -> None:
-    url = database_url
-    consultation_file = tmp_path / "consulta.toml"
+async def serve_env(
+    botapi: BotApiServer, database_url: str, folder: Path
+) -> tuple[dict[str, str], int]:
+    """The environment of a ``pmd serve`` on ``database_url`` with an open exercise; its port."""
+    consultation_file = folder / "consulta.toml"
     init = await asyncio.create_subprocess_exec(
         str(PMD), "consultation", "init", str(consultation_file),
         "--opens", "2020-01-01", "--closes", "2099-12-31",
@@ -159,12 +169,20 @@ async def test_killed_at_random_moments_loses_nothing_it_confirmed(
     env = {
         **os.environ,
         "PMD_ENV": "development",
-        "PMD_DATABASE_URL": url,
+        "PMD_DATABASE_URL": database_url,
         "PMD_CONSULTATION": str(consultation_file),
         "PMD_PORT": str(port),
         "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
         "TELEGRAM_API_URL": botapi.url,
     }
+    return env, port
+
+
+async def test_killed_at_random_moments_loses_nothing_it_confirmed(
+    botapi: BotApiServer, database_url: str, tmp_path: Path
+) -> None:
+    url = database_url
+    env, port = await serve_env(botapi, url, tmp_path)
     robots = [Robot(botapi, 9100 + n) for n in range(CITIZENS)]
     log = tmp_path / "serve.log"
     process = await start_pmd_serve(env, port, log=log)
@@ -228,3 +246,74 @@ async def test_killed_at_random_moments_loses_nothing_it_confirmed(
                 PROPOSAL,
                 VISION,
             ), robot.transcript(botapi)
+
+
+FOLIO_CITIZENS = 5
+FOLIO_KILLS = 2
+
+
+async def test_killed_as_folios_go_out_every_citizen_sees_theirs_and_it_is_stored_once(
+    botapi: BotApiServer, database_url: str, tmp_path: Path
+) -> None:
+    """SIGKILL at the moment a folio confirmation is on its way, twice.
+
+    Five citizens send their proposals at once. The first kill loses the confirmation
+    on its way to Telegram; the second lands while the restarted process sends what
+    the first left unsent, and this time the confirmation arrives but the bot never
+    hears so. Every citizen sees their folio in the end (some twice), and every
+    proposal is stored once.
+    """
+    env, port = await serve_env(botapi, database_url, tmp_path)
+    log = tmp_path / "serve.log"
+    serving = {"process": await start_pmd_serve(env, port, log=log)}
+    killed: list[int] = []  # the chat whose folio was on its way, for each kill
+    victims: list[asyncio.subprocess.Process] = []
+    chats = [botapi.chat(9200 + n) for n in range(FOLIO_CITIZENS)]
+
+    async def kill_at_a_folio(call: Call) -> object:
+        process = serving["process"]
+        if len(killed) >= FOLIO_KILLS or process in victims or call.chat_id in killed:
+            return None  # enough kills, this process is dying already, or seen
+        if FOLIO.search(str(call.params.get("text", ""))) is None:
+            return None
+        victims.append(process)
+        killed.append(call.chat_id or 0)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        return DROP if len(killed) == 1 else LOSE_ANSWER
+
+    async def up_to_the_preview(chat: ChatSession) -> None:
+        await onboard_quickly(chat)
+        await chat.run([*UP_TO_PROBLEM, *REST_OF_PROPOSAL], **STEP)
+
+    try:
+        await asyncio.gather(*(up_to_the_preview(chat) for chat in chats))
+        botapi.intercept("sendMessage", kill_at_a_folio)
+        for chat in chats:
+            await botapi.user_presses_label(chat.chat_id, "Enviar")
+        for _ in range(FOLIO_KILLS):
+            await asyncio.wait_for(serving["process"].wait(), 15)
+            # Started again; the next kill may come while it starts (it sends what the
+            # last one left unsent first).
+            serving["process"] = await spawn_pmd_serve(env, log=log)
+        assert (await served_health(port, timeout=20.0)).get("bot") == "up"
+        for chat in chats:
+            await botapi.wait_for_message(
+                chat.chat_id, lambda m: FOLIO.search(m.text or "") is not None, timeout=15
+            )
+    finally:
+        serving["process"].send_signal(signal.SIGINT)
+        await asyncio.wait_for(serving["process"].wait(), 30)
+    assert len(killed) == FOLIO_KILLS
+    database = Database(database_url)
+    try:
+        assert await count(database, Proposal) == FOLIO_CITIZENS
+        for chat in chats:
+            [proposal] = await proposals_of(database, chat.chat_id)
+            shown = [f for text in chat.texts() for f in FOLIO.findall(text or "")]
+            assert set(shown) == {proposal.folio}
+        # One confirmation was lost on its way (and came after the restart anyway).
+        lost = [c for c in botapi.calls("sendMessage") if c.status == 0]
+        assert [c.chat_id for c in lost] == killed[:1]
+    finally:
+        await database.dispose()

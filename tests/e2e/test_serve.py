@@ -12,7 +12,7 @@ import pytest
 
 from tests.botapi import DEFAULT_TOKEN, BotApiServer
 from tests.e2e.hosting import free_port, served_health
-from tests.pg import PostgresServer, unavailable_reason
+from tests.pg import PostgresServer
 
 PMD = Path(sys.executable).parent / "pmd"
 
@@ -46,41 +46,34 @@ async def test_pmd_serve_runs_the_bot_by_long_polling(
 
 @pytest.mark.postgres
 async def test_pmd_serve_waits_for_a_database_that_is_not_up_yet(
-    botapi: BotApiServer, tmp_path: Path
+    botapi: BotApiServer, tmp_path: Path, own_postgres: PostgresServer
 ) -> None:
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(f"PostgreSQL not available: {reason}")
-    server = PostgresServer().start()
+    await asyncio.to_thread(own_postgres.pg_ctl, "stop", "-m", "fast")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PMD_ENV": "development",
+        "PMD_DATABASE_URL": own_postgres.url(),
+        "PMD_PORT": str(port),
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_API_URL": botapi.url,
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=sink)
     try:
-        await asyncio.to_thread(server.pg_ctl, "stop", "-m", "fast")
-        port = free_port()
-        env = {
-            **os.environ,
-            "PMD_ENV": "development",
-            "PMD_DATABASE_URL": server.url(),
-            "PMD_PORT": str(port),
-            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-            "TELEGRAM_API_URL": botapi.url,
-        }
-        log = tmp_path / "serve.log"
-        with log.open("wb") as sink:
-            process = await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=sink)
-        try:
-            # It waits, saying so, instead of exiting.
-            for _ in range(100):
-                if "waiting for the database" in log.read_text():
-                    break
-                await asyncio.sleep(0.05)
-            assert "waiting for the database" in log.read_text()
-            assert process.returncode is None
-            await asyncio.to_thread(server.pg_ctl, "start")
-            body = await served_health(port, timeout=15.0)
-            assert body == {"status": "ok", "database": "ok", "bot": "up"}
-        finally:
-            process.send_signal(signal.SIGINT)
-            await asyncio.wait_for(process.wait(), 30)
-        assert process.returncode == 0
-        assert "Traceback" not in log.read_text()
+        # It waits, saying so, instead of exiting.
+        for _ in range(100):
+            if "waiting for the database" in log.read_text():
+                break
+            await asyncio.sleep(0.05)
+        assert "waiting for the database" in log.read_text()
+        assert process.returncode is None
+        await asyncio.to_thread(own_postgres.pg_ctl, "start")
+        body = await served_health(port, timeout=15.0)
+        assert body == {"status": "ok", "database": "ok", "bot": "up"}
     finally:
-        server.stop()
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.wait(), 30)
+    assert process.returncode == 0
+    assert "Traceback" not in log.read_text()
