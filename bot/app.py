@@ -19,6 +19,7 @@ from bot.context import (
     attach_notifier,
     commits_of,
     notifier_of,
+    sender_if_any,
     sender_of,
 )
 from bot.errors import on_error
@@ -155,6 +156,8 @@ async def shutdown(application: BotApplication) -> None:
     poller = application.bot_data.get(_POLLER)
     if isinstance(poller, Poller):
         await poller.stop()
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()  # an application built elsewhere (a bare bot)
     worker = broadcast_worker(application)
     if worker is not None:
         await worker.stop()
@@ -163,7 +166,9 @@ async def shutdown(application: BotApplication) -> None:
         await notifier.stop()
     if application.running:
         await application.stop()
-    await sender_of(application).stop()
+    sender = sender_if_any(application)
+    if sender is not None:
+        await sender.stop()
     await application.shutdown()  # a no-op when it never initialised
     if application.post_shutdown is not None:
         await application.post_shutdown(application)

@@ -75,6 +75,12 @@ def sender_of(application: Application[Any, Any, Any, Any, Any, Any]) -> OutboxS
     return found
 
 
+def sender_if_any(application: Application[Any, Any, Any, Any, Any, Any]) -> OutboxSender | None:
+    """The outbox sender of an application built by ``build_application`` (else None)."""
+    found = application.bot_data.get(_SENDER)
+    return found if isinstance(found, OutboxSender) else None
+
+
 def commits_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Commits:
     """Which updates in hand have their step committed (polling and webhook confirm them)."""
     found = application.bot_data[_COMMITS]

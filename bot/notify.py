@@ -20,6 +20,7 @@ from pmd_domain.aio import cancel_and_wait
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
 from pmd_domain.i18n import Catalogs
+from pmd_domain.logs import RepeatedLog
 from pmd_domain.services import notifications
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ async def notification_loop(
     notifications queued by other processes wait at most ``interval``.
     """
     wake = wake or asyncio.Event()
+    failures = RepeatedLog()  # a database that is down: a line per interval
     while True:
         wake.clear()
         try:
@@ -89,8 +91,8 @@ async def notification_loop(
                 pass  # a full round: there may be more waiting
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("notification round failed")
+        except Exception as error:
+            failures.failure(log, "notification round failed", error)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), interval)
 

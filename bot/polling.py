@@ -35,8 +35,10 @@ log = logging.getLogger("pmd.bot")
 BACKOFF_MAX_SECONDS = 30.0
 STALL_CHECK_SECONDS = 0.5
 # While an update in hand holds the offset back, Telegram answers at once with every
-# update from it on: ask again when the offset moves, or after this long at the most
-# (for other chats' new updates).
+# update from it on: ask again when the offset moves (the step committed: usually a
+# millisecond or two), or after this long at the most, for other chats' new updates.
+# Right after new updates were handed over, and after a fetch that brought nothing new.
+JUST_HANDED_SECONDS = 0.05
 HELD_REFETCH_SECONDS = 0.25
 
 
@@ -111,16 +113,17 @@ class Poller:
             except (Conflict, TelegramError) as exc:
                 # httpx turns a cancelled request into a network error: still a stop.
                 raise_if_cancelled()
-                self._failures.log(
-                    log, logging.WARNING, "polling failed, retrying", reason=type(exc).__name__
-                )
+                self._failures.failure(log, "polling failed, retrying", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX_SECONDS)
                 continue
             raise_if_cancelled()
             delay = 1.0
-            if self._take(updates) == 0 and updates:
-                await self._held(asked)
+            if self._take(updates):
+                # Asking at once would only bring them back: wait for their commits.
+                await self._held(self.offset(), JUST_HANDED_SECONDS)
+            elif updates:
+                await self._held(asked, HELD_REFETCH_SECONDS)
 
     def _take(self, updates: list[Update]) -> int:
         """Hand the new ``updates`` to the application; how many were new."""
@@ -145,10 +148,12 @@ class Poller:
                 del self._hand[uid]
         self._progress.set()
 
-    async def _held(self, asked: int | None) -> None:
-        """Nothing new came: wait until the offset moves on (or a short while)."""
+    async def _held(self, asked: int | None, longest: float) -> None:
+        """Wait until the offset moves past ``asked`` (or ``longest`` seconds)."""
+        if asked is not None and asked == (self._highest or 0) + 1:
+            return  # nothing in hand holds it back
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + HELD_REFETCH_SECONDS
+        deadline = loop.time() + longest
         while True:
             self._progress.clear()
             left = deadline - loop.time()

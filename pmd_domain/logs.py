@@ -57,7 +57,15 @@ class RepeatedLog:
         self._clock = clock
         self._seen: dict[tuple[Any, ...], list[float]] = {}  # key -> [logged at, left out]
 
-    def log(self, logger: logging.Logger, level: int, event: str, **fields: Any) -> bool:
+    def log(
+        self,
+        logger: logging.Logger,
+        level: int,
+        event: str,
+        *,
+        exc_info: Any = None,
+        **fields: Any,
+    ) -> bool:
         """Log ``event`` unless it was logged less than ``interval`` ago; True if it was."""
         key = (logger.name, level, event, tuple(sorted(fields.items(), key=lambda i: i[0])))
         now = self._clock()
@@ -69,5 +77,34 @@ class RepeatedLog:
             self._seen.clear()
         left_out = int(entry[1]) if entry is not None else 0
         self._seen[key] = [now, 0]
-        logger.log(level, event, extra={**fields, **({"repeated": left_out} if left_out else {})})
+        logger.log(
+            level,
+            event,
+            extra={**fields, **({"repeated": left_out} if left_out else {})},
+            exc_info=exc_info,
+        )
         return True
+
+    def failure(
+        self, logger: logging.Logger, event: str, error: BaseException, **fields: Any
+    ) -> bool:
+        """Log a failure of a background loop or a request, once per interval.
+
+        A passing database fault (``pmd_domain.db.faults``) is a warning naming the
+        fault (SQLite's code name, the SQLSTATE, whether the connection was lost);
+        anything else an error with its traceback. Never the exception's message,
+        which can quote a statement's parameters.
+        """
+        # Imported here: the database layer logs through this module.
+        from pmd_domain.db.faults import describe, is_transient
+
+        if is_transient(error):
+            return self.log(logger, logging.WARNING, event, **fields, **describe(error))
+        return self.log(
+            logger,
+            logging.ERROR,
+            event,
+            exc_info=(type(error), error, error.__traceback__),
+            **fields,
+            error=type(error).__name__,
+        )

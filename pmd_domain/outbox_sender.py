@@ -42,7 +42,6 @@ from pmd_domain.aio import raise_if_cancelled
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation.types import Outgoing
 from pmd_domain.db import Database
-from pmd_domain.db.faults import describe
 from pmd_domain.logs import RepeatedLog
 from pmd_domain.services import outbox
 
@@ -298,7 +297,7 @@ class OutboxSender:
         try:
             await write()
         except Exception as error:
-            self.failures.log(log, logging.WARNING, "outbox bookkeeping failed", **describe(error))
+            self.failures.failure(log, "outbox bookkeeping failed", error)
 
     # ------------------------------------------------------------------ background
     async def _scan(self) -> None:
@@ -307,7 +306,7 @@ class OutboxSender:
             try:
                 await self.claim_left_behind()
             except Exception as error:
-                self.failures.log(log, logging.WARNING, "outbox scan failed", **describe(error))
+                self.failures.failure(log, "outbox scan failed", error)
 
     async def claim_left_behind(self) -> int:
         """Claim the rows nobody is sending (their lease passed); how many were taken."""
@@ -332,7 +331,7 @@ class OutboxSender:
             try:
                 await self._flush()
             except Exception as error:
-                self.failures.log(log, logging.WARNING, "marking replies failed", **describe(error))
+                self.failures.failure(log, "marking replies failed", error)
                 self._flush_wake.set()
                 await asyncio.sleep(1.0)
 

@@ -15,10 +15,11 @@ from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_when_ready
 from pmd_domain.i18n import Catalogs
+from pmd_domain.logs import RepeatedLog
 from pmd_domain.settings import Settings
 from web import certificates, chat, dashboard, health, panel, telegram
 from web.housekeeping import housekeeping_ctx
-from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
+from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, FAILURES, RENDERER, SETTINGS
 from web.security import errors, security_headers
 
 HERE = Path(__file__).parent
@@ -38,6 +39,7 @@ def create_app(
     app[CONSULTATION] = consultation or load_consultation(settings.consultation)
     app[BOT_STATUS] = {"state": "disabled"}
     app[CATALOGS] = Catalogs.load()
+    app[FAILURES] = RepeatedLog()
     # Certificate PDFs render in a worker process (started on first use).
     app[RENDERER] = CertificateRenderer()
     app.on_cleanup.append(_close_renderer)

@@ -8,6 +8,10 @@ from collections.abc import Awaitable, Callable
 import aiohttp_jinja2
 from aiohttp import web
 
+from pmd_domain.db.faults import is_transient
+from pmd_domain.logs import RepeatedLog
+from web.keys import FAILURES
+
 log = logging.getLogger(__name__)
 
 CSP = (
@@ -57,8 +61,14 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _error_page(request, 405, "Acción no permitida", "Esta página no acepta esa acción.")
     except web.HTTPException:
         raise
-    except Exception:
-        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+    except Exception as error:
+        failures = request.app.get(FAILURES) or RepeatedLog()
+        failures.failure(log, "unhandled error", error, path=request.path, method=request.method)
+        # A database that is down or full is a passing fault: 503, and try again.
+        status = 503 if is_transient(error) else 500
         return _error_page(
-            request, 500, "Algo salió mal", "Tuvimos un problema. Inténtalo de nuevo en un momento."
+            request,
+            status,
+            "Algo salió mal",
+            "Tuvimos un problema. Inténtalo de nuevo en un momento.",
         )

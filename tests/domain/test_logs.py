@@ -27,3 +27,26 @@ def test_a_failure_that_repeats_is_one_line_per_interval_with_a_count(
         ("write failed", "SQLITE_FULL", 29),
         ("write failed", "SQLITE_BUSY", 0),
     ]
+
+
+def test_a_failure_is_named_by_its_fault_or_logged_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import sqlite3
+
+    repeated = RepeatedLog()
+    logger = logging.getLogger("pmd.test")
+    caplog.set_level(logging.WARNING, logger="pmd.test")
+    full = sqlite3.OperationalError("database or disk is full: Ana Pérez")
+    full.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+    full.sqlite_errorname = "SQLITE_FULL"  # type: ignore[attr-defined]
+    repeated.failure(logger, "loop failed", full)
+    repeated.failure(logger, "loop failed", ValueError("a bug"))
+    passing, bug = caplog.records
+    assert (passing.levelno, passing.code, passing.exc_info) == (
+        logging.WARNING,
+        "SQLITE_FULL",
+        None,
+    )  # type: ignore[attr-defined]
+    assert "Ana Pérez" not in str(passing.__dict__)
+    assert bug.levelno == logging.ERROR and bug.exc_info is not None

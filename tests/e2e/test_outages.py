@@ -91,6 +91,9 @@ async def test_postgresql_stopped_for_ten_seconds_while_citizens_chat(
             health = await client.get("/healthz")
             assert loop.time() - asked < 2.0
             assert health.status == 503
+            # A page that needs the database says to try again: a 503, not a 500.
+            page = await client.get("/constancias/" + "a" * 32)
+            assert page.status == 503 and "Inténtalo de nuevo" in await page.text()
             await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (loop.time() - stopped)))
             await asyncio.to_thread(own_postgres.pg_ctl, "start")
             # Every message sent meanwhile is handled, in order, and nobody was told
