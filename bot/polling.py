@@ -61,6 +61,7 @@ class Poller:
         self.allowed_updates = allowed_updates
         self._hand: dict[int, Handling] = {}  # fetched, not yet confirmed
         self._highest: int | None = None
+        self._confirmed: int | None = None  # the offset of the last getUpdates
         self._progress = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failures = RepeatedLog()
@@ -76,12 +77,21 @@ class Poller:
             self._task = asyncio.create_task(self._run(), name="telegram-polling")
 
     async def stop(self) -> None:
-        """Stop fetching; steps that have not committed are stopped (their updates come again)."""
+        """Stop fetching; confirm what settled; stop the steps that have not committed.
+
+        Their updates stay with Telegram and come again to the next process.
+        """
         task, self._task = self._task, None
         await cancel_and_wait(task)
+        final = self.offset()  # before the cancelled ones count as settled
         unsettled = [h for h in self._hand.values() if not h.settled.done()]
         await asyncio.gather(*(h.cancel() for h in unsettled))
         self._hand.clear()
+        if task is not None and final is not None and final != self._confirmed:
+            with contextlib.suppress(TelegramError, OSError):
+                await self.application.bot.get_updates(
+                    offset=final, timeout=0, limit=1, allowed_updates=self.allowed_updates
+                )
 
     def offset(self) -> int | None:
         """What ``getUpdates`` may confirm: up to the oldest update not settled."""
@@ -118,6 +128,7 @@ class Poller:
                 delay = min(delay * 2, BACKOFF_MAX_SECONDS)
                 continue
             raise_if_cancelled()
+            self._confirmed = asked
             delay = 1.0
             if self._take(updates):
                 # Asking at once would only bring them back: wait for their commits.
