@@ -66,7 +66,11 @@ class Commits:
 
 
 class Handling:
-    """One update being handled: ``settled`` once its step committed or its handling ended."""
+    """One update being handled: ``settled`` once its step committed or its handling ended.
+
+    A handling that was cancelled before its step committed never settles: its update
+    must come again.
+    """
 
     def __init__(self, task: asyncio.Task[Any], commit: asyncio.Future[None]):
         self.task = task
@@ -75,8 +79,8 @@ class Handling:
         commit.add_done_callback(self._settle)
         task.add_done_callback(self._settle)
 
-    def _settle(self, _done: object) -> None:
-        if not self.settled.done():
+    def _settle(self, done: asyncio.Future[Any]) -> None:
+        if not done.cancelled() and not self.settled.done():
             self.settled.set_result(None)
 
     @property

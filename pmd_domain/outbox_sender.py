@@ -22,8 +22,8 @@ is the sender's:
   process left unsent goes out first, in order.
 
 An occasional duplicate is the price: a reply whose answer timed out may have
-arrived, and the rows delivered in the last quarter second before a crash are not
-yet marked. A reply is never lost to a passing failure.
+arrived, and the rows delivered in the last tenth of a second before a crash are
+not yet marked. A reply is never lost to a passing failure.
 """
 
 from __future__ import annotations

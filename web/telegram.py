@@ -37,7 +37,7 @@ from bot.app import (
 )
 from bot.citizen import ConversationEngine
 from bot.context import Services, commits_of
-from bot.inbound import STEP_DEADLINE, handle
+from bot.inbound import STEP_DEADLINE, Handling, handle
 from pmd_domain.db.engine import WRITE_PATIENCE_SECONDS
 from web.chat import CONVERSATION
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, SETTINGS
@@ -58,6 +58,8 @@ ConversationFactory = Callable[[Services], ConversationEngine]
 CONVERSATION_FACTORY: web.AppKey[ConversationFactory] = web.AppKey("telegram_conversation_factory")
 # When each update still failing was first delivered (loop time), oldest first.
 FIRST_TRIES: web.AppKey[OrderedDict[int, float]] = web.AppKey("telegram_first_tries")
+# Webhook updates being handled: stopped on shutdown unless committed (they come again).
+HANDLINGS: web.AppKey[set[Handling]] = web.AppKey("telegram_handlings")
 
 
 def setup(app: web.Application) -> None:
@@ -68,6 +70,7 @@ def setup(app: web.Application) -> None:
     if settings.telegram_mode == "webhook":
         app.router.add_post(WEBHOOK_PATH, webhook, name="telegram_webhook")
         app[FIRST_TRIES] = OrderedDict()
+        app[HANDLINGS] = set()
     app[BOT_STATUS]["state"] = "starting"
     app.cleanup_ctx.append(_bot_ctx)
 
@@ -93,6 +96,10 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     runner.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await runner
+    # Webhook steps still waiting for the database are stopped: answered 503 (or not
+    # at all), Telegram delivers them again.
+    waiting = [h for h in app.get(HANDLINGS, ()) if not h.settled.done()]
+    await asyncio.gather(*(h.cancel() for h in waiting))
     await _stop(application)
     status["state"] = "down"
 
@@ -174,8 +181,13 @@ async def _handled(
         handling = handle(application, commits_of(application), update)
     finally:
         STEP_DEADLINE.reset(token)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(handling.settled), WEBHOOK_HOLD_SECONDS)
+    handlings = app[HANDLINGS]
+    handlings.add(handling)
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(handling.settled), WEBHOOK_HOLD_SECONDS)
+    finally:
+        handlings.discard(handling)
     if handling.settled.done():
         tries.pop(update.update_id, None)
         return web.Response(text="ok")
