@@ -9,8 +9,11 @@ recognises an update it already handled by its id).
 
 Updates are handed to the application as they come, each in its chat's turn
 (``bot/ordering.py``). While the database is failing and updates in hand wait for
-it, no more are fetched: they stay with Telegram until it recovers. A fetch that
-brings nothing new waits for an update in hand to settle before asking again.
+it, no more are fetched: they stay with Telegram until it recovers. Telegram answers
+at once, with the same updates, while any is unconfirmed: after handing updates
+over (and after a fetch that brought nothing new) the loop waits for the offset to
+move, a commit, before it asks again (at most 50 ms, or 250 ms, so that other chats'
+updates are not held up by a slow step). When it stops it confirms what settled.
 """
 
 from __future__ import annotations
