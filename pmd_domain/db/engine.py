@@ -199,8 +199,8 @@ class Database:
 
         A failure ``is_transient`` says will pass (connection lost or refused, a
         timeout, SQLite busy or its disk full, PostgreSQL shutting down) makes the
-        whole transaction run again after a pause that doubles up to 2 s, for up to
-        ``patience`` seconds; then, or on any other failure, the error is raised.
+        whole transaction run again after a pause that doubles up to 2 s, the last try
+        at ``patience`` seconds; then, or on any other failure, the error is raised.
         ``work`` must therefore do nothing but database work that a rollback undoes.
         """
         loop = asyncio.get_running_loop()
@@ -211,12 +211,13 @@ class Database:
                 async with self.transaction() as session:
                     return await work(session)
             except Exception as error:
-                if not is_transient(error) or loop.time() + delay > deadline:
+                left = deadline - loop.time()
+                if not is_transient(error) or left <= 0:
                     raise
                 self.failures.log(
                     log, logging.WARNING, "database write failed, retrying", **describe(error)
                 )
-            await asyncio.sleep(delay)
+            await asyncio.sleep(min(delay, left))  # the last try comes at the deadline
             delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     @property

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot import inbound
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
@@ -34,6 +35,7 @@ from tests.e2e.citizens import (
     onboard_quickly,
     proposals_of,
 )
+from tests.e2e.harness import polling_bot
 from tests.e2e.hosting import free_port, wait_bot_state
 from tests.pg import PostgresServer
 from web.app import create_app
@@ -226,3 +228,40 @@ async def _healthy(client: TestClient) -> None:
             return
         await asyncio.sleep(0.1)
     assert (await client.get("/healthz")).status == 200
+
+
+@pytest.mark.postgres
+async def test_a_step_given_up_after_its_patience_asks_to_send_the_message_again(
+    own_postgres: PostgresServer,
+    consultation: Consultation,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The error message comes only once the retries are over, and tells what to do."""
+    monkeypatch.setattr(inbound, "WRITE_PATIENCE_SECONDS", 1.5)  # a minute in production
+    await upgrade_async(own_postgres.url())
+    database = Database(own_postgres.url())
+    botapi = BotApiServer()
+    await botapi.start()
+    try:
+        async with polling_bot(botapi, database, consultation):
+            chat = botapi.chat(9801)
+            await onboard_quickly(chat)
+            await chat.run(UP_TO_PROBLEM, **STEP)
+            await asyncio.to_thread(own_postgres.pg_ctl, "stop", "-m", "fast")
+            loop = asyncio.get_running_loop()
+            sent = loop.time()
+            [told] = await chat.say(PROBLEM, count=1, timeout=15)
+            assert loop.time() - sent >= 1.5  # not before the retries were over
+            assert (told.text or "").startswith(ERROR)
+            assert "Envía tu mensaje otra vez" in (told.text or "") and "/ayuda" in (
+                told.text or ""
+            )
+            given_up = [r for r in caplog.records if r.getMessage().startswith("update failed")]
+            assert [getattr(r, "code", None) for r in given_up] == ["ConnectionRefusedError"]
+            await asyncio.to_thread(own_postgres.pg_ctl, "start")
+            # The draft is where it was: the same message, sent again, goes on.
+            await chat.run([(PROBLEM, "¿Qué propones?")], **STEP)
+    finally:
+        await botapi.stop()
+        await database.dispose()
