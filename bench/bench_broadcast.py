@@ -27,7 +27,7 @@ from pathlib import Path
 
 from telegram import Bot
 
-from bot.app import ALLOWED_UPDATES, shutdown, startup
+from bot.app import shutdown, start_polling, startup
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_async
@@ -110,10 +110,7 @@ async def _product(
     latencies: list[float] = []
     stop = asyncio.Event()
     await startup(application)
-    assert application.updater is not None
-    await application.updater.start_polling(
-        poll_interval=0.0, timeout=5, allowed_updates=ALLOWED_UPDATES
-    )
+    await start_polling(application, timeout=5)
     citizen = asyncio.create_task(_citizen(botapi, stop, latencies))
     started = time.monotonic()
     injected = 0

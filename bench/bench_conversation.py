@@ -38,7 +38,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackContext, TypeHandler
 
-from bot.app import ALLOWED_UPDATES, BotApplication, shutdown, startup
+from bot.app import ALLOWED_UPDATES, BotApplication, shutdown, start_polling, startup
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.conversation import Conversation
@@ -162,10 +162,12 @@ async def _measure(
     concurrency: int,
 ) -> list[float]:
     await startup(application)
-    assert application.updater is not None
-    await application.updater.start_polling(
-        poll_interval=0.0, timeout=5, allowed_updates=ALLOWED_UPDATES
-    )
+    if application.updater is not None:  # the echo bot: PTB's own long polling
+        await application.updater.start_polling(
+            poll_interval=0.0, timeout=5, allowed_updates=ALLOWED_UPDATES
+        )
+    else:  # Participa PMD: its own, which confirms an update once its step committed
+        await start_polling(application, timeout=5)
     try:
         await telegram.drive(first_chat - 1000, min(10, citizens), steps, concurrency)  # warm-up
         return await telegram.drive(first_chat, citizens, steps, concurrency)

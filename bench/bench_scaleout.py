@@ -51,7 +51,7 @@ def _telegram_side(orders: Connection) -> None:
 
 
 async def _serve(orders: Connection) -> None:
-    botapi = BotApiServer(create_unknown_chats=True, parallel_webhooks=True)
+    botapi = BotApiServer(create_unknown_chats=True)
     await botapi.start()
     orders.send((botapi.url, os.getpid()))
     try:

@@ -42,6 +42,7 @@ from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
 from pmd_domain.db.models import Campaign
 from pmd_domain.i18n import Catalogs
+from pmd_domain.logs import RepeatedLog
 from pmd_domain.metrics import Metrics
 from pmd_domain.services import broadcasts
 from pmd_domain.services.broadcasts import Outcome, Progress, Recipient
@@ -247,6 +248,7 @@ class BroadcastWorker:
         self._last_sent: dict[int, float] = {}
         self._last_progress: dict[int, float] = {}
         self._checked = self._renewed = time.monotonic()
+        self._failures = RepeatedLog()  # a database that is down: a line per interval
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -307,8 +309,8 @@ class BroadcastWorker:
                 await self._report(batch.campaign)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("broadcast step failed")
+            except Exception as error:
+                self._failures.failure(log, "broadcast step failed", error)
                 await self._idle()
         if outcomes:
             async with self.database.transaction() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import Any, Protocol
@@ -10,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackContext
 
-from bot.context import services_of
-from bot.render import answer_query, render
-from bot.updates import CHANNEL, to_inbound
+from bot.context import commits_of, sender_of, services_of
+from bot.inbound import step_patience
+from bot.render import answer_query
+from bot.updates import CHANNEL, Incoming, to_inbound
 from pmd_domain.clock import utcnow
-from pmd_domain.conversation.types import Inbound, Outcome
+from pmd_domain.conversation.types import Inbound, Outcome, Outgoing
 
 log = logging.getLogger("pmd.bot")
 
@@ -36,7 +38,14 @@ class ConversationEngine(Protocol):
 
 
 class CitizenHandler:
-    """Callback for every citizen update (group 0): convert, step, commit, then render."""
+    """Callback for every citizen update (group 0): convert, step, commit, then deliver.
+
+    The step runs in a write transaction that ``Database.write`` tries again while the
+    database fails for a passing reason (``step_patience``); it stores the replies in
+    the outbox. Once it has committed, the update may be confirmed to Telegram and
+    the replies go out (``OutboxSender.deliver``), so the bot never confirms
+    something that was not stored and never loses a reply it stored.
+    """
 
     def __init__(self, conversation: ConversationEngine):
         self.conversation = conversation
@@ -49,17 +58,19 @@ class CitizenHandler:
             if query is not None:
                 await answer_query(query)
             return
-        services = services_of(context)
-        async with services.database.transaction() as session:
-            outcome = await self.conversation.handle(
+        database = services_of(context).database
+
+        async def step(session: AsyncSession) -> Outcome:
+            return await self.conversation.handle(
                 session,
                 channel=CHANNEL,
                 external_id=incoming.external_id,
                 inbound=incoming.inbound,
                 now=utcnow(),
             )
-        # Rendered only once the step is committed: a reply never announces lost data.
-        replies = () if outcome.duplicate else outcome.replies
+
+        outcome = await database.write(step, patience=step_patience())
+        commits_of(context.application).committed(update.update_id)
         if log.isEnabledFor(logging.DEBUG):
             # chat_id is written as a keyed hash by the log formatter (pmd_domain.logs)
             log.debug(
@@ -67,7 +78,33 @@ class CitizenHandler:
                 extra={
                     "chat_id": incoming.external_id,
                     "kind": incoming.inbound.kind,
-                    "replies": len(replies),
+                    "replies": len(outcome.replies),
                 },
             )
-        await render(context.bot, int(incoming.external_id), replies, query=query)
+        answering = None
+        if query is not None:
+            # The answer and the reply travel side by side: one round trip less per press.
+            notice = next((r.notice for r in outcome.replies if r.notice), None)
+            answering = asyncio.create_task(answer_query(query, notice))
+        outgoing = _outgoing(incoming, outcome)
+        try:
+            if outgoing is not None:
+                await sender_of(context.application).deliver(outgoing)
+        finally:
+            if answering is not None:
+                await answering
+
+
+def _outgoing(incoming: Incoming, outcome: Outcome) -> Outgoing | None:
+    """What to deliver: the stored replies (an engine that stores none: its replies)."""
+    if outcome.outgoing is not None or outcome.duplicate:
+        return outcome.outgoing
+    if not outcome.replies:
+        return None
+    return Outgoing(
+        id=None,
+        channel=CHANNEL,
+        external_id=incoming.external_id,
+        replies=outcome.replies,
+        edit_target=incoming.inbound.message_ref,
+    )

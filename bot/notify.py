@@ -16,10 +16,12 @@ from functools import partial
 from telegram import Bot, LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from pmd_domain.aio import cancel_and_wait
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
 from pmd_domain.i18n import Catalogs
 from pmd_domain.links import Links
+from pmd_domain.logs import RepeatedLog
 from pmd_domain.services import notifications
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ async def notification_loop(
     notifications queued by other processes wait at most ``interval``.
     """
     wake = wake or asyncio.Event()
+    failures = RepeatedLog()  # a database that is down: a line per interval
     while True:
         wake.clear()
         try:
@@ -94,8 +97,8 @@ async def notification_loop(
                 pass  # a full round: there may be more waiting
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("notification round failed")
+        except Exception as error:
+            failures.failure(log, "notification round failed", error)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), interval)
 
@@ -130,7 +133,4 @@ class Notifier:
     async def stop(self) -> None:
         """Cancel the loop and wait for it (a message in flight is then not sent twice)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)

@@ -15,18 +15,20 @@ come back as the same ``TelegramError`` subclasses as from ``Bot.send_message``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
-from functools import partial
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
-from pmd_domain.conversation.types import MAX_TEXT_CHARS, Button, Reply
+from bot.updates import CHANNEL
+from pmd_domain.conversation.types import MAX_TEXT_CHARS, Button, Outgoing, Reply
+from pmd_domain.outbox_sender import Refused, TryLater, Unreachable
 
 log = logging.getLogger("pmd.bot")
 
@@ -41,7 +43,6 @@ for _method in RAW_METHODS:
         "ignore", message=rf"Please use 'Bot\.{_method}'", category=PTBUserWarning
     )
 
-T = TypeVar("T")
 Json = dict[str, Any]
 
 
@@ -80,6 +81,46 @@ def split_text(text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:
     return pieces
 
 
+class TelegramTransport:
+    """Delivers one reply of a step through the Bot API (``pmd_domain.outbox_sender``).
+
+    Telegram's errors become the sender's: a 429 is ``TryLater`` with its
+    ``retry_after``; a timeout, a network error or a 5xx is ``TryLater``; 403 (the
+    citizen blocked the bot) is ``Unreachable``; 400 is ``Refused``. An ``edit`` reply
+    (the first of its step) replaces the pressed message, and becomes a new message
+    when Telegram refuses the edit; when an edit is tried again and Telegram says the
+    message already reads so, the first try did arrive.
+    """
+
+    channel = CHANNEL
+
+    def __init__(self, bot: Bot):
+        self.bot = bot
+
+    async def deliver(self, outgoing: Outgoing, index: int) -> None:
+        """Deliver ``outgoing.replies[index]`` to its chat."""
+        reply = outgoing.replies[index]
+        chat_id = int(outgoing.external_id)
+        target = outgoing.edit_target
+        try:
+            if (
+                target is not None
+                and target.isdigit()
+                and index == _first_edit(outgoing.replies)
+                and await _edit(self.bot, chat_id, int(target), reply, again=outgoing.attempts > 0)
+            ):
+                return
+            await _send(self.bot, chat_id, reply)
+        except RetryAfter as exc:
+            raise TryLater("RetryAfter", after=retry_seconds(exc)) from None
+        except Forbidden:
+            raise Unreachable("Forbidden") from None
+        except BadRequest as exc:  # a NetworkError subclass: before it
+            raise Refused(f"BadRequest: {exc.message[:80]}") from None
+        except TelegramError as exc:  # TimedOut, NetworkError (5xx), ...
+            raise TryLater(type(exc).__name__) from None
+
+
 async def render(
     bot: Bot,
     chat_id: int,
@@ -87,22 +128,35 @@ async def render(
     *,
     query: CallbackQuery | None = None,
 ) -> None:
-    """Send ``replies`` to ``chat_id``; answer ``query`` (always) and edit its message if asked."""
+    """Send ``replies`` now, outside the outbox (staff answers); answer ``query`` (always).
+
+    A 429 is waited out once (up to 30 s); other failures are logged.
+    """
     answering = None
     if query is not None:
         # The answer and the reply travel side by side: one round trip less per press.
         notice = next((r.notice for r in replies if r.notice), None)
         answering = asyncio.create_task(answer_query(query, notice))
     pressed = query.message if query is not None and isinstance(query.message, Message) else None
+    outgoing = Outgoing(
+        id=None,
+        channel=CHANNEL,
+        external_id=str(chat_id),
+        replies=tuple(replies),
+        edit_target=str(pressed.message_id) if pressed is not None else None,
+    )
+    transport = TelegramTransport(bot)
     try:
-        for reply in replies:
-            if reply.edit and pressed is not None and await _edit(bot, pressed, reply):
-                pressed = None  # only the first edit replaces the pressed message
-                continue
-            await _send(bot, chat_id, reply)
-    except Forbidden:
-        # The citizen blocked the bot or deleted the account: nobody to talk to.
-        log.info("reply not delivered: blocked", extra={"chat_id": chat_id})
+        for index in range(len(replies)):
+            try:
+                await transport.deliver(outgoing, index)
+            except TryLater as later:
+                if later.after is None or later.after > MAX_RETRY_WAIT_SECONDS:
+                    raise
+                await asyncio.sleep(later.after)
+                await transport.deliver(outgoing, index)
+    except (TryLater, Refused, Unreachable) as failure:
+        log.info("reply not delivered", extra={"reason": str(failure)})
     finally:
         if answering is not None:
             await answering
@@ -116,25 +170,30 @@ async def answer_query(query: CallbackQuery, notice: str | None = None) -> None:
         log.info("callback answer failed", extra={"reason": type(exc).__name__})
 
 
-async def _edit(bot: Bot, message: Message, reply: Reply) -> bool:
-    """Replace the pressed message with ``reply``; ``False`` when that is not possible."""
+def _first_edit(replies: Sequence[Reply]) -> int | None:
+    """Only the first ``edit`` reply of a step replaces the pressed message."""
+    return next((i for i, r in enumerate(replies) if r.edit), None)
+
+
+async def _edit(bot: Bot, chat_id: int, message_id: int, reply: Reply, *, again: bool) -> bool:
+    """Replace the pressed message with ``reply``; ``False`` when it must be sent instead."""
     if reply.document is not None or not reply.text or len(reply.text) > MAX_TEXT_CHARS:
         return False
     try:
-        await _retrying(
-            partial(
-                _raw,
-                bot,
-                "editMessageText",
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                text=reply.text,
-                reply_markup=keyboard(reply.buttons),
-                link_preview_options=NO_PREVIEW,
-            )
+        await _raw(
+            bot,
+            "editMessageText",
+            chat_id=chat_id,
+            message_id=message_id,
+            text=reply.text,
+            reply_markup=keyboard(reply.buttons),
+            link_preview_options=NO_PREVIEW,
         )
     except BadRequest as exc:
-        # "message is not modified", "message can't be edited" (too old), deleted, ...
+        # "message is not modified": on a second try, the first one arrived. Else
+        # (can't be edited: too old, deleted, ...) a new message says it instead.
+        if again and "not modified" in exc.message:
+            return True
         log.info("edit failed, sending instead", extra={"reason": exc.message[:80]})
         return False
     return True
@@ -148,27 +207,22 @@ async def _send(bot: Bot, chat_id: int, reply: Reply) -> None:
         last = index == len(pieces) - 1
         # With a document the buttons go under the file, which comes after the text.
         buttons = markup if last and document is None else None
-        await _retrying(
-            partial(
-                _raw,
-                bot,
-                "sendMessage",
-                chat_id=chat_id,
-                text=piece,
-                reply_markup=buttons,
-                link_preview_options=NO_PREVIEW,
-            )
+        await _raw(
+            bot,
+            "sendMessage",
+            chat_id=chat_id,
+            text=piece,
+            reply_markup=buttons,
+            link_preview_options=NO_PREVIEW,
         )
     if document is not None:
-        await bot.send_chat_action(chat_id=chat_id, action=ChatAction.UPLOAD_DOCUMENT)
-        await _retrying(
-            partial(
-                bot.send_document,
-                chat_id=chat_id,
-                document=InputFile(document.content, filename=document.filename),
-                caption=document.caption[:MAX_CAPTION_CHARS] or None,
-                reply_markup=InlineKeyboardMarkup.de_json(markup, bot) if markup else None,
-            )
+        with contextlib.suppress(TelegramError):  # only a "sending a file..." hint
+            await bot.send_chat_action(chat_id=chat_id, action=ChatAction.UPLOAD_DOCUMENT)
+        await bot.send_document(
+            chat_id=chat_id,
+            document=InputFile(document.content, filename=document.filename),
+            caption=document.caption[:MAX_CAPTION_CHARS] or None,
+            reply_markup=InlineKeyboardMarkup.de_json(markup, bot) if markup else None,
         )
 
 
@@ -178,15 +232,6 @@ async def _raw(bot: Bot, method: str, **params: Any) -> Any:
     return await bot.do_api_request(
         method, api_kwargs={key: value for key, value in params.items() if value is not None}
     )
-
-
-async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
-    """Make ``call``; when Telegram asks to slow down, wait as told and try once more."""
-    try:
-        return await call()
-    except RetryAfter as exc:
-        await asyncio.sleep(min(retry_seconds(exc), MAX_RETRY_WAIT_SECONDS))
-        return await call()
 
 
 def retry_seconds(exc: RetryAfter) -> float:

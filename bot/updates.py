@@ -55,8 +55,14 @@ def to_inbound(update: Update) -> Incoming | None:
     if chat is None:
         return None
     user = update.effective_user
-    if update.callback_query is not None:
-        inbound = Inbound(kind="button", data=update.callback_query.data or "")
+    query = update.callback_query
+    if query is not None:
+        pressed = query.message
+        inbound = Inbound(
+            kind="button",
+            data=query.data or "",
+            message_ref=str(pressed.message_id) if isinstance(pressed, Message) else None,
+        )
     elif update.edited_message is not None:
         inbound = Inbound(kind="edited")
     elif update.message is not None:

@@ -21,6 +21,7 @@ from pmd_cli.commands import (
 from pmd_cli.common import CommandError
 from pmd_domain.consultation import ConsultationError
 from pmd_domain.db.backup import BackupError
+from pmd_domain.db.migrate import DatabaseUnavailable
 from pmd_domain.errors import DomainError
 from pmd_domain.settings import SettingsError
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (SettingsError, CommandError, DomainError, BackupError) as exc:
+    except (SettingsError, CommandError, DomainError, BackupError, DatabaseUnavailable) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
     except ConsultationError as exc:

@@ -25,19 +25,34 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _names = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One PostgreSQL server for the session, with a migrated template database."""
+def _new_postgres() -> PostgresServer:
+    """A started PostgreSQL server; a skip (a failure in CI) where there can be none."""
     reason = unavailable_reason()
     if reason:
         if IN_CI:
             pytest.fail(f"PostgreSQL is required in CI: {reason}")
         pytest.skip(f"PostgreSQL not available: {reason}")
-    server = PostgresServer().start()
+    return PostgresServer().start()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session, with a migrated template database."""
+    server = _new_postgres()
     run_async(server.create_database("pmd_template"))
     upgrade(server.url("pmd_template"))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test's own, to stop, freeze and start again."""
+    server = _new_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 PG_BIN = Path(os.environ.get("PMD_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -70,11 +73,17 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
-        options = (
+        self._options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
         )
         if not self.durable:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            self._options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self.pg_ctl("start")
+        return self
+
+    def pg_ctl(self, action: str, *args: str) -> None:
+        """Run ``pg_ctl ACTION`` on this cluster (``start`` keeps the options of the first)."""
+        options = ["-o", self._options] if action in ("start", "restart") else []
         subprocess.run(
             self._cmd(
                 str(PG_BIN / "pg_ctl"),
@@ -83,14 +92,38 @@ class PostgresServer:
                 "-l",
                 str(self.dir / "pg.log"),
                 "-w",
-                "-o",
-                options,
-                "start",
+                *options,
+                *args,
+                action,
             ),
             check=True,
             capture_output=True,
         )
-        return self
+
+    def pids(self) -> list[int]:
+        """The server's processes: the postmaster and every backend and helper it started."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Every process of the server stopped with SIGSTOP for the block (a hung server)."""
+        pids = self.pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
 
     def url(self, database: str = "postgres") -> str:
         """The SQLAlchemy URL of a database on this server."""

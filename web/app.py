@@ -13,8 +13,9 @@ from aiohttp import web
 from pmd_domain.certificates.renderer import CertificateRenderer
 from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
-from pmd_domain.db.migrate import upgrade_async
+from pmd_domain.db.migrate import upgrade_when_ready
 from pmd_domain.i18n import Catalogs
+from pmd_domain.logs import RepeatedLog
 from pmd_domain.services import ranking, sources
 from pmd_domain.settings import Settings
 from web import (
@@ -30,7 +31,7 @@ from web import (
 )
 from web.clients import trusted_proxies
 from web.housekeeping import housekeeping_ctx
-from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
+from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, FAILURES, RENDERER, SETTINGS
 from web.presence import presence_ctx
 from web.security import errors, hide_server_version, security_headers
 
@@ -55,6 +56,7 @@ def create_app(
     app[CONSULTATION] = consultation or load_consultation(settings.consultation)
     app[BOT_STATUS] = {"state": "disabled"}
     app[CATALOGS] = Catalogs.load()
+    app[FAILURES] = RepeatedLog()
     # Certificate PDFs render in a worker process (started on first use).
     app[RENDERER] = CertificateRenderer()
     app.on_cleanup.append(_close_renderer)
@@ -72,7 +74,8 @@ def create_app(
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         if migrate:
-            await upgrade_async(settings.database_url)
+            # A database that is not up yet (a restart of both) is waited for.
+            await upgrade_when_ready(settings.database_url, wait=settings.database_wait)
         owned = database is None
         app[DATABASE] = database or Database(settings.database_url)
         # The ranking follows the consultation's [integrity] count_levels, also when

@@ -5,6 +5,12 @@ the database only sees a keyed hash of it (``external_id``), so a copy of the
 database cannot be used to take over a chat, and a value we did not issue is a
 stranger. Each message is one JSON request; the replies come back in the
 response and the page renders them with ``textContent`` (never as HTML).
+
+Every step's replies are kept in the outbox with an id (``id`` in the answer): after
+a reload the page asks for those after the last it showed
+(``GET /participa/mensajes?desde=<id>``). A step that fails on a passing database
+fault is tried again for ``STEP_PATIENCE_SECONDS``; then the answer is a 503 that
+asks to send the message again (nothing the citizen confirmed is lost).
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.clients import Client
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation import Conversation
-from pmd_domain.conversation.types import Inbound, Reply
+from pmd_domain.conversation.types import Inbound, Outcome, Reply
+from pmd_domain.db.faults import is_transient
+from pmd_domain.services import outbox
 from pmd_domain.services.verification import CodeBook
 from web import identity
 from web.clients import address_key
@@ -34,6 +43,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = identity.CHANNEL
 MAX_BODY_TEXT = 10_000
+STEP_PATIENCE_SECONDS = 20.0  # a browser waits for its answer; a proxy may not wait longer
+MAX_CURSOR_DIGITS = 18
 routes = web.RouteTableDef()
 CONVERSATION = web.AppKey("web_conversation", Conversation)
 LIMITER = web.AppKey("web_chat_limiter", RateLimiter)
@@ -130,7 +141,8 @@ async def send(request: web.Request) -> web.Response:
         return web.json_response({"error": "No entendimos ese mensaje."}, status=400)
     app = request.app
     secret = app[SETTINGS].secret_key
-    async with app[DATABASE].transaction() as session:
+
+    async def step(session: AsyncSession) -> tuple[identity.Session, Outcome]:
         who = await identity.session_of(request, session)
         client = Client(
             address=address_key(secret, request.remote),
@@ -146,9 +158,45 @@ async def send(request: web.Request) -> web.Response:
         )
         if outcome.registered is not None:  # consent: a new token, in the same transaction
             who = await identity.rotate(request, session, participant_id=outcome.registered)
-    response = web.json_response(
-        {"replies": [_render(r) for r in outcome.replies], "duplicate": outcome.duplicate},
-        headers={"Cache-Control": "no-store"},
-    )
+        return who, outcome
+
+    try:
+        who, outcome = await app[DATABASE].write(step, patience=STEP_PATIENCE_SECONDS)
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        text = app[CATALOGS].text("es", "webchat.retry_later")
+        return web.json_response({"error": text}, status=503, headers={"Retry-After": "5"})
+    body: dict[str, Any] = {
+        "replies": [_render(r) for r in outcome.replies],
+        "duplicate": outcome.duplicate,
+        "id": outcome.outgoing.id if outcome.outgoing is not None else None,
+    }
+    response = web.json_response(body, headers={"Cache-Control": "no-store"})
     identity.give(response, request, who)
     return response
+
+
+@routes.get("/participa/mensajes", name="webchat_since")
+async def since(request: web.Request) -> web.Response:
+    """The replies of this browser's steps after ``desde`` (a step id), oldest first."""
+    app = request.app
+    secret = app[SETTINGS].secret_key
+    token = identity.signed_token(secret, request.cookies.get(identity.COOKIE))
+    if token is None or not identity.same_origin(request):
+        return web.json_response({"error": "Recarga la página para continuar."}, status=403)
+    cursor = request.query.get("desde", "")
+    if not (cursor.isdigit() and len(cursor) <= MAX_CURSOR_DIGITS):
+        text = app[CATALOGS].text("es", "webchat.bad_cursor")
+        return web.json_response({"error": text}, status=400)
+    async with app[DATABASE].reading() as session:
+        steps = await outbox.since(
+            session,
+            channel=CHANNEL,
+            external_id=identity.external_id(secret, token),
+            after=int(cursor),
+        )
+    return web.json_response(
+        {"steps": [{"id": s.id, "replies": [_render(r) for r in s.replies]} for s in steps]},
+        headers={"Cache-Control": "no-store"},
+    )

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from pmd_domain.clock import utcnow
+from pmd_domain.logs import RepeatedLog
 from pmd_domain.services import housekeeping, retention
 from web.keys import CONSULTATION, DATABASE
 
@@ -40,8 +41,8 @@ async def _loop(app: web.Application) -> None:
         try:
             removed = await prune_once(app)
             log.info("housekeeping", extra={"removed": removed})
-        except Exception:  # a failed clean-up must not stop the service; try next hour
-            log.exception("housekeeping failed")
+        except Exception as error:  # a failed clean-up must not stop the service
+            RepeatedLog().failure(log, "housekeeping failed", error)
         await asyncio.sleep(EVERY)
 
 

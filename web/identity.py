@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.db.models import LinkedIdentity, Participant
-from pmd_domain.services import kiosks, participants
+from pmd_domain.services import kiosks, outbox, participants
 from web.keys import CATALOGS, DATABASE, SETTINGS
 
 COOKIE = "pmd_chat"
@@ -114,12 +114,20 @@ async def session_of(request: web.Request, db: AsyncSession) -> Session:
 async def rotate(request: web.Request, db: AsyncSession, *, participant_id: int) -> Session:
     """A new token for a participant who just consented, in the consent's transaction."""
     session = Session(new_token(), renew=True)
+    new = session.external_id(request.app[SETTINGS].secret_key)
+    old = await db.scalar(
+        select(Participant.external_id).where(
+            Participant.id == participant_id, Participant.channel == CHANNEL
+        )
+    )
     await db.execute(
         update(Participant)
         .where(Participant.id == participant_id, Participant.channel == CHANNEL)
-        .values(external_id=session.external_id(request.app[SETTINGS].secret_key))
+        .values(external_id=new)
         .execution_options(synchronize_session=False)
     )
+    if old is not None:  # the consent step's replies, fetched again after a reload
+        await outbox.move_chat(db, channel=CHANNEL, old=old, new=new)
     return session
 
 

@@ -8,6 +8,7 @@ from pmd_domain.certificates.renderer import CertificateRenderer
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.i18n import Catalogs
+from pmd_domain.logs import RepeatedLog
 from pmd_domain.metrics import Metrics
 from pmd_domain.settings import Settings
 
@@ -18,3 +19,4 @@ BOT_STATUS = web.AppKey("bot_status", dict)
 CATALOGS = web.AppKey("catalogs", Catalogs)
 RENDERER = web.AppKey("certificate_renderer", CertificateRenderer)
 METRICS = web.AppKey("metrics", Metrics)
+FAILURES = web.AppKey("failure_log", RepeatedLog)  # request failures, a line per interval

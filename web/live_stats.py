@@ -23,6 +23,7 @@ from typing import Any
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
+from pmd_domain.logs import RepeatedLog
 from pmd_domain.services import disclosure, stats
 from web import charts
 
@@ -62,6 +63,7 @@ class SnapshotCache:
         self.chart_url = chart_url
         self.interval = interval
         self.computations = 0
+        self._failures = RepeatedLog()  # a database that is down: a line per interval
         self._current: Published | None = None
         self._task: asyncio.Task[Published] | None = None
 
@@ -106,8 +108,8 @@ class SnapshotCache:
             published = self._publish(snapshot)
             self._current = published
             return published
-        except Exception:
-            log.exception("dashboard snapshot failed")
+        except Exception as error:
+            self._failures.failure(log, "dashboard snapshot failed", error)
             if self._current is not None:
                 self._current.at = time.monotonic()  # retry after one interval, not at once
                 return self._current

@@ -8,8 +8,9 @@ from collections.abc import Awaitable, Callable
 import aiohttp_jinja2
 from aiohttp import web, web_response
 
-from pmd_domain.logs import failure_fields
-from web.keys import SETTINGS
+from pmd_domain.db.faults import is_transient
+from pmd_domain.logs import RepeatedLog
+from web.keys import FAILURES, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,14 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _error_page(request, 405, "Acción no permitida", "Esta página no acepta esa acción.")
     except web.HTTPException:
         raise
-    except Exception as exc:
-        # The exception's type and frames only: its message may quote a citizen's text.
-        log.error(
-            "unhandled error",
-            extra={"path": request.path, "method": request.method, **failure_fields(exc)},
-        )
+    except Exception as error:
+        failures = request.app.get(FAILURES) or RepeatedLog()
+        failures.failure(log, "unhandled error", error, path=request.path, method=request.method)
+        # A database that is down or full is a passing fault: 503, and try again.
+        status = 503 if is_transient(error) else 500
         return _error_page(
-            request, 500, "Algo salió mal", "Tuvimos un problema. Inténtalo de nuevo en un momento."
+            request,
+            status,
+            "Algo salió mal",
+            "Tuvimos un problema. Inténtalo de nuevo en un momento.",
         )

@@ -5,6 +5,13 @@ context builds the bot application once the database is open, starts it in the
 background (retrying while Telegram cannot be reached, so the web side never waits
 for it), and stops it cleanly on shutdown. ``app[BOT_STATUS]["state"]`` follows it:
 ``starting`` → ``up`` (→ ``down`` while retrying or after shutdown).
+
+A webhook request is answered 200 only once the update's step has committed (or its
+handling ended without one); while the step waits for a failing database the
+request is held up to ``WEBHOOK_HOLD_SECONDS`` and then answered 503, so that
+Telegram delivers the update again. An update that keeps failing for the database's
+whole patience (about a minute, counted from its first delivery to this process)
+gets the error message and a 200, as in polling mode.
 """
 
 from __future__ import annotations
@@ -14,14 +21,24 @@ import contextlib
 import hmac
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from telegram import Update
 
-from bot.app import ALLOWED_UPDATES, BotApplication, build_application, shutdown, startup
+from bot.app import (
+    ALLOWED_UPDATES,
+    BotApplication,
+    build_application,
+    shutdown,
+    start_polling,
+    startup,
+)
 from bot.citizen import ConversationEngine
-from bot.context import Services
+from bot.context import Services, commits_of
+from bot.inbound import STEP_DEADLINE, Handling, handle
+from pmd_domain.db.engine import WRITE_PATIENCE_SECONDS
 from web.chat import CONVERSATION
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, METRICS, SETTINGS
 from web.links import RouterLinks
@@ -33,10 +50,17 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 RETRY_MAX_SECONDS = 60.0
 POLL_TIMEOUT_SECONDS = 10
+# How long a webhook request waits for its step before Telegram is told to come again.
+WEBHOOK_HOLD_SECONDS = 10.0
+FIRST_TRIES_KEPT = 10_000
 
 TELEGRAM = web.AppKey("telegram_application", BotApplication)
 ConversationFactory = Callable[[Services], ConversationEngine]
 CONVERSATION_FACTORY: web.AppKey[ConversationFactory] = web.AppKey("telegram_conversation_factory")
+# When each update still failing was first delivered (loop time), oldest first.
+FIRST_TRIES: web.AppKey[OrderedDict[int, float]] = web.AppKey("telegram_first_tries")
+# Webhook updates being handled: stopped on shutdown unless committed (they come again).
+HANDLINGS: web.AppKey[set[Handling]] = web.AppKey("telegram_handlings")
 
 
 def setup(app: web.Application) -> None:
@@ -46,6 +70,8 @@ def setup(app: web.Application) -> None:
         return
     if settings.telegram_mode == "webhook":
         app.router.add_post(WEBHOOK_PATH, webhook, name="telegram_webhook")
+        app[FIRST_TRIES] = OrderedDict()
+        app[HANDLINGS] = set()
     app[BOT_STATUS]["state"] = "starting"
     app.cleanup_ctx.append(_bot_ctx)
 
@@ -72,6 +98,10 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     runner.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await runner
+    # Webhook steps still waiting for the database are stopped: answered 503 (or not
+    # at all), Telegram delivers them again.
+    waiting = [h for h in app.get(HANDLINGS, ()) if not h.settled.done()]
+    await asyncio.gather(*(h.cancel() for h in waiting))
     await _stop(application)
     status["state"] = "down"
 
@@ -93,10 +123,7 @@ async def _start(app: web.Application, application: BotApplication) -> None:
                     allowed_updates=ALLOWED_UPDATES,
                 )
             else:
-                assert application.updater is not None
-                await application.updater.start_polling(
-                    timeout=POLL_TIMEOUT_SECONDS, allowed_updates=ALLOWED_UPDATES
-                )
+                await start_polling(application, timeout=POLL_TIMEOUT_SECONDS)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -138,8 +165,37 @@ async def webhook(request: web.Request) -> web.Response:
         update = Update.de_json(data, application.bot)
     except (json.JSONDecodeError, ValueError, TypeError, KeyError, AttributeError):
         raise web.HTTPBadRequest() from None
-    await application.update_queue.put(update)
-    return web.Response(text="ok")
+    return await _handled(request.app, application, update)
+
+
+async def _handled(
+    app: web.Application, application: BotApplication, update: Update
+) -> web.Response:
+    """Handle ``update`` now: 200 once its step committed, 503 while the database fails."""
+    tries = app[FIRST_TRIES]
+    loop = asyncio.get_running_loop()
+    first = tries.setdefault(update.update_id, loop.time())
+    while len(tries) > FIRST_TRIES_KEPT:
+        tries.popitem(last=False)
+    # The step may retry for what is left of its patience since the first delivery.
+    token = STEP_DEADLINE.set(first + WRITE_PATIENCE_SECONDS)
+    try:
+        handling = handle(application, commits_of(application), update)
+    finally:
+        STEP_DEADLINE.reset(token)
+    handlings = app[HANDLINGS]
+    handlings.add(handling)
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(handling.settled), WEBHOOK_HOLD_SECONDS)
+    finally:
+        handlings.discard(handling)
+    if handling.settled.done():
+        tries.pop(update.update_id, None)
+        return web.Response(text="ok")
+    # Still waiting for the database: Telegram delivers the update again later.
+    await handling.cancel()
+    return web.Response(status=503, text="retry later")
 
 
 def conversation_factory(app: web.Application, factory: ConversationFactory) -> None:

@@ -36,7 +36,7 @@ from pmd_domain.db.dialects import INSERTS, dialect_of
 from pmd_domain.db.models import ConversationState, Participant, ProcessedUpdate
 from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.links import Links
-from pmd_domain.services import participants
+from pmd_domain.services import outbox, participants
 from pmd_domain.services.verification import CodeBook
 
 MAX_INPUT_CHARS = 20_000  # longer inputs are cut before anything looks at them
@@ -78,11 +78,19 @@ class Conversation:
 
         ``client``: what the channel knows of where the input came from (the browser
         chat's address and kiosk), for the per-address limits.
+
+        The replies are stored in the outbox in the same transaction; the outcome's
+        ``outgoing`` is what the channel delivers once it has committed.
         """
         if inbound.update_id is not None and not await _first_time(
             session, channel=channel, update_id=inbound.update_id, now=now
         ):
-            return Outcome(replies=(), duplicate=True)
+            again = await outbox.replay(
+                session, channel=channel, update_id=inbound.update_id, now=now
+            )
+            if again is None:
+                return Outcome(replies=(), duplicate=True)
+            return Outcome(replies=again.replies[again.progress :], duplicate=True, outgoing=again)
         inbound = _normalised(inbound)
         person, stored = await _load(session, channel=channel, external_id=external_id)
         if person is not None and not person.reachable and person.erased_at is None:
@@ -124,9 +132,19 @@ class Conversation:
         if ctx.participant is not None and not ctx.forget:
             await _save(ctx, exists=exists)
         registered = ctx.participant.id if person is None and ctx.participant else None
-        return Outcome(
-            replies=tuple(replace(r, text=fit(r.text)) for r in replies), registered=registered
+        fitted = tuple(replace(r, text=fit(r.text)) for r in replies)
+        if not fitted:
+            return Outcome(replies=(), registered=registered)
+        outgoing = await outbox.store(
+            session,
+            channel=channel,
+            external_id=external_id,
+            update_id=inbound.update_id,
+            edit_target=inbound.message_ref,
+            replies=fitted,
+            now=now,
         )
+        return Outcome(replies=fitted, outgoing=outgoing, registered=registered)
 
     def _language(self, hint: str | None) -> str:
         code = (hint or "").lower().split("-")[0]

@@ -32,6 +32,7 @@ class Inbound:
     media: str = ""
     update_id: str | None = None  # a channel's unique id for this input, to ignore repeats
     language_hint: str | None = None  # the client's language (Telegram language_code)
+    message_ref: str | None = None  # the channel's id of the message a button was on
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,33 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Outgoing:
+    """A step's replies as the outbox holds them, for the channel to deliver.
+
+    ``id`` is the outbox row (``None``: not stored, nothing to mark); ``edit_target``
+    the message an ``edit`` reply replaces (``Inbound.message_ref``); ``progress`` how
+    many replies were delivered already.
+    """
+
+    id: int | None
+    channel: str
+    external_id: str
+    replies: tuple[Reply, ...]
+    edit_target: str | None = None
+    progress: int = 0
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """The result of one step: the replies, and events other parts may act on."""
+    """The result of one step: the replies, and what the channel delivers.
+
+    ``outgoing`` is what the channel must deliver now: the step's stored replies, or
+    for a repeated update those it must send again (``None``: nothing, they are
+    delivered or being delivered).
+    """
 
     replies: tuple[Reply, ...]
     duplicate: bool = False  # the input had already been handled (same update_id)
     registered: int | None = None  # the participant this step registered (consent)
+    outgoing: Outgoing | None = None

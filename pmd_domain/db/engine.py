@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -20,12 +20,16 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from pmd_domain.db.faults import describe, is_transient
 from pmd_domain.db.sqlite_writer import (
     BEGIN_WRITE,
     CHECKPOINT_EVERY,
+    CHECKPOINT_WAL_BYTES,
     WriterConnection,
     checkpoint,
+    wal_bytes,
 )
+from pmd_domain.logs import RepeatedLog
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 WIPE = "pmd_wipe_after_commit"
@@ -36,7 +40,17 @@ def wipe_after_commit(session: AsyncSession) -> None:
     session.info[WIPE] = True
 
 
+# How long a write that fails for a passing reason is tried again (Database.write).
+WRITE_PATIENCE_SECONDS = 60.0
+RETRY_FIRST_SECONDS = 0.05
+RETRY_MAX_SECONDS = 2.0
+# PostgreSQL: a connection that cannot be made in this time is a failure to retry.
+CONNECT_TIMEOUT_SECONDS = 5.0
+POOL_TIMEOUT_SECONDS = 10.0
+SIZE_CHECK_EVERY = 10  # write transactions between two looks at the log's size
+
 log = logging.getLogger("pmd.db")
+T = TypeVar("T")
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -68,9 +82,12 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         engine = create_async_engine(
             url,
             async_creator=lambda: WriterConnection(path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS),
+            hide_parameters=True,
         )
     else:
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_async_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
+        )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -87,6 +104,9 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         # Deleted content is overwritten with zeros, not left in free pages (erasure).
         cursor.execute("PRAGMA secure_delete=ON")
+        # When the log starts again after a checkpoint, its file is cut back to this
+        # size: the disk space comes back, and the size says how much the log holds.
+        cursor.execute(f"PRAGMA journal_size_limit={CHECKPOINT_WAL_BYTES}")
         if immediate:
             # Commits run on the event loop; the checkpoint's disk work runs apart.
             cursor.execute("PRAGMA wal_autocheckpoint=0")
@@ -129,7 +149,13 @@ class Database:
             self.read_engine = _sqlite_engine(url, immediate=False)
         else:
             self.engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                pool_timeout=POOL_TIMEOUT_SECONDS,
+                hide_parameters=True,
+                connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
             )
             self.read_engine = self.engine
         # SQLite has one writer at a time: writers of this process queue here instead of
@@ -138,6 +164,9 @@ class Database:
         self._path = make_url(url).database if self.is_sqlite else None
         self._writes = 0
         self._checkpointing: asyncio.Task[None] | None = None
+        self._pinging: asyncio.Task[bool] | None = None
+        self._failing_since: float | None = None  # a write failed for a passing reason
+        self.failures = RepeatedLog()
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -147,6 +176,8 @@ class Database:
 
         ``bulk``: the transaction may touch many rows; on SQLite its statements then
         run in the connection's thread instead of on the event loop (see sqlite_writer).
+        A failure for a passing reason is remembered until a write succeeds again
+        (``writes_failing``, for ``/healthz``).
         """
         # The write turn is released right after the commit, before the session closes.
         session = self._sessions()
@@ -159,6 +190,10 @@ class Database:
                         writer = raw.driver_connection
                         writer.inline = False
                 yield session
+        except Exception as error:
+            if is_transient(error):
+                self._failed(error)
+            raise
         finally:
             if writer is not None:
                 writer.inline = True
@@ -169,19 +204,70 @@ class Database:
             else:
                 # The close talks to the server: finish it even if the step is cancelled.
                 await asyncio.shield(session.close())
+        self._failing_since = None
         if self._path is not None:
             self._writes += 1
             if session.info.pop(WIPE, False):
                 # An erasure committed: its old rows must not linger in the WAL file.
                 await self.settled()
                 await self.checkpoint(truncate=True)
-            elif self._writes % CHECKPOINT_EVERY == 0:
+            elif self._writes % CHECKPOINT_EVERY == 0 or (
+                self._writes % SIZE_CHECK_EVERY == 0
+                and self._path != ":memory:"
+                and wal_bytes(self._path) > CHECKPOINT_WAL_BYTES
+            ):
                 self._checkpoint_soon()
 
-    def _checkpoint_soon(self) -> None:
+    async def write(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        patience: float = WRITE_PATIENCE_SECONDS,
+    ) -> T:
+        """Run ``work`` in a write transaction; a passing failure is tried again.
+
+        A failure ``is_transient`` says will pass (connection lost or refused, a
+        timeout, SQLite busy or its disk full, PostgreSQL shutting down) makes the
+        whole transaction run again after a pause that doubles up to 2 s, the last try
+        at ``patience`` seconds; then, or on any other failure, the error is raised.
+        ``work`` must therefore do nothing but database work that a rollback undoes.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        delay = RETRY_FIRST_SECONDS
+        while True:
+            try:
+                async with self.transaction() as session:
+                    return await work(session)
+            except Exception as error:
+                left = deadline - loop.time()
+                if not is_transient(error) or left <= 0:
+                    raise
+                self.failures.log(
+                    log, logging.WARNING, "database write failed, retrying", **describe(error)
+                )
+            await asyncio.sleep(min(delay, left))  # the last try comes at the deadline
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+    @property
+    def writes_failing(self) -> bool:
+        """Whether the last write transaction failed for a passing reason (none succeeded since)."""
+        return self._failing_since is not None
+
+    def _failed(self, error: Exception) -> None:
+        if self._failing_since is None:
+            self._failing_since = asyncio.get_running_loop().time()
+        if self._path is not None and describe(error).get("code") == "SQLITE_FULL":
+            # The log may hold committed pages the database file has room for: copy
+            # them and give the log's disk space back.
+            self._checkpoint_soon(truncate=True)
+
+    def _checkpoint_soon(self, *, truncate: bool = False) -> None:
         """Start a checkpoint beside the caller (whose reply does not wait for the disk)."""
         if self._checkpointing is None or self._checkpointing.done():
-            self._checkpointing = asyncio.get_running_loop().create_task(self.checkpoint())
+            self._checkpointing = asyncio.get_running_loop().create_task(
+                self.checkpoint(truncate=truncate)
+            )
             self._checkpointing.add_done_callback(_report_failure)
 
     async def checkpoint(self, *, truncate: bool = False) -> None:
@@ -202,17 +288,42 @@ class Database:
         async with self._read_sessions() as session, session.begin():
             yield session
 
-    async def ping(self) -> bool:
-        """Whether the database answers a trivial query."""
+    async def ping(self, *, timeout: float = 1.5) -> bool:  # noqa: ASYNC109 - one query shared
+        """Whether the database answers a trivial query within ``timeout`` seconds.
+
+        One query at a time: while an earlier one still waits (a frozen server),
+        callers wait for it instead of piling up connections.
+        """
+        if self._pinging is None or self._pinging.done():
+            self._pinging = asyncio.get_running_loop().create_task(self._ping())
+        try:
+            # The shared query goes on after a timeout; the next caller waits for it.
+            return await asyncio.wait_for(asyncio.shield(self._pinging), timeout)
+        except TimeoutError:
+            return False
+
+    async def _ping(self) -> bool:
         try:
             async with self.read_engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception:
+        except Exception as error:
+            self.failures.log(log, logging.WARNING, "database ping failed", **describe(error))
             return False
         return True
 
+    def free_bytes(self) -> int | None:
+        """SQLite: free space on the database file's disk (blocking call); None otherwise."""
+        if self._path is None or self._path == ":memory:":
+            return None
+        stats = os.statvfs(Path(self._path).parent)
+        return stats.f_bavail * stats.f_frsize
+
     async def dispose(self) -> None:
         """Close every pooled connection (after a checkpoint in progress)."""
+        if self._pinging is not None and not self._pinging.done():
+            self._pinging.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._pinging
         await self.settled()
         await self.engine.dispose()
         if self.read_engine is not self.engine:

@@ -14,10 +14,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -458,3 +460,46 @@ class ServingProcess(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(Moment)
     seen_at: Mapped[datetime] = mapped_column(Moment)
+
+
+class OutboxStep(Base):
+    """The replies of one conversation step, stored with it and sent after its commit.
+
+    ``replies`` is the channel-neutral list (text, buttons, edit, notice, document
+    name); the document's bytes, at most one a step, are in ``document``. Replies of
+    channels a sender pushes (Telegram) are ``pending`` until delivered; a browser's
+    leave in the answer to its request and are stored ``sent``. ``lease_until``:
+    nobody else sends a pending row before then (the process that stored it sends it
+    right after the commit; a sender that claims it renews it). ``progress`` counts
+    the replies already delivered, ``error`` says why the last try failed or why the
+    row was given up (``failed``).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "update_id", name="uq_outbox_channel_update"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        Index(
+            "ix_outbox_pending",
+            "channel",
+            "lease_until",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_outbox_chat", "channel", "external_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    update_id: Mapped[str | None] = mapped_column(String(64))
+    edit_target: Mapped[str | None] = mapped_column(String(64))
+    replies: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    document: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(Moment)
+    created_at: Mapped[datetime] = mapped_column(Moment)
+    sent_at: Mapped[datetime | None] = mapped_column(Moment)

@@ -17,7 +17,8 @@ wait there (busy timeout); connecting, the connection's pragmas and closing go t
 too. The one slow part of a commit, the WAL checkpoint (copying the log into the
 database file, with fsync), is switched off on this connection
 (``wal_autocheckpoint=0``) and done by ``checkpoint()`` on a connection of its own,
-in a worker thread, once every ``CHECKPOINT_EVERY`` write transactions.
+in a worker thread, once every ``CHECKPOINT_EVERY`` write transactions or as soon as
+the log holds ``CHECKPOINT_WAL_BYTES``, and right after a write found the disk full.
 
 A write transaction that may touch many rows (a campaign's recipient snapshot, the
 hourly clean-up) turns ``inline`` off for its duration (``Database.transaction(bulk=True)``):
@@ -28,6 +29,7 @@ event loop keeps answering citizens while it works.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from typing import Any
 
@@ -36,6 +38,10 @@ import aiosqlite
 BEGIN_WRITE = "BEGIN IMMEDIATE"
 # SQLite's own default checkpoints every 1,000 pages; a step writes a handful.
 CHECKPOINT_EVERY = 200
+# ... and the log is copied as soon as it holds this much, whatever the count (big
+# writes, a certificate in the outbox). ``journal_size_limit`` cuts the file back to
+# this size when the log starts again, so its size says how much it holds.
+CHECKPOINT_WAL_BYTES = 4 * 1024 * 1024
 
 
 class WriterConnection(aiosqlite.Connection):
@@ -89,9 +95,18 @@ class WriterConnection(aiosqlite.Connection):
 def checkpoint(path: str, *, busy_timeout_ms: int, truncate: bool = False) -> None:
     """Copy the WAL into the database file (blocking call).
 
-    PASSIVE waits for nobody. TRUNCATE (after an erasure) waits for readers, copies
-    everything and empties the WAL file, so no old copy of an erased row stays in it.
+    PASSIVE waits for nobody. ``truncate``: TRUNCATE waits for readers as long as the
+    busy timeout allows, copies everything and empties the WAL file, giving its disk
+    space back (after the disk was full) and leaving no old copy of an erased row in it.
     """
     mode = "TRUNCATE" if truncate else "PASSIVE"
     with contextlib.closing(sqlite3.connect(path, timeout=busy_timeout_ms / 1000)) as conn:
         conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+
+
+def wal_bytes(path: str) -> int:
+    """The size of the database's write-ahead log file (0 when there is none)."""
+    try:
+        return os.stat(f"{path}-wal").st_size
+    except OSError:
+        return 0

@@ -7,6 +7,7 @@
 - activity counts (per-address windows, the anomaly watch) older than two days;
 - verification codes expired unused for more than ``CODES_KEPT`` (used ones stay:
   they say who was verified how and when).
+- the outbox's replies, two days after they were settled (``outbox.prune``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.db.models import ProcessedUpdate, StaffDraft, StaffLogin, VerificationCode
-from pmd_domain.services import activity
+from pmd_domain.services import activity, outbox
 
 UPDATE_IDS_KEPT = timedelta(days=2)
 LOGINS_KEPT = timedelta(days=1)
@@ -46,4 +47,5 @@ async def prune(session: AsyncSession, *, now: datetime) -> dict[str, int]:
         result = await session.execute(statement)
         removed[name] = int(result.rowcount)  # type: ignore[attr-defined]
     removed["activity"] = await activity.prune(session, now=now)
+    removed["outbox"] = await outbox.prune(session, now=now)
     return removed

@@ -99,6 +99,7 @@ class Call:
     chat_id: int | None
     params: dict[str, Any]
     status: int = 200
+    result: Any = None  # what the server answered (getUpdates: the updates)
 
 
 @dataclass
@@ -226,6 +227,33 @@ class _Rule429:
     retry_after: int
 
 
+@dataclass
+class _Outage:
+    """Matching calls fail with ``status`` until ``until`` (monotonic) or for ``count`` calls."""
+
+    method: str | None
+    chat_id: int | None
+    status: int
+    until: float | None
+    count: int | None
+    retry_after: int = 1
+    wait: float = 0.0  # a delay: how long the call is held before it is handled
+
+    def matches(self, method: str, chat_id: int | None, now: float) -> bool:
+        if self.method is None and method == "getupdates":
+            return False  # "any method" means the bot's own calls, not its polling
+        if self.method not in (None, method) or self.chat_id not in (None, chat_id):
+            return False
+        if self.until is not None and now >= self.until:
+            return False
+        return self.count is None or self.count > 0
+
+
+DROP = object()  # returned by an ``intercept`` hook: the call never reaches "Telegram"
+LOSE_ANSWER = object()  # ... the call is carried out, but its answer never reaches the bot
+Hook = Callable[[Call], Awaitable[object]]
+
+
 class BotApiServer:
     """The local Bot API server; one bot, any number of private chats, all in memory."""
 
@@ -236,19 +264,21 @@ class BotApiServer:
         bot_first_name: str = "Participa PMD",
         create_unknown_chats: bool = False,
         webhook_retries: int = 3,
-        parallel_webhooks: bool = False,
+        webhook_retry_for: float | None = None,
+        webhook_timeout: float = 30.0,
     ) -> None:
         """Configure; ``create_unknown_chats`` makes any positive chat_id a known chat.
 
-        ``parallel_webhooks``: deliver webhook updates as Telegram does under load, up
-        to the webhook's ``max_connections`` at once, one at a time per chat (in order);
-        by default one update at a time.
+        A webhook delivery that fails is tried again ``webhook_retries`` times, or, with
+        ``webhook_retry_for``, until that many seconds have passed since its first try
+        (as Telegram keeps an update for a while), waiting longer each time.
         """
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
         self.create_unknown_chats = create_unknown_chats
         self.webhook_retries = webhook_retries
-        self.parallel_webhooks = parallel_webhooks
+        self.webhook_retry_for = webhook_retry_for
+        self.webhook_timeout = webhook_timeout
         self.bot_id = int(DEFAULT_TOKEN.split(":")[0])
         self.host = "127.0.0.1"
         self.port = 0
@@ -266,6 +296,10 @@ class BotApiServer:
         self._webhook_queue: asyncio.Queue[dict[str, Any]] | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self._webhook_error: tuple[int, str] | None = None
+        self._webhook_turns: dict[int | None, asyncio.Lock] = {}
+        self._webhook_sends: set[asyncio.Task[None]] = set()
+        self._slots: asyncio.Semaphore | None = None
+        self._slots_limit = 0
         self._client: ClientSession | None = None
         self._calls: list[Call] = []
         self._calls_by_method: dict[str, list[Call]] = defaultdict(list)
@@ -273,6 +307,9 @@ class BotApiServer:
         self.global_violations: list[Violation] = []
         self._global_retry_until: tuple[float, int] | None = None
         self._rules_429: list[_Rule429] = []
+        self._outages: list[_Outage] = []
+        self._delays: list[_Outage] = []
+        self._hooks: list[tuple[str, Hook]] = []
         self._retry_until: dict[tuple[str, int | None], tuple[float, int]] = {}
         self._limits: tuple[float, float] | None = None
         self._global_window: deque[float] = deque()
@@ -384,6 +421,10 @@ class BotApiServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._webhook_task
             self._webhook_task = None
+        for send in list(self._webhook_sends):
+            send.cancel()
+        if self._webhook_sends:
+            await asyncio.gather(*self._webhook_sends, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -711,6 +752,91 @@ class BotApiServer:
             _Rule429(method.lower() if method else None, chat_id, count, retry_after)
         )
 
+    def fail(
+        self,
+        method: str | None = None,
+        *,
+        status: int = 502,
+        seconds: float | None = None,
+        count: int | None = None,
+        chat_id: int | None = None,
+    ) -> None:
+        """Matching calls answer ``status`` (a 5xx, with Telegram's JSON error body).
+
+        For ``seconds`` from now, or for the next ``count`` calls (one of them); ``method``
+        None means every call of the bot but getUpdates.
+        """
+        self._outages.append(_Outage(_lower(method), chat_id, status, _until(seconds), count))
+
+    def flood(
+        self,
+        method: str | None = None,
+        *,
+        seconds: float,
+        retry_after: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """For ``seconds`` from now every matching call answers 429 with ``retry_after``.
+
+        A call made before a given ``retry_after`` elapsed lands in ``violations``.
+        """
+        self._outages.append(
+            _Outage(_lower(method), chat_id, 429, _until(seconds), None, retry_after)
+        )
+
+    def delay(
+        self,
+        method: str | None = None,
+        *,
+        by: float,
+        seconds: float | None = None,
+        count: int | None = None,
+        chat_id: int | None = None,
+    ) -> None:
+        """Matching calls are handled only ``by`` seconds after they arrive.
+
+        The call still takes effect (a message is delivered) even when the bot gave up
+        waiting for the answer, as with Telegram.
+        """
+        self._delays.append(_Outage(_lower(method), chat_id, 0, _until(seconds), count, wait=by))
+
+    def intercept(self, method: str, hook: Hook) -> None:
+        """Await ``hook(call)`` before every call of ``method``; it may lose the call.
+
+        ``DROP``: the call is not carried out and its connection is closed without an
+        answer, as when the request never reached Telegram. ``LOSE_ANSWER``: the call
+        is carried out (a message is delivered) but the connection is closed before
+        the answer, as when the answer was lost on its way back. Hooks run in the
+        order given; ``clear_intercepts`` removes them.
+        """
+        self._hooks.append((method.lower(), hook))
+
+    def clear_intercepts(self) -> None:
+        """Forget every ``intercept`` hook."""
+        self._hooks.clear()
+
+    def heal(self) -> None:
+        """End every failure, 429 window and delay set with ``fail``, ``flood`` or ``delay``."""
+        self._outages.clear()
+        self._delays.clear()
+
+    def _outage(self, method: str, chat_id: int | None, now: float) -> None:
+        for outage in self._outages:
+            if outage.matches(method, chat_id, now):
+                if outage.count is not None:
+                    outage.count -= 1
+                if outage.status == 429:
+                    raise self._too_many((method, chat_id), now, outage.retry_after)
+                raise ApiError(outage.status, _PHRASES.get(outage.status, "Server Error"))
+
+    def _delay_of(self, method: str, chat_id: int | None, now: float) -> float:
+        for delay in self._delays:
+            if delay.matches(method, chat_id, now):
+                if delay.count is not None:
+                    delay.count -= 1
+                return delay.wait
+        return 0.0
+
     def enforce_limits(self, global_per_second: float = 30, per_chat_per_second: float = 1) -> None:
         """Answer 429 to sends/edits beyond Telegram's limits (global and per chat).
 
@@ -742,6 +868,8 @@ class BotApiServer:
                     raise self._too_many(key, now, max(1, math.ceil(until[0] - now)), record=False)
             else:
                 del self._retry_until[key]
+        if self._outages:
+            self._outage(method, chat_id, time.monotonic())
         for rule in self._rules_429:
             if rule.method is None and method == "getupdates":
                 continue  # "any method" means the bot's own calls, not its polling
@@ -995,9 +1123,27 @@ class BotApiServer:
         if handler is None:
             call.status = 404
             return _error(ApiError(404, "Not Found"))
+        wait = self._delay_of(method, chat_id, now) if self._delays else 0.0
+        if wait:
+            await asyncio.sleep(wait)
+        lose = False
+        for name, hook in list(self._hooks):
+            if name != method:
+                continue
+            verdict = await hook(call)
+            if verdict is DROP:
+                call.status = 0
+                if request.transport is not None:
+                    request.transport.close()
+                return web.Response(status=500)
+            lose = lose or verdict is LOSE_ANSWER
         try:
             self._check_failures(method, chat_id, now)
             result = await handler(self, params)
+            if method == "getupdates":
+                call.result = result
+            if lose and request.transport is not None:
+                request.transport.close()
         except ApiError as exc:
             call.status = exc.code
             return _error(exc)
@@ -1379,83 +1525,75 @@ class BotApiServer:
         return info
 
     async def _deliver_webhooks(self) -> None:
-        assert self._webhook_queue is not None and self._client is not None
-        if self.parallel_webhooks:
-            await self._deliver_in_parallel()
-            return
+        """Take updates in order; each chat's go out one after another, chats side by side."""
+        assert self._webhook_queue is not None
         while True:
             update = await self._webhook_queue.get()
-            webhook = self.webhook
-            if webhook is None:
+            if self.webhook is None:
                 self.updates.append(update)
                 continue
-            await self._post_update(webhook, update)
+            turn = self._webhook_turns.setdefault(_update_chat(update), asyncio.Lock())
+            # Created in arrival order, each task queues for its chat's turn at once
+            # (asyncio locks are fair): a chat's updates keep their order.
+            send = asyncio.create_task(self._deliver_webhook(update, turn))
+            self._webhook_sends.add(send)
+            send.add_done_callback(self._webhook_sends.discard)
 
-    async def _deliver_in_parallel(self) -> None:
-        """Up to ``max_connections`` deliveries at once; one chat's updates in order."""
-        assert self._webhook_queue is not None
-        waiting: dict[int | None, deque[dict[str, Any]]] = {}
-        tasks: set[asyncio.Task[None]] = set()
-        slots = asyncio.Semaphore(int((self.webhook or {}).get("max_connections") or 40))
+    def _webhook_slots(self, webhook: dict[str, Any]) -> asyncio.Semaphore:
+        limit = int(webhook.get("max_connections") or 40)
+        if self._slots is None or self._slots_limit != limit:
+            self._slots, self._slots_limit = asyncio.Semaphore(limit), limit
+        return self._slots
 
-        async def deliver(chat: int | None, update: dict[str, Any]) -> None:
+    async def _deliver_webhook(self, update: dict[str, Any], turn: asyncio.Lock) -> None:
+        assert self._client is not None
+        async with turn:
+            loop = asyncio.get_running_loop()
+            first = loop.time()
+            attempt = 0
             while True:
                 webhook = self.webhook
                 if webhook is None:
                     self.updates.append(update)
-                else:
-                    async with slots:
-                        await self._post_update(webhook, update)
-                backlog = waiting[chat]
-                if not backlog:
-                    del waiting[chat]
                     return
-                update = backlog.popleft()
+                # At most the webhook's max_connections deliveries at once, as Telegram.
+                async with self._webhook_slots(webhook):
+                    status = await self._post_update(webhook, update, attempt)
+                if status is not None and 200 <= status < 300:
+                    return
+                if self.webhook_retry_for is None:
+                    if attempt >= self.webhook_retries:
+                        return  # dropped, as Telegram does in the end
+                    pause = 0.05 * (attempt + 1)
+                else:
+                    if loop.time() - first >= self.webhook_retry_for:
+                        return
+                    pause = min(0.1 * 2**attempt, 1.0)
+                attempt += 1
+                await asyncio.sleep(pause)
 
-        try:
-            while True:
-                update = await self._webhook_queue.get()
-                chat = _update_chat_id(update)
-                if chat in waiting:
-                    waiting[chat].append(update)
-                    continue
-                waiting[chat] = deque()
-                task = asyncio.create_task(deliver(chat, update))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-        finally:
-            for task in list(tasks):
-                task.cancel()
-
-    async def _post_update(self, webhook: dict[str, Any], update: dict[str, Any]) -> None:
-        """POST one update to the webhook, retried on errors like Telegram does."""
+    async def _post_update(
+        self, webhook: dict[str, Any], update: dict[str, Any], attempt: int
+    ) -> int | None:
         assert self._client is not None
         headers = {"Content-Type": "application/json"}
         if webhook["secret_token"]:
             headers["X-Telegram-Bot-Api-Secret-Token"] = webhook["secret_token"]
-        body = _dumps(update)
-        for attempt in range(self.webhook_retries + 1):
-            status: int | None = None
-            try:
-                async with self._client.post(webhook["url"], data=body, headers=headers) as resp:
-                    status = resp.status
-                    await resp.read()
-            except (OSError, TimeoutError) as exc:
-                self._webhook_error = (
-                    int(time.time()),
-                    f"Connection failed: {type(exc).__name__}",
-                )
-            self.webhook_deliveries.append(
-                {"update_id": update["update_id"], "status": status, "attempt": attempt}
-            )
-            if status is not None and 200 <= status < 300:
-                break
-            if status is not None:
-                self._webhook_error = (
-                    int(time.time()),
-                    f"Wrong response from the webhook: {status}",
-                )
-            await asyncio.sleep(0.05 * (attempt + 1))
+        status: int | None = None
+        try:
+            async with self._client.post(
+                webhook["url"], data=_dumps(update), headers=headers
+            ) as resp:
+                status = resp.status
+                await resp.read()
+        except (OSError, TimeoutError) as exc:
+            self._webhook_error = (int(time.time()), f"Connection failed: {type(exc).__name__}")
+        self.webhook_deliveries.append(
+            {"update_id": update["update_id"], "status": status, "attempt": attempt}
+        )
+        if status is not None and not 200 <= status < 300:
+            self._webhook_error = (int(time.time()), f"Wrong response from the webhook: {status}")
+        return status
 
     async def m_sendmessage(self, params: dict[str, Any]) -> Any:
         """sendMessage."""
@@ -1705,6 +1843,32 @@ class BotApiServer:
         return True
 
 
+_PHRASES = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def _lower(method: str | None) -> str | None:
+    return method.lower() if method else None
+
+
+def _until(seconds: float | None) -> float | None:
+    return None if seconds is None else time.monotonic() + seconds
+
+
+def _update_chat(update: dict[str, Any]) -> int | None:
+    """The chat an update belongs to (its webhook deliveries keep their order)."""
+    for kind in ("message", "edited_message", "callback_query"):
+        item = update.get(kind)
+        if isinstance(item, dict):
+            chat = (item.get("message") or item).get("chat") or item.get("from") or {}
+            return _int_or_none(chat.get("id"))
+    return None
+
+
 def _keyboard_buttons(markup: dict[str, Any] | None) -> list[dict[str, Any]]:
     rows = (markup or {}).get("keyboard", [])
     return [b if isinstance(b, dict) else {"text": b} for row in rows for b in row]
@@ -1918,18 +2082,3 @@ class SyncChatSession:
     def last(self) -> BotMessage | None:
         """The bot's latest message in this chat."""
         return self.server.run_sync(self._async.last)  # type: ignore[no-any-return]
-
-
-def _update_chat_id(update: dict[str, Any]) -> int | None:
-    """The chat an update belongs to (None when it has none)."""
-    for key in ("message", "edited_message", "callback_query"):
-        part = update.get(key)
-        if isinstance(part, dict):
-            message = part.get("message", part) if key == "callback_query" else part
-            chat = message.get("chat") if isinstance(message, dict) else None
-            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
-                return int(chat["id"])
-            sender = part.get("from")
-            if isinstance(sender, dict) and isinstance(sender.get("id"), int):
-                return int(sender["id"])
-    return None

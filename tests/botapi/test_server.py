@@ -15,7 +15,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Conflict, Forbidden, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from tests.botapi import DEFAULT_TOKEN, BotApiServer, press
+from tests.botapi.server import DROP, LOSE_ANSWER, Call
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -282,9 +283,9 @@ async def test_webhook_mode(botapi: BotApiServer) -> None:
         await runner.cleanup()
 
 
-async def test_parallel_webhooks_deliver_chats_at_once_and_each_chat_in_order() -> None:
-    """``parallel_webhooks``: several deliveries in flight, never two of one chat."""
-    server = BotApiServer(parallel_webhooks=True)
+async def test_webhooks_deliver_chats_at_once_and_each_chat_in_order() -> None:
+    """Several deliveries in flight (up to max_connections), never two of one chat."""
+    server = BotApiServer()
     await server.start()
     in_flight: dict[int, int] = {}
     most = {"all": 0, "chat": 0}
@@ -543,3 +544,80 @@ def test_sync_chat_with_bot_in_another_thread(bot_token: str) -> None:
         stop.set()
         thread.join(timeout=10)
         server.stop_thread()
+
+
+async def test_failures_on_demand_5xx_429_windows_delays_and_lost_calls(
+    botapi: BotApiServer,
+) -> None:
+    """What the fault tests need: 5xx and 429 for a while, slow answers, lost requests."""
+    botapi.add_user(71)
+    async with botapi.bot() as bot:
+        botapi.fail("sendMessage", status=502, count=1)
+        with pytest.raises(NetworkError, match="Bad Gateway"):
+            await bot.send_message(71, "uno")
+        botapi.flood("sendMessage", seconds=0.3, retry_after=1)
+        with pytest.raises(RetryAfter):
+            await bot.send_message(71, "dos")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(71, "tres")  # too early: a violation
+        assert len(botapi.violations) == 1
+        await asyncio.sleep(0.35)
+        await bot.send_message(71, "cuatro")  # the window is over
+        botapi.delay("sendMessage", by=0.5, count=1)
+        with pytest.raises(TimedOut):
+            await bot.send_message(71, "cinco", read_timeout=0.1)
+        await asyncio.sleep(0.6)
+
+        async def lose(call: Call) -> object:
+            return {"seis": DROP, "siete": LOSE_ANSWER}.get(call.params.get("text", ""))
+
+        botapi.intercept("sendMessage", lose)
+        with pytest.raises(NetworkError):
+            await bot.send_message(71, "seis")
+        with pytest.raises(NetworkError):
+            await bot.send_message(71, "siete")
+        botapi.clear_intercepts()
+    # The slow one and the one whose answer was lost were delivered; the dropped one not.
+    assert botapi.texts_to(71) == ["cuatro", "cinco", "siete"]
+
+
+async def test_a_refused_webhook_delivery_comes_again_in_order_per_chat() -> None:
+    """Telegram-like redelivery: a non-2xx answer is retried for a while; chats apart."""
+    seen: list[tuple[int, str]] = []
+    refusing = {"until": time.monotonic() + 0.6}
+
+    async def hook(request: web.Request) -> web.Response:
+        update = await request.json()
+        chat, text = update["message"]["chat"]["id"], update["message"]["text"]
+        if chat == 1 and time.monotonic() < refusing["until"]:
+            return web.Response(status=503)
+        seen.append((chat, text))
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    server = BotApiServer(webhook_retry_for=5)
+    await server.start()
+    try:
+        async with server.bot() as bot:
+            await bot.set_webhook(f"http://127.0.0.1:{port}/hook")
+            for text in ("a", "b", "c"):
+                await server.user_sends(1, text)
+            await server.user_sends(2, "x")
+            for _ in range(100):
+                if len(seen) == 4:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await server.stop()
+        await runner.cleanup()
+    # Chat 2 did not wait for chat 1; chat 1's updates kept their order.
+    assert seen == [(2, "x"), (1, "a"), (1, "b"), (1, "c")]
+    assert [d["status"] for d in server.webhook_deliveries if d["update_id"] == 100_000_001][
+        -1
+    ] == 200

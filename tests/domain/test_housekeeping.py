@@ -10,6 +10,7 @@ from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
 from pmd_domain.db.models import (
     Activity,
+    OutboxStep,
     ProcessedUpdate,
     StaffDraft,
     StaffLogin,
@@ -53,6 +54,8 @@ async def test_prune_removes_only_old_rows(db: Database) -> None:
                 _code("old", expires=now - timedelta(days=31)),
                 _code("used", expires=now - timedelta(days=31), used=now - timedelta(days=40)),
                 _code("live", expires=now + timedelta(days=1)),
+                _reply(now - timedelta(days=3), "sent"),
+                _reply(now - timedelta(hours=1), "sent"),
             ]
         )
     async with db.transaction() as session:
@@ -63,6 +66,7 @@ async def test_prune_removes_only_old_rows(db: Database) -> None:
         "staff_drafts": 1,
         "verification_codes": 1,
         "activity": 1,
+        "outbox": 1,
     }
     async with db.reading() as session:
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 1
@@ -72,3 +76,14 @@ async def test_prune_removes_only_old_rows(db: Database) -> None:
         kept = set(await session.scalars(select(VerificationCode.code_hash)))
         assert kept == {"used", "live"}
         assert await session.scalar(select(func.count()).select_from(Activity)) == 1
+        assert await session.scalar(select(func.count()).select_from(OutboxStep)) == 1
+
+
+def _reply(created_at: datetime, status: str) -> OutboxStep:
+    return OutboxStep(
+        channel="telegram",
+        external_id="42",
+        replies=[{"text": "hola"}],
+        status=status,
+        created_at=created_at,
+    )

@@ -6,27 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
 from pmd_domain.db.migrate import upgrade
-from pmd_domain.db.models import Base
 
 
 def _sync_url(path: Path) -> str:
     return f"sqlite:///{path}"
-
-
-def test_the_models_match_the_migrations(tmp_path: Path) -> None:
-    path = tmp_path / "fresh.sqlite3"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    engine = sa.create_engine(_sync_url(path))
-    with engine.connect() as connection:
-        differences = compare_metadata(
-            MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
-        )
-    engine.dispose()
-    assert differences == []
 
 
 def test_existing_participants_and_supports_get_their_level_from_their_channel(

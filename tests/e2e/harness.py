@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
 
-from bot.app import ALLOWED_UPDATES, BotApplication, build_application, shutdown, startup
+from bot.app import BotApplication, build_application, shutdown, start_polling, startup
 from bot.context import Services
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
@@ -97,10 +97,7 @@ async def polling_bot(
     """
     application = make_application(botapi, database, consultation, **extra)
     await startup(application)
-    assert application.updater is not None
-    await application.updater.start_polling(
-        poll_interval=0.0, timeout=2, allowed_updates=ALLOWED_UPDATES
-    )
+    await start_polling(application, timeout=2)
     try:
         yield application
     finally:

@@ -50,20 +50,17 @@ async def start_pmd_serve(
     *,
     bot: bool = True,
     stderr: int | IO[bytes] = asyncio.subprocess.DEVNULL,
+    log: Path | None = None,
 ) -> asyncio.subprocess.Process:
-    """``pmd serve`` as a real process (stderr discarded unless given), returned once its bot
-    is up (``bot=False``: once it answers, for a process without a bot token)."""
-    process = await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=stderr)
-    async with ClientSession() as http:
-        for _ in range(400):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    state = (await response.json()).get("bot")
-                    if state == "up" or (not bot and response.status == 200):
-                        return process
-            except OSError:
-                pass
-            await asyncio.sleep(0.05)
+    """``pmd serve`` as a real process, returned once its bot is up (``bot=False``: once it
+    answers, for a process without a bot token).
+
+    Its log lines (stderr) are appended to ``log``, or go to ``stderr`` (discarded).
+    """
+    process = await spawn_pmd_serve(env, log=log, stderr=stderr)
+    health = await served_health(port, timeout=20.0, process=process, bot=bot)
+    if health.get("bot") == "up" or (not bot and health):
+        return process
     process.kill()
     raise AssertionError("pmd serve did not start")
 
@@ -89,3 +86,44 @@ async def serve_env(database_url: str, api_url: str, folder: Path) -> tuple[dict
         "TELEGRAM_API_URL": api_url,
     }
     return env, port
+
+
+async def spawn_pmd_serve(
+    env: dict[str, str],
+    *,
+    log: Path | None = None,
+    stderr: int | IO[bytes] = asyncio.subprocess.DEVNULL,
+) -> asyncio.subprocess.Process:
+    """``pmd serve`` as a real process, returned at once (see ``served_health``)."""
+    if log is None:
+        return await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=stderr)
+    with log.open("ab") as sink:
+        return await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=sink)
+
+
+async def served_health(
+    port: int,
+    *,
+    timeout: float,
+    process: asyncio.subprocess.Process | None = None,
+    bot: bool = True,
+) -> dict[str, str]:
+    """``/healthz`` of the server on ``port`` once its bot is up (``bot=False``: once it
+    answers).
+
+    The last answer after ``timeout``, or as soon as ``process`` has ended.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    body: dict[str, str] = {}
+    async with ClientSession() as http:
+        while loop.time() < deadline and (process is None or process.returncode is None):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    body = await response.json()
+            except OSError:
+                body = {}
+            if body.get("bot") == "up" or (not bot and body):
+                break
+            await asyncio.sleep(0.05)
+    return body

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import ALLOWED_UPDATES, build_application, shutdown, startup
+from bot.app import build_application, shutdown, start_polling, startup
 from pmd_domain.consultation import Consultation
 from pmd_domain.conversation.types import Inbound, Outcome, Reply
 from pmd_domain.db import Database
@@ -56,10 +56,7 @@ async def test_one_chat_in_order_other_chats_not_held(
         settings, services=make_services(settings, database, consultation), conversation=engine
     )
     await startup(application)
-    assert application.updater is not None
-    await application.updater.start_polling(
-        poll_interval=0, timeout=2, allowed_updates=ALLOWED_UPDATES
-    )
+    await start_polling(application, timeout=2)
     try:
         for text in ("lento", "dos", "tres", "cuatro"):
             await botapi.user_sends(SLOW, text)

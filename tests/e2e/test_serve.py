@@ -8,10 +8,11 @@ import signal
 import sys
 from pathlib import Path
 
-from aiohttp import ClientSession
+import pytest
 
 from tests.botapi import DEFAULT_TOKEN, BotApiServer
-from tests.e2e.hosting import free_port
+from tests.e2e.hosting import free_port, served_health
+from tests.pg import PostgresServer
 
 PMD = Path(sys.executable).parent / "pmd"
 
@@ -32,18 +33,8 @@ async def test_pmd_serve_runs_the_bot_by_long_polling(
         str(PMD), "serve", env=env, stderr=asyncio.subprocess.PIPE
     )
     try:
-        async with ClientSession() as http:
-            body: dict[str, str] = {}
-            for _ in range(200):
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        body = await response.json()
-                except OSError:
-                    body = {}
-                if body.get("bot") == "up":
-                    break
-                await asyncio.sleep(0.05)
-            assert body == {"status": "ok", "database": "ok", "bot": "up"}
+        body = await served_health(port, timeout=10.0)
+        assert body == {"status": "ok", "database": "ok", "bot": "up"}
         [greeting, *_] = await botapi.chat(8101).say("/start fb_alcalde")
         assert greeting.text is not None and "bienvenida" in greeting.text
     finally:
@@ -51,3 +42,38 @@ async def test_pmd_serve_runs_the_bot_by_long_polling(
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0
     assert b"Traceback" not in stderr
+
+
+@pytest.mark.postgres
+async def test_pmd_serve_waits_for_a_database_that_is_not_up_yet(
+    botapi: BotApiServer, tmp_path: Path, own_postgres: PostgresServer
+) -> None:
+    await asyncio.to_thread(own_postgres.pg_ctl, "stop", "-m", "fast")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PMD_ENV": "development",
+        "PMD_DATABASE_URL": own_postgres.url(),
+        "PMD_PORT": str(port),
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_API_URL": botapi.url,
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(str(PMD), "serve", env=env, stderr=sink)
+    try:
+        # It waits, saying so, instead of exiting.
+        for _ in range(100):
+            if "waiting for the database" in log.read_text():
+                break
+            await asyncio.sleep(0.05)
+        assert "waiting for the database" in log.read_text()
+        assert process.returncode is None
+        await asyncio.to_thread(own_postgres.pg_ctl, "start")
+        body = await served_health(port, timeout=15.0)
+        assert body == {"status": "ok", "database": "ok", "bot": "up"}
+    finally:
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.wait(), 30)
+    assert process.returncode == 0
+    assert "Traceback" not in log.read_text()

@@ -9,10 +9,12 @@ import time
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
+from pmd_domain.db.models import Participant
 from pmd_domain.services import broadcasts
 from pmd_domain.services.broadcasts import Audience
 from pmd_domain.settings import Settings
@@ -77,11 +79,13 @@ async def test_metrics_of_both_channels_broadcasts_snapshot_and_database(
     try:
         async with TestClient(TestServer(app)) as client:
             await wait_bot_state(client, "up")
-            # Telegram: two steps that went through, then one whose reply Telegram refused.
+            # Telegram: two steps that went through, then one whose reply could never be
+            # delivered (the citizen blocked the bot): the outbox gives it up.
             chat = botapi.chat(60_100)
             await chat.run([("/start", "bienvenida"), (press("Acepto"), "Pregunta 1")], **STEP)
-            botapi.inject_429("sendMessage", chat_id=60_100, count=2, retry_after=1)
-            await chat.say("/ayuda", require=False, quiet=1.5, timeout=5)
+            botapi.block(60_100)
+            await chat.say("/ayuda", require=False, quiet=0.2, timeout=5)
+            await _until_unreachable(database, "60100")
             # The browser chat: three steps and one refused input.
             await client.get("/participa")
             for message in ({"kind": "start"}, {"kind": "text", "text": "hola"}) * 2:
@@ -99,9 +103,8 @@ async def test_metrics_of_both_channels_broadcasts_snapshot_and_database(
         await database.dispose()
 
     steps = "pmd_conversation_steps_total"
-    assert value(samples, steps, channel="telegram", outcome="ok") >= 2
-    assert value(samples, steps, channel="telegram", outcome="reply_failed") == 1
-    assert value(samples, "pmd_replies_failed_total", channel="telegram", reason="RetryAfter") == 1
+    assert value(samples, steps, channel="telegram", outcome="ok") >= 3
+    assert value(samples, "pmd_replies_failed_total", channel="telegram", reason="unreachable") == 1
     assert value(samples, steps, channel="web", outcome="ok") == 4
     assert value(samples, steps, channel="web", outcome="refused") == 1
     web_count = value(samples, "pmd_conversation_step_seconds_count", channel="web")
@@ -110,8 +113,9 @@ async def test_metrics_of_both_channels_broadcasts_snapshot_and_database(
     assert value(samples, "pmd_conversation_step_seconds_sum", channel="web") > 0
     assert value(samples, "pmd_conversation_step_seconds_count", channel="telegram") >= 2
 
-    audience = len(chats) + 1  # and the citizen who chatted
-    assert value(samples, "pmd_broadcast_messages_total", outcome="sent") == audience
+    audience = len(chats) + 1  # and the citizen who chatted, who blocked the bot since
+    # every reachable one got it (the one who blocked the bot is skipped)
+    assert value(samples, "pmd_broadcast_messages_total", outcome="sent") == audience - 1
     assert value(samples, "pmd_broadcast_send_rate") > 0
     assert (
         value(samples, "pmd_broadcast_recipients", campaign=str(paused), status="pending")
@@ -158,3 +162,16 @@ async def test_the_allowed_list_decides_without_a_token(
 async def test_loopback_is_allowed_by_default(client: TestClient) -> None:
     samples = await scrape(client)
     assert math.isnan(value(samples, "pmd_dashboard_snapshot_age_seconds"))  # none computed
+
+
+async def _until_unreachable(database: Database, chat: str) -> None:
+    """Wait until the outbox gave the blocked citizen's reply up (they are then unreachable)."""
+    for _ in range(100):
+        async with database.reading() as session:
+            reachable = await session.scalar(
+                select(Participant.reachable).where(Participant.external_id == chat)
+            )
+        if reachable is False:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the blocked citizen was never marked unreachable")

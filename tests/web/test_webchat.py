@@ -6,11 +6,15 @@ import base64
 import itertools
 from typing import Any
 
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Participant, Proposal
+from pmd_domain.settings import Settings
 from tests.qr import qr_texts
+from web.app import create_app
 from web.identity import COOKIE, external_id
 from web.keys import DATABASE, SETTINGS
 
@@ -149,3 +153,50 @@ async def test_a_flood_is_slowed_down_kindly(client: TestClient) -> None:
         statuses.append(response.status)
     assert 429 in statuses
     assert statuses[0] == 200
+
+
+async def test_after_a_reload_the_replies_can_be_fetched_again(client: TestClient) -> None:
+    chat = WebChat(client)
+    await chat.open()
+    first = await client.post("/participa/mensajes", json={"kind": "start", "id": "w-1"})
+    started = await first.json()
+    assert isinstance(started["id"], int)
+    chat.replies = started["replies"]
+    await chat.press("Acepto")
+    asked = chat.replies
+    # A retried request (same id) answers the same, with the same id.
+    again = await (
+        await client.post("/participa/mensajes", json={"kind": "start", "id": "w-1"})
+    ).json()
+    assert again["duplicate"] and again["replies"] == started["replies"]
+    assert again["id"] == started["id"]
+    # The page reloads and asks what it missed since the greeting.
+    response = await client.get(f"/participa/mensajes?desde={started['id']}")
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    [step] = (await response.json())["steps"]
+    assert step["id"] > started["id"] and step["replies"] == asked
+    everything = await (await client.get("/participa/mensajes?desde=0")).json()
+    assert [s["replies"] for s in everything["steps"]] == [started["replies"], asked]
+
+
+async def test_one_browser_never_sees_another_ones_replies(
+    client: TestClient, settings: Settings, consultation: Consultation
+) -> None:
+    chat = WebChat(client)
+    await chat.open()
+    await chat.start()
+    app = create_app(settings, consultation=consultation, migrate=False)
+    async with TestClient(TestServer(app)) as other:
+        await other.get("/participa")
+        assert (await (await other.get("/participa/mensajes?desde=0")).json())["steps"] == []
+        # Without the cookie, or with a cursor that is not a number: refused kindly.
+        async with (
+            ClientSession() as stranger,
+            stranger.get(client.make_url("/participa/mensajes?desde=0")) as response,
+        ):
+            assert response.status == 403
+        for cursor in ("abc", "-1", "1" * 30, ""):
+            response = await other.get(f"/participa/mensajes?desde={cursor}")
+            assert response.status == 400
+            assert (await response.json())["error"]

@@ -2,7 +2,8 @@
 
 A step is the unit of SPEC §8's conversation bar; each statement is work done while
 SQLite's single write lock is held. These counts are the budget: a change that adds
-a statement to the common step has to say why here.
+a statement to the common step has to say why here (the last one stores the step's
+replies in the outbox, SPEC §2: a confirmation is never lost).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ async def _answering_chat(db: Database, consultation: Consultation) -> Chat:
     return chat
 
 
-async def test_a_demographic_answer_costs_five_statements_six_on_postgresql(
+async def test_a_demographic_answer_costs_six_statements_seven_on_postgresql(
     db: Database, consultation: Consultation
 ) -> None:
     chat = await _answering_chat(db, consultation)
@@ -64,8 +65,11 @@ async def test_a_demographic_answer_costs_five_statements_six_on_postgresql(
             "UPDATE participants SET",
             "INSERT INTO stat_counters",
             "UPDATE conversation_states SET",
+            "INSERT INTO outbox",
         ], sent
         assert "LEFT OUTER JOIN conversation_states" in sent[1]
+        # The reply's row id comes from the driver (lastrowid), not from RETURNING.
+        assert "RETURNING" not in sent[-1]
     else:
         # PostgreSQL locks the state row in a query of its own (see engine._load).
         assert words == [
@@ -75,14 +79,17 @@ async def test_a_demographic_answer_costs_five_statements_six_on_postgresql(
             "UPDATE participants SET",
             "INSERT INTO stat_counters",
             "UPDATE conversation_states SET",
+            "INSERT INTO outbox",
         ], sent
         assert sent[2].endswith("FOR UPDATE")
     # No savepoint around an answer that is checked before anything is written, and
-    # the processed-update row is not read back.
-    assert not any("SAVEPOINT" in s or "RETURNING" in s for s in sent), sent
+    # the processed-update row is not read back. The replies are stored with the step
+    # (the outbox): one statement, so that a reply survives whatever happens next.
+    assert not any("SAVEPOINT" in s for s in sent), sent
+    assert not any("RETURNING" in s for s in sent[:-1]), sent
 
 
-async def test_a_repeated_update_costs_one_statement_and_answers_nothing(
+async def test_a_repeated_update_costs_two_statements_and_resends_nothing_in_flight(
     db: Database, consultation: Consultation
 ) -> None:
     chat = await _answering_chat(db, consultation)
@@ -92,8 +99,9 @@ async def test_a_repeated_update_costs_one_statement_and_answers_nothing(
     assert first.replies and not first.duplicate
     with statements_of(db) as sent:
         again = await chat.send(inbound)
-    assert again.duplicate and again.replies == ()
-    assert _first_words(sent) == ["INSERT INTO processed_updates"], sent
+    # The step's replies are still leased to the process sending them: nothing to do.
+    assert again.duplicate and again.replies == () and again.outgoing is None
+    assert _first_words(sent) == ["INSERT INTO processed_updates", "UPDATE outbox SET"], sent
 
 
 async def test_a_stale_button_changes_nothing_but_costs_no_savepoint(
