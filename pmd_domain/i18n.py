@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError, negotiate_locale
 from babel.messages.pofile import read_po
 
 DEFAULT_LANGUAGE = "es"
@@ -60,3 +61,44 @@ class Catalogs:
     def has(self, key: str, language: str = DEFAULT_LANGUAGE) -> bool:
         """Whether ``key`` exists in ``language``."""
         return key in self.messages.get(language, {})
+
+    def variant(self, language: str, key: str, channel: str, **params: object) -> str:
+        """``key@<channel>`` when the catalogue has a wording for that channel, else ``key``.
+
+        A channel whose words differ (the browser chat has no "/silenciar" command,
+        nothing to "tocar" on a desktop) gets its own entry, e.g. ``menu.hint@web``;
+        every other channel reads the common one.
+        """
+        special = f"{key}@{channel}" if channel else ""
+        if special and self.has(special, language):
+            return self.text(language, special, **params)
+        if special and not self.has(key, language) and self.has(special):
+            return self.text(language, special, **params)  # the Spanish wording for it
+        return self.text(language, key, **params)
+
+    def plural(self, language: str, key: str, count: int, **params: object) -> str:
+        """The plural form of ``key`` for ``count``: ``key.one``, ``key.other`` ...
+
+        The form follows the language's CLDR plural rule (Babel), so a catalogue
+        only holds the forms its language has; ``{n}`` is the count.
+        """
+        try:
+            form = Locale.parse(language).plural_form(abs(count))
+        except (UnknownLocaleError, ValueError):
+            form = "other"
+        chosen = f"{key}.{form}"
+        if not (self.has(chosen, language) or self.has(chosen)):
+            chosen = f"{key}.other"
+        return self.text(language, chosen, n=count, **params)
+
+    def negotiate(self, accepted: str | None) -> str:
+        """The best catalogue language for an ``Accept-Language``-like string."""
+        wanted = [
+            part.split(";")[0].strip().replace("-", "_") for part in (accepted or "").split(",")
+        ]
+        found = negotiate_locale([w for w in wanted if w and w != "*"], self.languages, sep="_")
+        if found is None:
+            # "es-MX" against the catalogue "es": negotiate on the language alone.
+            bare = [w.split("_")[0] for w in wanted if w and w != "*"]
+            found = negotiate_locale(bare, self.languages)
+        return found or DEFAULT_LANGUAGE

@@ -24,6 +24,7 @@ from web import (
     chat,
     dashboard,
     health,
+    i18n,
     metrics,
     panel,
     proposals,
@@ -66,6 +67,7 @@ def create_app(
         autoescape=jinja2.select_autoescape(default=True),
     )
     env.globals.update(_globals(app[CONSULTATION]))
+    i18n.setup(app, env)
     app.router.add_routes(health.routes)
     chat.setup(app)
     certificates.setup(app)

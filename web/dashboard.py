@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from pmd_domain import tabular
 from pmd_domain.publication import HIDDEN
@@ -50,13 +50,6 @@ def setup(app: web.Application) -> None:
     env = aiohttp_jinja2.get_env(app)
     env.filters["miles"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.1f}\u00a0%"
-    catalogs = app[CATALOGS]
-
-    def text(key: str, **params: object) -> Markup:
-        # The catalogue's text is escaped; what fills it in too, unless it is already Markup.
-        return escape(catalogs.text("es", key)).format(**params)
-
-    env.globals["t"] = text
     app.cleanup_ctx.append(_lifecycle)
 
 

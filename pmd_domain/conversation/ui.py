@@ -58,8 +58,12 @@ class Ctx:
     codes: CodeBook | None = None  # verification codes (None: not offered)
 
     def t(self, key: str, **params: object) -> str:
-        """A catalogue text in the citizen's language."""
-        return self.catalogs.text(self.lang, key, **params)
+        """A catalogue text in the citizen's language, in this channel's wording if it has one."""
+        return self.catalogs.variant(self.lang, key, self.channel, **params)
+
+    def tn(self, key: str, count: int, **params: object) -> str:
+        """A catalogue text whose form follows ``count`` (``key.one`` / ``key.other``)."""
+        return self.catalogs.plural(self.lang, key, count, **params)
 
     def c(self, value: Text) -> str:
         """A text of the consultation file in the citizen's language."""

@@ -1,0 +1,84 @@
+"""The web side's texts: catalogue keys in templates, in the visitor's language.
+
+Templates never hold Spanish literals of their own; they call
+
+- ``t("key", name=value)``: the catalogue text, escaped, with escaped parameters
+  (a parameter already marked safe, e.g. a link built by the template, stays as is);
+- ``tn("key", count)``: the plural form for ``count`` (``key.one`` / ``key.other``,
+  chosen by the language's CLDR rule through Babel), ``{n}`` being the count;
+- ``long_date(value)`` / ``short_date(value)``: a date or datetime written the way
+  the language writes it (``1 de diciembre de 2026`` in es_MX), via Babel.
+
+Pages are in Spanish (``lang`` is ``es`` unless the handler passes another in its
+context): a page is only offered in a language once its whole text is in that
+catalogue, never half-translated. The browser chat, like the bot with the Telegram
+client's ``language_code``, takes the browser's language: ``language(request)``
+negotiates ``Accept-Language`` against the catalogues (Spanish when nothing matches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from babel.dates import format_date
+from markupsafe import Markup, escape
+
+from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
+from web.keys import CATALOGS
+
+# Babel's locale for a catalogue language (the dates of Mexico for Spanish).
+LOCALES = {"es": "es_MX", "en": "en_US"}
+_LANG = web.RequestKey("pmd_lang", str)
+
+
+def language(request: web.Request) -> str:
+    """The visitor's language among the catalogues' (computed once per request)."""
+    found = request.get(_LANG)
+    if found is None:
+        found = request.app[CATALOGS].negotiate(request.headers.get("Accept-Language"))
+        request[_LANG] = found
+    return found
+
+
+def text(request: web.Request, key: str, **params: object) -> str:
+    """A catalogue text in the visitor's language (plain, for JSON and headers)."""
+    return request.app[CATALOGS].text(language(request), key, **params)
+
+
+def _lang(context: Mapping[str, Any]) -> str:
+    return str(context.get("lang") or DEFAULT_LANGUAGE)
+
+
+def _escaped(template: str, params: Mapping[str, object]) -> Markup:
+    # The catalogue's text is escaped; what fills it in too, unless it is already Markup.
+    return escape(template).format(**params) if params else escape(template)
+
+
+def setup(app: web.Application, env: jinja2.Environment) -> None:
+    """Give the templates ``t``, ``tn``, ``long_date`` and ``short_date``."""
+    catalogs: Catalogs = app[CATALOGS]
+
+    @jinja2.pass_context
+    def t(context: Mapping[str, Any], key: str, **params: object) -> Markup:
+        lang = _lang(context)
+        return _escaped(catalogs.text(lang, key), params)
+
+    @jinja2.pass_context
+    def tn(context: Mapping[str, Any], key: str, count: int, **params: object) -> Markup:
+        lang = _lang(context)
+        form = catalogs.plural(lang, key, count, **{k: "{" + k + "}" for k in params})
+        return _escaped(form, params)
+
+    @jinja2.pass_context
+    def long_date(context: Mapping[str, Any], value: date | datetime) -> str:
+        return format_date(value, format="long", locale=LOCALES.get(_lang(context), "es_MX"))
+
+    @jinja2.pass_context
+    def short_date(context: Mapping[str, Any], value: date | datetime) -> str:
+        return format_date(value, format="short", locale=LOCALES.get(_lang(context), "es_MX"))
+
+    env.globals.update(t=t, tn=tn, long_date=long_date, short_date=short_date)
