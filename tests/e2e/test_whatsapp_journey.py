@@ -9,9 +9,9 @@ from __future__ import annotations
 import aiohttp
 from sqlalchemy import select
 
+from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Participant, Proposal, WhatsAppContact
-from pmd_domain.clock import utcnow
 from pmd_domain.services import proposals
 from tests.e2e.citizens import PROBLEM, PROPOSAL, VISION
 from tests.qr import qr_texts

@@ -500,22 +500,32 @@ class Phone:
         return await self.send("text", {"body": text})
 
     async def press(self, title: str) -> list[PhoneMessage]:
-        """Tap the button or list row titled ``title`` (or whose description it is)."""
-        for message in reversed(self.server.inbox[self.wa_id]):
+        """Tap the button or list row titled ``title`` (or type its number in a numbered menu)."""
+        return await self.deliver(self.tap(title))
+
+    def tap(self, title: str) -> Json:
+        """The message that tapping ``title`` sends (not delivered yet)."""
+        server = self.server
+        for message in reversed(server.inbox[self.wa_id]):
             for ident, shown in message.buttons:
                 if shown == title:
                     reply = {"type": "button_reply", "button_reply": {"id": ident, "title": shown}}
-                    return await self.send("interactive", reply)
+                    return server.message(self.wa_id, "interactive", reply)
             for ident, shown, description in message.rows:
                 if title in (shown, description):
-                    reply = {"type": "list_reply", "list_reply": {"id": ident, "title": shown, "description": description}}  # fmt: skip
-                    return await self.send("interactive", reply)
+                    row = {"id": ident, "title": shown, "description": description}
+                    reply = {"type": "list_reply", "list_reply": row}
+                    return server.message(self.wa_id, "interactive", reply)
             for number, shown in message.numbered:
-                if shown == title:
-                    return await self.say(number)  # a numbered menu: the citizen types the number
+                if shown == title:  # a numbered menu: the citizen types the number
+                    return server.message(self.wa_id, "text", {"body": number})
             if message.choices:
                 break
         raise AssertionError(f"no choice {title!r} on the phone; it offers {self.choices()}")
+
+    def text(self, body: str) -> Json:
+        """The message that typing ``body`` sends (not delivered yet)."""
+        return self.server.message(self.wa_id, "text", {"body": body})
 
     async def run(self, transcript: Sequence[tuple[str | Press, str]]) -> None:
         """Play ``[(what the citizen does, what the answer contains), ...]``."""
