@@ -42,6 +42,7 @@ from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from bot.render import retry_seconds
+from pmd_domain.aio import raise_if_cancelled
 from pmd_domain.campaign_transport import Blocked, CampaignTransport, Failed, Hold
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
@@ -355,6 +356,7 @@ class BroadcastWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                raise_if_cancelled()  # a stop that a database driver turned into an error
                 self._failures.failure(log, "broadcast step failed", error)
                 await self._idle()
         if outcomes:

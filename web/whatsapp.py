@@ -14,7 +14,8 @@
 
 The channel uses the browser chat's conversation engine (one engine for every
 channel). Campaign messages to WhatsApp citizens go through the process's campaign
-sender: Telegram's when a bot runs here, else one of the channel's own.
+sender: Telegram's when a bot runs here, else one of the channel's own; outcome
+notifications through the channel's notification loop (``whatsapp/notify.py``).
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ from aiohttp import web
 
 from bot.broadcast import BroadcastWorker, worker_for
 from pmd_domain.campaign_transport import CampaignTransport
+from pmd_domain.notification_sender import Notifier
 from web.chat import CONVERSATION
 from web.keys import CAMPAIGN_TRANSPORTS, CATALOGS, DATABASE, METRICS, SETTINGS
+from web.links import RouterLinks
+from whatsapp import notify
 from whatsapp.broadcast import WhatsAppCampaigns
 from whatsapp.channel import WhatsAppChannel
 from whatsapp.updates import SIGNATURE_HEADER, Incoming, Status, messages_of, signed, statuses_of
@@ -43,6 +47,7 @@ WEBHOOK_HOLD_SECONDS = 10.0
 MAX_CHALLENGE_CHARS = 256
 
 WHATSAPP = web.AppKey("whatsapp_channel", WhatsAppChannel)
+NOTIFIER = web.AppKey("whatsapp_notifier", Notifier)
 # Deliveries still being handled after their request was answered (stopped on shutdown).
 WORK: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("whatsapp_work")
 
@@ -69,6 +74,9 @@ async def _channel_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[WHATSAPP] = channel
     await channel.start()
+    outcomes = notify.notifier(channel, links=RouterLinks(app.router, settings.public_url))
+    outcomes.start()
+    app[NOTIFIER] = outcomes
     campaigns: CampaignTransport = WhatsAppCampaigns(channel)
     worker: BroadcastWorker | None = None
     if settings.telegram_bot_token:
@@ -82,6 +90,7 @@ async def _channel_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     if worker is not None:
         await worker.stop()
+    await outcomes.stop()
     work = [*app[WORK]]
     for task in work:
         task.cancel()

@@ -9,9 +9,7 @@ A campaign for someone outside the window when no template is named is ``failed`
 from __future__ import annotations
 
 from pmd_domain.campaign_transport import Blocked, Failed, Hold
-from pmd_domain.clock import utcnow
 from pmd_domain.db.models import Campaign
-from pmd_domain.services import whatsapp_contacts
 from whatsapp import render
 from whatsapp.channel import WhatsAppChannel
 from whatsapp.client import GraphError
@@ -50,12 +48,10 @@ class WhatsAppCampaigns:
     async def send(self, campaign: Campaign, chat: str) -> None:
         """Send ``campaign`` to the chat: text within the window, else the template."""
         whatsapp = self.whatsapp
-        async with whatsapp.database.reading() as session:
-            contact = await whatsapp_contacts.lookup(session, external_id=chat)
-        number = whatsapp.sealer.open(contact.sealed_wa_id) if contact is not None else None
-        if contact is None or number is None:
+        reach = await whatsapp.reach(chat)
+        if reach is None:
             raise Failed("no number")
-        if whatsapp_contacts.within_window(contact.last_inbound_at, utcnow()):
+        if reach.window_open:
             message = render.text_message(campaign_text(campaign))
         else:
             rules = whatsapp.conversation.consultation.whatsapp
@@ -67,7 +63,7 @@ class WhatsAppCampaigns:
                 template.name, template.language, [values[p] for p in template.parameters]
             )
         try:
-            await whatsapp.client.send(number, message)
+            await whatsapp.client.send(reach.number, message)
         except GraphError as error:
             if error.code == PAIR_RATE:
                 raise Failed(error.reason, again=True) from None

@@ -19,10 +19,11 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmd_domain.aio import raise_if_cancelled
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation import Conversation
 from pmd_domain.conversation.types import Inbound, Outcome, Outgoing
@@ -66,6 +67,15 @@ class ChatTurns:
                 del self._locks[chat]
             else:
                 self._locks[chat] = (lock, users - 1)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How to reach a chat outside a conversation step: its number, and whether the
+    24-hour window is open (free-form messages) or closed (templates only)."""
+
+    number: str
+    window_open: bool
 
 
 class WhatsAppChannel:
@@ -129,6 +139,7 @@ class WhatsAppChannel:
             try:
                 outcome = await self.database.write(step, patience=STEP_PATIENCE_SECONDS)
             except Exception as error:
+                raise_if_cancelled()
                 # The database kept failing for the whole patience, or a fault in the
                 # code: logged without a word of the message, the citizen told kindly.
                 self.failures.failure(log, "whatsapp step failed", error)
@@ -175,6 +186,15 @@ class WhatsAppChannel:
         self._numbers.move_to_end(chat)
         while len(self._numbers) > NUMBERS_KEPT:
             self._numbers.popitem(last=False)
+
+    async def reach(self, chat: str) -> Reach | None:
+        """The chat's number and window, from its contact row (``None``: it never wrote)."""
+        async with self.database.reading() as session:
+            contact = await whatsapp_contacts.lookup(session, external_id=chat)
+        number = self.sealer.open(contact.sealed_wa_id) if contact is not None else None
+        if contact is None or number is None:
+            return None
+        return Reach(number, whatsapp_contacts.within_window(contact.last_inbound_at, utcnow()))
 
     async def number_of(self, chat: str) -> str | None:
         """The WhatsApp id of a chat (kept in memory, else opened from its contact row)."""

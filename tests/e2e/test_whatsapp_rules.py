@@ -11,12 +11,13 @@ from sqlalchemy import select, update
 
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
-from pmd_domain.db.models import Delivery, Participant, WhatsAppContact
-from pmd_domain.services import broadcasts
+from pmd_domain.db.models import Delivery, Participant, Proposal, WhatsAppContact
+from pmd_domain.services import analysis, broadcasts, moderation
+from tests.e2e.citizens import PROBLEM, PROPOSAL
 from tests.waapi import Phone, WhatsAppCloudServer, press
 from tests.waapi.hosting import serving
 from web.keys import DATABASE
-from web.whatsapp import WHATSAPP
+from web.whatsapp import NOTIFIER, WHATSAPP
 
 NUMBER = "5217719998877"
 
@@ -148,3 +149,56 @@ async def test_rate_limits_are_waited_out_and_the_reply_arrives(
         await phone.press("Acepto")
         await waapi.wait_for(phone.wa_id, 2, timeout=10)
         assert "Pregunta 1 de 4" in phone.last().text
+
+
+async def test_the_outcome_of_a_proposal_reaches_its_author_as_a_template_after_a_day(
+    waapi: WhatsAppCloudServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    template = consultation.whatsapp.templates["outcome"]
+    waapi.approve(template.name, template.language, len(template.parameters))
+    async with serving(waapi, sqlite_url, consultation) as app:
+        author = waapi.phone(NUMBER)
+        await onboarded(author)
+        await author.run(
+            [
+                (press("Hacer una propuesta"), "¿De qué eje es tu propuesta?"),
+                (press("2. Servicios públicos y desarrollo sostenible"), "¿De qué tema?"),
+                (press("Alumbrado público"), "¿Cuál es el problema?"),
+                (PROBLEM, "¿Qué propones?"),
+                (PROPOSAL, "2040"),
+                (press("Omitir"), "Revisa"),
+                (press("Enviar"), "PMD23-"),
+            ]
+        )
+        async with app[DATABASE].transaction() as session:
+            [mine] = (await session.scalars(select(Proposal))).all()
+            await moderation.decide(
+                session,
+                consultation=consultation,
+                proposal_id=mine.id,
+                decision="publish",
+                staff_id=1,
+                admin_ids=[1],
+                now=utcnow(),
+            )
+        # Published within the window: the author reads it as a message.
+        shown = len(author.messages)
+        app[NOTIFIER].wake()
+        [published] = (await waapi.wait_for(author.wa_id, shown + 1))[shown:]
+        assert published.kind == "text" and str(mine.folio) in published.text
+        # Weeks later the office records its answer: the template, outside the window.
+        waapi.last_inbound[author.wa_id] -= timedelta(days=20).total_seconds()
+        async with app[DATABASE].transaction() as session:
+            await session.execute(
+                update(WhatsAppContact).values(last_inbound_at=utcnow() - timedelta(days=20))
+            )
+            await analysis.record_outcome(
+                session, proposal_id=mine.id, outcome="incluida", now=utcnow()
+            )
+        app[NOTIFIER].wake()
+        [answer] = (await waapi.wait_for(author.wa_id, shown + 2))[shown + 1 :]
+        assert answer.kind == "template" and answer.template == template.name
+        folio, outcome, link = answer.parameters
+        assert folio == mine.folio
+        assert outcome == "incluida en el Plan Municipal de Desarrollo"
+        assert link.endswith(f"/propuestas/{mine.folio}")

@@ -171,7 +171,6 @@ class WhatsAppCloudServer:
         self._runner: web.AppRunner | None = None
         self._http: ClientSession | None = None
         self.port = 0
-        self._changed = asyncio.Condition()
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -249,8 +248,6 @@ class WhatsAppCloudServer:
             self.refused.append(error.body)
             return web.json_response(error.body, status=error.status)
         self.inbox[to].append(shown)
-        async with self._changed:
-            self._changed.notify_all()
         return web.json_response(
             {
                 "messaging_product": "whatsapp",
@@ -444,10 +441,12 @@ class WhatsAppCloudServer:
         self, wa_id: str, count: int, *, timeout: float = 10.0
     ) -> list[PhoneMessage]:
         """Wait until ``wa_id`` has received ``count`` messages in all; every one of them."""
-        async with self._changed:
-            await asyncio.wait_for(
-                self._changed.wait_for(lambda: len(self.inbox[wa_id]) >= count), timeout
-            )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.inbox[wa_id]) < count:
+            if loop.time() > deadline:
+                raise TimeoutError(f"{len(self.inbox[wa_id])} messages to the phone, not {count}")
+            await asyncio.sleep(0.01)
         return list(self.inbox[wa_id])
 
 
