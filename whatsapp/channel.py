@@ -3,7 +3,8 @@
 ``WhatsAppChannel.handle(incoming)`` runs one citizen message: in its chat's turn
 (one chat's messages strictly in arrival order, different chats side by side), one
 write transaction (``Database.write``, tried again on a passing database fault) that
-remembers the chat (its sealed number, the time that opens the 24-hour window),
+remembers the chat (its sealed number, the time that opens the 24-hour window,
+written at most every ``SEEN_EVERY`` per chat and process),
 turns a typed answer into the choice it names, and runs the conversation step, which
 stores the replies in the outbox. After the commit the replies go out through the
 outbox sender with ``WhatsAppTransport``; what cannot go out is tried again.
@@ -20,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +47,9 @@ log = logging.getLogger("pmd.whatsapp")
 HASH_PURPOSE = "whatsapp"
 NUMBERS_KEPT = 50_000
 STEP_PATIENCE_SECONDS = 60.0
+# The inbound time is stored at most this often per chat and process: the window it
+# opens is then believed to close up to this much earlier than it does, never later.
+SEEN_EVERY = timedelta(minutes=10)
 
 
 class ChatTurns:
@@ -105,6 +110,9 @@ class WhatsAppChannel:
         self.sender = OutboxSender(database, WhatsAppTransport(self), metrics=metrics)
         self.turns = ChatTurns()
         self._numbers: OrderedDict[str, str] = OrderedDict()  # external id -> WhatsApp id
+        # When this process last stored each chat's inbound time (the window's start).
+        self._seen: OrderedDict[str, datetime] = OrderedDict()
+        self._noting: dict[str, datetime] = {}  # written by a step not yet committed
         self.failures = RepeatedLog()
 
     def external_id(self, wa_id: str) -> str:
@@ -125,11 +133,16 @@ class WhatsAppChannel:
         """Run one citizen message in its chat's turn; its replies are sent after the commit."""
         chat = self.external_id(incoming.wa_id)
         self._remember(chat, incoming.wa_id)
-        sealed = self.sealer.seal(incoming.wa_id)
+        noted = self._seen.get(chat)
 
         async def step(session: AsyncSession) -> Outcome:
             now = utcnow()
-            await whatsapp_contacts.seen(session, external_id=chat, sealed_wa_id=sealed, now=now)
+            if noted is None or now - noted >= SEEN_EVERY:
+                sealed = self.sealer.seal(incoming.wa_id)
+                await whatsapp_contacts.seen(
+                    session, external_id=chat, sealed_wa_id=sealed, now=now
+                )
+                self._noting[chat] = now
             inbound = await self._understood(session, chat, incoming.inbound)
             return await self.conversation.handle(
                 session, channel=CHANNEL, external_id=chat, inbound=inbound, now=now
@@ -139,12 +152,18 @@ class WhatsAppChannel:
             try:
                 outcome = await self.database.write(step, patience=STEP_PATIENCE_SECONDS)
             except Exception as error:
+                self._noting.pop(chat, None)
                 raise_if_cancelled()
                 # The database kept failing for the whole patience, or a fault in the
                 # code: logged without a word of the message, the citizen told kindly.
                 self.failures.failure(log, "whatsapp step failed", error)
                 await self._apologise(incoming.wa_id)
                 return Outcome(replies=())
+            when = self._noting.pop(chat, None)
+            if when is not None:
+                self._seen[chat] = when
+                while len(self._seen) > NUMBERS_KEPT:
+                    self._seen.popitem(last=False)
             if outcome.outgoing is not None:
                 await self.sender.deliver(outcome.outgoing)
         return outcome
