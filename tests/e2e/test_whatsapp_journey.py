@@ -1,7 +1,8 @@
 """The whole citizen journey on WhatsApp, over HTTP against the local Cloud API.
 
-The product runs as ``pmd serve`` builds it (``create_app``); the local server
-delivers each citizen message to its webhook, signed, and keeps what the phone shows.
+The product runs as ``pmd serve`` builds it (``create_app``), on SQLite and on
+PostgreSQL; the local server delivers each citizen message to its webhook, signed,
+and keeps what the phone shows.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ NAME = "María Fernanda Ortiz-Núñez"
 
 
 async def test_the_whole_journey_on_whatsapp(
-    waapi: WhatsAppCloudServer, sqlite_url: str, consultation: Consultation
+    waapi: WhatsAppCloudServer, database_url: str, consultation: Consultation
 ) -> None:
-    async with serving(waapi, sqlite_url, consultation) as app, aiohttp.ClientSession() as http:
+    async with serving(waapi, database_url, consultation) as app, aiohttp.ClientSession() as http:
         phone = waapi.phone(NUMBER)
         await phone.run(
             [
