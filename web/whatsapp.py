@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Sequence
 from aiohttp import web
 
 from bot.broadcast import BroadcastWorker, worker_for
+from pmd_domain.aio import raise_if_cancelled
 from pmd_domain.campaign_transport import CampaignTransport
 from pmd_domain.notification_sender import Notifier
 from web.chat import CONVERSATION
@@ -156,7 +157,11 @@ async def _handle_all(
 
     async def one_chat(messages: list[Incoming]) -> None:
         for message in messages:
-            await channel.handle(message)
+            try:
+                await channel.handle(message)
+            except Exception as error:  # its reply waits in the outbox; never a 500
+                raise_if_cancelled()
+                channel.failures.failure(log, "whatsapp message failed", error)
 
     await asyncio.gather(*(one_chat(m) for m in chats.values()))
     for status in statuses:

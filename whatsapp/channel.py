@@ -243,7 +243,11 @@ class WhatsAppTransport:
 
     async def deliver(self, outgoing: Outgoing, index: int) -> None:
         """Deliver ``outgoing.replies[index]`` (no edits on WhatsApp: always new messages)."""
-        to = await self.whatsapp.number_of(outgoing.external_id)
+        try:
+            to = await self.whatsapp.number_of(outgoing.external_id)
+        except Exception as error:  # the database falters: the reply waits
+            raise_if_cancelled()
+            raise TryLater(type(error).__name__) from None
         if to is None:
             raise Unreachable("no number")
         client = self.whatsapp.client

@@ -123,3 +123,24 @@ async def test_a_restart_in_the_middle_of_a_proposal_continues_where_the_citizen
     # are read back from their sealed rows).
     async with serving(waapi, sqlite_url, consultation):
         await phone.run([(PROBLEM, "¿Qué propones?")])
+
+
+async def test_hostile_deliveries_get_a_short_answer_never_a_500(
+    waapi: WhatsAppCloudServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    async with serving(waapi, sqlite_url, consultation), aiohttp.ClientSession() as http:
+        url = waapi.webhook_url or ""
+        bodies: list[bytes] = [
+            b"not json",
+            b"[]",
+            json.dumps({"object": "page"}).encode(),
+            json.dumps({"object": "whatsapp_business_account", "entry": 5}).encode(),
+            json.dumps(waapi.envelope(NUMBER, "x", [{"from": NUMBER, "id": "w", "type": "text", "text": "no"}])).encode(),
+            json.dumps(waapi.envelope(NUMBER, "x", [{"from": NUMBER, "id": "w2", "type": "interactive", "interactive": []}])).encode(),
+            json.dumps({"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"metadata": []}}]}]}).encode(),
+        ]  # fmt: skip
+        for body in bodies:
+            signature = hmac.new(APP_SECRET.encode(), body, "sha256").hexdigest()
+            headers = {"X-Hub-Signature-256": f"sha256={signature}"}
+            async with http.post(url, data=body, headers=headers) as response:
+                assert response.status in (200, 400), (body, response.status)
