@@ -29,6 +29,7 @@ from bot.notify import Notifier
 from bot.ordering import DEFAULT_CONCURRENCY, ChatOrderedProcessor
 from bot.polling import Poller
 from bot.render import TelegramTransport
+from pmd_domain.campaign_transport import CampaignTransport
 from pmd_domain.outbox_sender import OutboxSender
 from pmd_domain.services import staff as staff_service
 from pmd_domain.settings import Settings
@@ -50,6 +51,7 @@ def build_application(
     services: Services,
     conversation: ConversationEngine,
     concurrency: int = DEFAULT_CONCURRENCY,
+    campaign_transports: tuple[CampaignTransport, ...] = (),
 ) -> BotApplication:
     """Build (not start) the Telegram application talking to ``TELEGRAM_API_URL``.
 
@@ -93,7 +95,11 @@ def build_application(
         Notifier(application.bot, services.database, services.catalogs, links=services.links),
     )
     application.bot_data[WORKER] = worker_for(
-        settings, services.database, services.catalogs, metrics=services.metrics
+        settings,
+        services.database,
+        services.catalogs,
+        metrics=services.metrics,
+        transports=campaign_transports,  # other channels' campaign messages (WhatsApp)
     )
 
     # Staff handlers first (groups -3 to -1); they stop the updates they handle.

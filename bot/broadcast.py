@@ -1,14 +1,18 @@
-"""The campaign sender: sends queued broadcasts within Telegram's limits.
+"""The campaign sender: sends queued broadcasts within each channel's limits.
 
 ``BroadcastWorker`` runs as a task next to the bot (started in ``post_init``, stopped
-in ``bot.app.shutdown``). It works in steps (``broadcasts.next_batch``, one
-transaction each): record the previous batch's outcomes, lease the oldest due
-campaign, mark a quarter second's worth of deliveries ``sending``, send them.
+in ``bot.app.shutdown``), or next to the WhatsApp channel in a process without a bot.
+It works in steps (``broadcasts.next_batch``, one transaction each): record the
+previous batch's outcomes, lease the oldest due campaign, mark a quarter second's
+worth of deliveries ``sending``, send them, each through its citizen's channel
+(a ``pmd_domain.campaign_transport.CampaignTransport``: Telegram's here, WhatsApp's in
+``whatsapp/broadcast.py``). A citizen of a channel this process cannot send on is
+``skipped``.
 
-- A token bucket keeps the overall rate at ``PMD_BROADCAST_RATE`` (a burst of at most
-  two messages), and a chat never gets two campaign messages less than a second apart.
-- A 429 holds *every* send until its ``retry_after`` has passed (Telegram's flood wait
-  is for the whole bot); the message is then tried again.
+- A token bucket per channel keeps its rate at ``PMD_BROADCAST_RATE`` (a burst of at
+  most two messages), and a chat never gets two campaign messages less than a second apart.
+- A 429 holds *every* send of its channel until its ``retry_after`` has passed
+  (Telegram's flood wait is for the whole bot); the message is then tried again.
 - 403 (blocked, deactivated) marks the citizen unreachable; other refusals fail the
   delivery. A network error before the request left is retried; after it (a read
   timeout) the message may have arrived, so it is not sent again.
@@ -38,6 +42,8 @@ from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from bot.render import retry_seconds
+from pmd_domain.aio import raise_if_cancelled
+from pmd_domain.campaign_transport import Blocked, CampaignTransport, Failed, Hold
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
 from pmd_domain.db.models import Campaign
@@ -59,6 +65,7 @@ BATCH_SECONDS = 0.25
 CHECK_SECONDS = 0.5  # how soon a pause or cancel stops the batch in flight
 STOP_GRACE_SECONDS = 3.0
 LANGUAGE = "es"  # staff texts
+NO_SENDER = "no sender for this channel"
 WORKER = "pmd_broadcast_worker"  # key in application.bot_data
 
 
@@ -208,6 +215,37 @@ def _safe_to_retry(exc: NetworkError) -> bool:
     return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
+class TelegramCampaigns:
+    """Campaign messages on Telegram (``CampaignTransport``), with the worker's own Bot."""
+
+    channel = "telegram"
+
+    def __init__(self, bot: Bot):
+        self.bot = bot
+
+    async def start(self) -> None:
+        """Connect the Bot."""
+        await self.bot.initialize()
+
+    async def stop(self) -> None:
+        """Close its connection pool (a no-op when it never initialised)."""
+        await self.bot.shutdown()
+
+    async def send(self, campaign: Campaign, chat: str) -> None:
+        """Send ``campaign`` to the chat; Telegram's errors become the sender's."""
+        try:
+            await send_campaign(self.bot, campaign, int(chat))
+        except RetryAfter as exc:
+            raise Hold(retry_seconds(exc)) from None
+        except Forbidden:
+            raise Blocked() from None
+        except NetworkError as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:200]
+            raise Failed(reason, again=_safe_to_retry(exc)) from None
+        except TelegramError as exc:  # BadRequest and the like: not for this chat
+            raise Failed(str(exc)[:200]) from None
+
+
 @dataclass
 class _Round:
     """One batch being sent: what is left, what happened, how often each was tried."""
@@ -224,19 +262,24 @@ class BroadcastWorker:
     def __init__(
         self,
         *,
-        bot: Bot,
+        bot: Bot | None,
         database: Database,
         catalogs: Catalogs,
         rate: float,
         poll_seconds: float = POLL_SECONDS,
         progress_every: float = PROGRESS_EVERY_SECONDS,
         metrics: Metrics | None = None,
+        transports: tuple[CampaignTransport, ...] = (),
     ):
+        # ``bot``: Telegram's campaign messages and the staff's progress message (None:
+        # a process without a Telegram bot).
         self.bot = bot
         self.metrics = metrics or Metrics()
         self.database = database
         self.catalogs = catalogs
-        self.limiter = RateLimiter(rate)
+        own = (TelegramCampaigns(bot),) if bot is not None else ()
+        self.transports: dict[str, CampaignTransport] = {t.channel: t for t in (*own, *transports)}
+        self.limiters = {channel: RateLimiter(rate) for channel in self.transports}
         self.owner = f"{uuid.uuid4().hex[:12]}"
         self.poll_seconds = poll_seconds
         self.progress_every = progress_every
@@ -245,7 +288,7 @@ class BroadcastWorker:
         self._wake = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._last_sent: dict[int, float] = {}
+        self._last_sent: dict[str, float] = {}
         self._last_progress: dict[int, float] = {}
         self._checked = self._renewed = time.monotonic()
         self._failures = RepeatedLog()  # a database that is down: a line per interval
@@ -255,7 +298,8 @@ class BroadcastWorker:
         """Connect the worker's bot and start the loop as a task (once)."""
         if self._task is not None:
             return
-        await self.bot.initialize()
+        for transport in self.transports.values():
+            await transport.start()
         self._stop_requested.clear()
         self._task = asyncio.create_task(self._run(), name="broadcast-worker")
 
@@ -278,7 +322,9 @@ class BroadcastWorker:
         with contextlib.suppress(Exception):
             async with self.database.transaction() as session:
                 await broadcasts.release(session, owner=self.owner)
-        await self.bot.shutdown()  # a no-op when it never initialised
+        for transport in self.transports.values():
+            with contextlib.suppress(Exception):
+                await transport.stop()
 
     # ------------------------------------------------------------------ loop
     async def _run(self) -> None:
@@ -310,6 +356,7 @@ class BroadcastWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                raise_if_cancelled()  # a stop that a database driver turned into an error
                 self._failures.failure(log, "broadcast step failed", error)
                 await self._idle()
         if outcomes:
@@ -334,8 +381,14 @@ class BroadcastWorker:
                 await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 continue
             recipient = round_.queue.popleft()
+            limiter = self.limiters.get(recipient.channel)
+            if limiter is None:
+                round_.outcomes.append(
+                    Outcome(recipient.delivery_id, recipient.participant_id, "skipped", NO_SENDER)
+                )
+                continue
             await self._chat_turn(recipient.chat_id)
-            if not await self._unless_stopped(self.limiter.acquire()):
+            if not await self._unless_stopped(limiter.acquire()):
                 round_.queue.appendleft(recipient)
                 break  # stopping during a long 429 hold: record what was done
             if not await self._still_sending(round_.campaign.id):
@@ -367,7 +420,7 @@ class BroadcastWorker:
             await task
         return False
 
-    async def _chat_turn(self, chat_id: int) -> None:
+    async def _chat_turn(self, chat_id: str) -> None:
         """Wait until this chat's previous campaign message is a second old."""
         last = self._last_sent.get(chat_id)
         if last is not None:
@@ -402,29 +455,32 @@ class BroadcastWorker:
         self, round_: _Round, recipient: Recipient, slots: asyncio.Semaphore
     ) -> None:
         """Send to one chat and note the outcome (or put it back in the queue)."""
+        limiter = self.limiters[recipient.channel]
+        transport = self.transports[recipient.channel]
         try:
-            await self.limiter.wait_hold()  # a 429 may have come back since the token
+            await limiter.wait_hold()  # a 429 may have come back since the token
             self._last_sent[recipient.chat_id] = time.monotonic()
             status, error = "sent", None
             try:
-                await send_campaign(self.bot, round_.campaign, recipient.chat_id)
-            except RetryAfter as exc:
-                self.limiter.hold(retry_seconds(exc))
-                log.info("broadcast held", extra={"retry_after": retry_seconds(exc)})
+                await transport.send(round_.campaign, recipient.chat_id)
+            except Hold as hold:
+                limiter.hold(hold.after)
+                log.info(
+                    "broadcast held",
+                    extra={"retry_after": hold.after, "channel": recipient.channel},
+                )
                 round_.queue.appendleft(recipient)
                 return
-            except Forbidden as exc:
-                status, error = "blocked", str(exc)[:200]
-            except NetworkError as exc:
+            except Blocked:
+                status, error = "blocked", "blocked"
+            except Failed as failed:
                 tries = round_.tries[recipient.delivery_id] = (
                     round_.tries.get(recipient.delivery_id, 0) + 1
                 )
-                if _safe_to_retry(exc) and tries < MAX_ATTEMPTS:
+                if failed.again and tries < MAX_ATTEMPTS:
                     round_.queue.append(recipient)
                     return
-                status, error = "failed", f"{type(exc).__name__}: {exc}"[:200]
-            except TelegramError as exc:  # BadRequest and the like: not for this chat
-                status, error = "failed", str(exc)[:200]
+                status, error = "failed", failed.reason[:200]
             round_.outcomes.append(
                 Outcome(recipient.delivery_id, recipient.participant_id, status, error)
             )
@@ -434,7 +490,7 @@ class BroadcastWorker:
 
     async def _report(self, campaign: Campaign, *, force: bool = False) -> None:
         """Edit the progress message, at most every ``progress_every`` seconds."""
-        if campaign.progress_message_id is None:
+        if campaign.progress_message_id is None or self.bot is None:
             return
         now = time.monotonic()
         if not force and now - self._last_progress.get(campaign.id, 0.0) < self.progress_every:
@@ -454,15 +510,22 @@ class BroadcastWorker:
 
 
 def worker_for(
-    settings: Settings, database: Database, catalogs: Catalogs, *, metrics: Metrics | None = None
+    settings: Settings,
+    database: Database,
+    catalogs: Catalogs,
+    *,
+    metrics: Metrics | None = None,
+    transports: tuple[CampaignTransport, ...] = (),
 ) -> BroadcastWorker:
-    """The worker of a bot process, with its own Bot (not started)."""
+    """The worker of a process (not started): its own Bot when a token is set, and
+    ``transports`` of the process's other channels."""
     return BroadcastWorker(
-        bot=make_bot(settings),
+        bot=make_bot(settings) if settings.telegram_bot_token else None,
         database=database,
         catalogs=catalogs,
         rate=settings.broadcast_rate,
         metrics=metrics,
+        transports=transports,
     )
 
 

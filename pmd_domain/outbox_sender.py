@@ -302,6 +302,7 @@ class OutboxSender:
         try:
             await write()
         except Exception as error:
+            raise_if_cancelled()  # a stop that a database driver turned into an error
             self.failures.failure(log, "outbox bookkeeping failed", error)
 
     # ------------------------------------------------------------------ background
@@ -311,6 +312,7 @@ class OutboxSender:
             try:
                 await self.claim_left_behind()
             except Exception as error:
+                raise_if_cancelled()
                 self.failures.failure(log, "outbox scan failed", error)
 
     async def claim_left_behind(self) -> int:
@@ -336,6 +338,7 @@ class OutboxSender:
             try:
                 await self._flush()
             except Exception as error:
+                raise_if_cancelled()
                 self.failures.failure(log, "marking replies failed", error)
                 self._flush_wake.set()
                 await asyncio.sleep(1.0)

@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_URL")
     telegram_mode: Literal["polling", "webhook"] = Field(default="polling", alias="TELEGRAM_MODE")
     telegram_webhook_secret: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
+    # WhatsApp Business Cloud API (docs/whatsapp.md): all four, or none (no WhatsApp).
+    whatsapp_api_url: str = Field(
+        default="https://graph.facebook.com/v21.0", alias="WHATSAPP_API_URL"
+    )
+    whatsapp_phone_number_id: str | None = Field(default=None, alias="WHATSAPP_PHONE_NUMBER_ID")
+    whatsapp_access_token: str | None = Field(default=None, alias="WHATSAPP_ACCESS_TOKEN")
+    whatsapp_app_secret: str | None = Field(default=None, alias="WHATSAPP_APP_SECRET")
+    whatsapp_verify_token: str | None = Field(default=None, alias="WHATSAPP_VERIFY_TOKEN")
     # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list, alias="PMD_TRUSTED_PROXIES"
@@ -125,13 +133,20 @@ class Settings(BaseSettings):
             return [ip_network(part, strict=False) for part in value.replace(",", " ").split()]
         return value
 
-    @field_validator("public_url", "telegram_api_url")
+    @field_validator("public_url", "telegram_api_url", "whatsapp_api_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
     @field_validator(
-        "telegram_bot_token", "telegram_webhook_secret", "metrics_token", mode="before"
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "metrics_token",
+        "whatsapp_phone_number_id",
+        "whatsapp_access_token",
+        "whatsapp_app_secret",
+        "whatsapp_verify_token",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
@@ -141,6 +156,18 @@ class Settings(BaseSettings):
     def is_development(self) -> bool:
         """Development and tests may run with the placeholder secret."""
         return self.environment in ("development", "test")
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        """Whether the WhatsApp channel is configured (any of its settings given)."""
+        return any(
+            (
+                self.whatsapp_phone_number_id,
+                self.whatsapp_access_token,
+                self.whatsapp_app_secret,
+                self.whatsapp_verify_token,
+            )
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -160,6 +187,25 @@ class Settings(BaseSettings):
                 raise SettingsError(_weak_message("TELEGRAM_WEBHOOK_SECRET"))
             if self.metrics_token and weak_secret(self.metrics_token):
                 raise SettingsError(_weak_message("PMD_METRICS_TOKEN"))
+            for name, value in (
+                ("WHATSAPP_APP_SECRET", self.whatsapp_app_secret),
+                ("WHATSAPP_VERIFY_TOKEN", self.whatsapp_verify_token),
+            ):
+                if value and weak_secret(value):
+                    raise SettingsError(_weak_message(name))
+        if self.whatsapp_enabled:
+            missing = [
+                name
+                for name, value in (
+                    ("WHATSAPP_PHONE_NUMBER_ID", self.whatsapp_phone_number_id),
+                    ("WHATSAPP_ACCESS_TOKEN", self.whatsapp_access_token),
+                    ("WHATSAPP_APP_SECRET", self.whatsapp_app_secret),
+                    ("WHATSAPP_VERIFY_TOKEN", self.whatsapp_verify_token),
+                )
+                if not value
+            ]
+            if missing:
+                raise SettingsError("WhatsApp necesita también " + ", ".join(missing) + ".")
         if self.telegram_mode == "webhook" and self.telegram_bot_token:
             if not self.telegram_webhook_secret:
                 raise SettingsError("TELEGRAM_MODE=webhook necesita TELEGRAM_WEBHOOK_SECRET.")

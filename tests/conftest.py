@@ -19,7 +19,7 @@ from pmd_domain.db.migrate import upgrade
 from tests.factories import open_consultation
 from tests.pg import PostgresServer, unavailable_reason
 
-pytest_plugins = ["tests.botapi.fixtures", "tests.browser"]
+pytest_plugins = ["tests.botapi.fixtures", "tests.waapi.fixtures", "tests.browser"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _names = itertools.count(1)

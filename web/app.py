@@ -29,10 +29,20 @@ from web import (
     panel,
     proposals,
     telegram,
+    whatsapp,
 )
 from web.clients import trusted_proxies
 from web.housekeeping import housekeeping_ctx
-from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, FAILURES, RENDERER, SETTINGS
+from web.keys import (
+    BOT_STATUS,
+    CAMPAIGN_TRANSPORTS,
+    CATALOGS,
+    CONSULTATION,
+    DATABASE,
+    FAILURES,
+    RENDERER,
+    SETTINGS,
+)
 from web.presence import presence_ctx
 from web.security import errors, hide_server_version, security_headers
 
@@ -98,6 +108,8 @@ def create_app(
     dashboard.setup(app)
     proposals.setup(app)
     app.router.add_routes(catalogue.routes)
+    app[CAMPAIGN_TRANSPORTS] = []
+    whatsapp.setup(app)  # the WhatsApp webhook, when the WHATSAPP_* settings are set
     telegram.setup(app)  # the bot, when TELEGRAM_BOT_TOKEN is set
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from pmd_domain.campaign_transport import CampaignTransport
 from pmd_domain.certificates.renderer import CertificateRenderer
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
@@ -20,3 +21,5 @@ CATALOGS = web.AppKey("catalogs", Catalogs)
 RENDERER = web.AppKey("certificate_renderer", CertificateRenderer)
 METRICS = web.AppKey("metrics", Metrics)
 FAILURES = web.AppKey("failure_log", RepeatedLog)  # request failures, a line per interval
+# Campaign senders of other channels (WhatsApp) for the bot's campaign worker.
+CAMPAIGN_TRANSPORTS: web.AppKey[list[CampaignTransport]] = web.AppKey("campaign_transports")

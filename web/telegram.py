@@ -38,9 +38,18 @@ from bot.app import (
 from bot.citizen import ConversationEngine
 from bot.context import Services, commits_of
 from bot.inbound import STEP_DEADLINE, Handling, handle
+from pmd_domain.campaign_transport import CampaignTransport
 from pmd_domain.db.engine import WRITE_PATIENCE_SECONDS
 from web.chat import CONVERSATION
-from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, METRICS, SETTINGS
+from web.keys import (
+    BOT_STATUS,
+    CAMPAIGN_TRANSPORTS,
+    CATALOGS,
+    CONSULTATION,
+    DATABASE,
+    METRICS,
+    SETTINGS,
+)
 from web.links import RouterLinks
 from web.requests import read_json
 
@@ -90,7 +99,12 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     # test gives another one.
     factory = app.get(CONVERSATION_FACTORY)
     conversation = factory(services) if factory else app[CONVERSATION]
-    application = build_application(settings, services=services, conversation=conversation)
+    application = build_application(
+        settings,
+        services=services,
+        conversation=conversation,
+        campaign_transports=_campaign_transports(app),
+    )
     app[TELEGRAM] = application
     status = app[BOT_STATUS]
     runner = asyncio.create_task(_start(app, application), name="telegram-start")
@@ -104,6 +118,12 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     await asyncio.gather(*(h.cancel() for h in waiting))
     await _stop(application)
     status["state"] = "down"
+
+
+def _campaign_transports(app: web.Application) -> tuple[CampaignTransport, ...]:
+    """Other channels' campaign senders (WhatsApp) for the bot's campaign worker."""
+    found: list[CampaignTransport] = app.get(CAMPAIGN_TRANSPORTS, [])
+    return tuple(found)
 
 
 async def _start(app: web.Application, application: BotApplication) -> None:

@@ -27,6 +27,9 @@ def run(args: argparse.Namespace) -> int:
             settings.telegram_bot_token,
             settings.telegram_webhook_secret,
             settings.secret_key,
+            settings.whatsapp_access_token,
+            settings.whatsapp_app_secret,
+            settings.whatsapp_verify_token,
         ],
     )
     consultation = common.consultation(settings)

@@ -243,6 +243,42 @@ class Integrity(Strict):
         return level in self.count_levels
 
 
+# What each WhatsApp template is for, and the values its body parameters may take.
+TEMPLATE_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "campaign": ("text", "link"),  # a broadcast to citizens outside the 24-hour window
+    "outcome": ("folio", "outcome", "link"),  # the office's answer to a proposal
+}
+
+
+class WhatsAppTemplate(Strict):
+    """An approved WhatsApp message template: its name, language and body parameters, in order."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    language: str = Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    parameters: list[str] = Field(default_factory=list, max_length=10)
+
+
+class WhatsAppRules(Strict):
+    """``[whatsapp.templates.<purpose>]``: the templates sent outside the 24-hour window."""
+
+    templates: dict[str, WhatsAppTemplate] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_purposes(self) -> WhatsAppRules:
+        for purpose, template in self.templates.items():
+            allowed = TEMPLATE_PARAMETERS.get(purpose)
+            if allowed is None:
+                known = ", ".join(TEMPLATE_PARAMETERS)
+                raise ValueError(f"whatsapp.templates.{purpose}: propósito desconocido ({known})")
+            for name in template.parameters:
+                if name not in allowed:
+                    raise ValueError(
+                        f"whatsapp.templates.{purpose}: el parámetro {name!r} no existe "
+                        f"(usa {', '.join(allowed)})"
+                    )
+        return self
+
+
 class Consultation(Strict):
     exercise: Exercise
     pillars: list[Pillar] = Field(min_length=1)
@@ -254,6 +290,7 @@ class Consultation(Strict):
     certificate: CertificateWording = CertificateWording()
     integrity: Integrity = Field(default_factory=Integrity)
     sources: dict[SourceKey, Text] = Field(default_factory=dict)
+    whatsapp: WhatsAppRules = Field(default_factory=WhatsAppRules)
     _live: _LiveSources | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")

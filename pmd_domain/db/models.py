@@ -503,3 +503,20 @@ class OutboxStep(Base):
     lease_until: Mapped[datetime | None] = mapped_column(Moment)
     created_at: Mapped[datetime] = mapped_column(Moment)
     sent_at: Mapped[datetime | None] = mapped_column(Moment)
+
+
+class WhatsAppContact(Base):
+    """A WhatsApp chat: the number needed to reply, sealed, and its last inbound message.
+
+    ``external_id`` is the keyed hash of the WhatsApp id that every other table knows
+    the chat by; ``sealed_wa_id`` the number itself, encrypted with a key derived from
+    ``PMD_SECRET_KEY`` (``whatsapp/contacts.py``), read only to send. ``last_inbound_at``
+    opens WhatsApp's 24-hour customer-service window (outside it, templates only).
+    """
+
+    __tablename__ = "whatsapp_contacts"
+
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed_wa_id: Mapped[str] = mapped_column(Text)
+    last_inbound_at: Mapped[datetime] = mapped_column(Moment)
+    created_at: Mapped[datetime] = mapped_column(Moment)

@@ -30,6 +30,7 @@ from pmd_domain.db.models import Campaign, Delivery, Participant, Proposal
 from pmd_domain.errors import InvalidAudience, InvalidCampaign, NotFound, WrongCampaignState
 
 CHANNEL = "telegram"
+CAMPAIGN_CHANNELS = ("telegram", "whatsapp")  # channels that take campaign messages
 DEMOGRAPHIC_KINDS = ("gender", "age_group", "sector", "postal_code")
 AUDIENCE_KINDS = ("all", "pillar", *DEMOGRAPHIC_KINDS, "source", "unfinished")
 MAX_TEXT = 4096
@@ -106,10 +107,10 @@ def check_audience(audience: Audience, *, consultation: Consultation) -> Audienc
 
 
 def _matches(audience: Audience) -> ColumnElement[bool]:
-    """The participants an audience names (Telegram, not erased), as a WHERE clause."""
+    """The participants an audience names (Telegram or WhatsApp, not erased), as a WHERE clause."""
     person = Participant
     clauses: list[ColumnElement[bool]] = [
-        person.channel == CHANNEL,
+        person.channel.in_(CAMPAIGN_CHANNELS),
         person.erased_at.is_(None),
         person.external_id.is_not(None),
     ]
@@ -146,10 +147,10 @@ async def count_audience(session: AsyncSession, *, audience: Audience) -> Audien
 
 
 async def sources(session: AsyncSession, *, limit: int = 12) -> list[str]:
-    """The most frequent campaign sources of Telegram participants."""
+    """The most frequent campaign sources of the participants campaigns reach."""
     rows = await session.execute(
         select(Participant.source)
-        .where(Participant.source.is_not(None), Participant.channel == CHANNEL)
+        .where(Participant.source.is_not(None), Participant.channel.in_(CAMPAIGN_CHANNELS))
         .group_by(Participant.source)
         .order_by(func.count().desc(), Participant.source)
         .limit(limit)
@@ -351,11 +352,12 @@ async def unfinished_progress(session: AsyncSession) -> list[tuple[int, Progress
 
 @dataclass(frozen=True)
 class Recipient:
-    """One message to send: the delivery and the Telegram chat."""
+    """One message to send: the delivery, the citizen's channel and chat there."""
 
     delivery_id: int
     participant_id: int
-    chat_id: int
+    chat_id: str
+    channel: str = CHANNEL
 
 
 @dataclass(frozen=True)
@@ -471,6 +473,7 @@ async def _claim(
                 Participant.muted,
                 Participant.reachable,
                 Participant.erased_at,
+                Participant.channel,
             )
             .join(Participant, Participant.id == Delivery.participant_id)
             .where(Delivery.campaign_id == campaign_id, Delivery.status == "pending")
@@ -480,12 +483,12 @@ async def _claim(
     ).all()
     recipients: list[Recipient] = []
     skipped: list[int] = []
-    for delivery_id, participant_id, external_id, muted, reachable, erased_at in rows:
+    for delivery_id, participant_id, external_id, muted, reachable, erased_at, channel in rows:
         chat = str(external_id or "")
-        if muted or not reachable or erased_at is not None or not chat.lstrip("-").isdigit():
+        if muted or not reachable or erased_at is not None or not _addressable(channel, chat):
             skipped.append(delivery_id)
         else:
-            recipients.append(Recipient(delivery_id, participant_id, int(chat)))
+            recipients.append(Recipient(delivery_id, participant_id, chat, channel))
     if skipped:
         await session.execute(
             update(Delivery).where(Delivery.id.in_(skipped)).values(status="skipped")
@@ -497,6 +500,13 @@ async def _claim(
             .values(status="sending", attempts=Delivery.attempts + 1)
         )
     return recipients, len(rows)
+
+
+def _addressable(channel: str, chat: str) -> bool:
+    """Whether a campaign can reach this chat: a Telegram chat id, a WhatsApp chat's hash."""
+    if channel == CHANNEL:
+        return chat.lstrip("-").isdigit()
+    return channel in CAMPAIGN_CHANNELS and bool(chat)
 
 
 async def next_batch(

@@ -21,7 +21,7 @@ from pmd_domain.db.models import (
     VerificationCode,
     Vote,
 )
-from pmd_domain.services import cache_versions, exposure, outbox, ranking
+from pmd_domain.services import cache_versions, exposure, outbox, ranking, whatsapp_contacts
 from pmd_domain.services import participants as participants_service
 from pmd_domain.services.counters import NO_ANSWER, Bump, bucket, bump
 from pmd_domain.services.proposals import CROSS_DIMENSIONS
@@ -236,6 +236,8 @@ async def erase(
     if person.external_id is not None:
         # The replies kept for the chat quote what the citizen wrote (the preview).
         await outbox.forget_chat(session, channel=person.channel, external_id=person.external_id)
+        # A WhatsApp chat's sealed number goes too.
+        await whatsapp_contacts.forget(session, external_id=person.external_id)
     # No browser acts as them any more, and their unused link codes go.
     await session.execute(delete(LinkedIdentity).where(LinkedIdentity.participant_id == person.id))
     await session.execute(

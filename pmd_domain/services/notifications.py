@@ -21,7 +21,7 @@ from pmd_domain.links import Links
 
 OUTCOME_KEY = "notify.outcome"
 # Channels with a sender; the browser chat shows outcomes in Mi participación instead.
-CHANNELS = ("telegram",)
+CHANNELS = ("telegram", "whatsapp")
 
 
 @dataclass(frozen=True)

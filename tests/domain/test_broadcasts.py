@@ -76,7 +76,7 @@ async def drain(
         if not batch.recipients:
             assert batch.campaign.status == "done"
             return chats
-        chats += [r.chat_id for r in batch.recipients]
+        chats += [int(r.chat_id) for r in batch.recipients]
         outcomes = sent(batch)
 
 
@@ -139,7 +139,7 @@ async def test_one_sender_at_a_time_and_everyone_settled(
         assert await broadcasts.anything_to_do(session, owner="b")
     outcomes = sent(first)
     outcomes[0] = Outcome(outcomes[0].delivery_id, outcomes[0].participant_id, "blocked")
-    seen = [r.chat_id for r in first.recipients]
+    seen = [int(r.chat_id) for r in first.recipients]
     seen += await drain(db, owner="a", now=utcnow(), outcomes=outcomes)
     assert sorted(seen) == list(range(1, 26))
     async with db.reading() as session:  # an idle sender needs no write transaction
@@ -169,7 +169,7 @@ async def test_a_crashed_sender_s_batch_is_never_sent_again(
         assert await broadcasts.next_batch(session, owner="new", limit=10, now=now) is None
     later = now + broadcasts.LEASE + timedelta(seconds=1)
     taken = await drain(db, owner="new", now=later)
-    in_flight = {r.chat_id for r in crashed.recipients}
+    in_flight = {int(r.chat_id) for r in crashed.recipients}
     assert sorted(taken) == sorted(set(range(1, 31)) - in_flight)
     async with db.reading() as session:
         rows = (
@@ -221,7 +221,7 @@ async def test_citizens_who_opt_out_after_the_snapshot_are_skipped(
         )
         batch = await broadcasts.next_batch(session, owner="a", limit=10, now=utcnow())
     assert batch is not None
-    assert [r.chat_id for r in batch.recipients] == [1, 2, 4, 5]
+    assert [int(r.chat_id) for r in batch.recipients] == [1, 2, 4, 5]
     async with db.reading() as session:
         progress = await broadcasts.progress(session, campaign_id=campaign_id)
     assert progress.counts == {"sending": 4, "skipped": 1}

@@ -1,0 +1,1 @@
+"""The WhatsApp channel (Business Cloud API): the citizen conversation on WhatsApp."""
