@@ -28,10 +28,14 @@ PILLAR, TOPIC, PROBLEM, PROPOSAL, VISION, PREVIEW, FIX = (
 PREVIEW_PART_CHARS = 1200
 
 
-def closed_text(ctx: Ctx) -> str:
-    """Why proposals and votes are not accepted now, with the exercise's dates."""
+def closed_text(ctx: Ctx, *, newcomer: bool = False) -> str:
+    """Why proposals and votes are not accepted now, with the exercise's dates.
+
+    ``newcomer``: said to someone who never took part (nothing of theirs to look at).
+    """
     exercise = ctx.consultation.exercise
     key = "closed.not_yet" if ctx.now < exercise.opens else "closed.over"
+    key += ".newcomer" if newcomer and key == "closed.over" else ""
     return ctx.t(key, opens=ctx.local(exercise.opens), closes=ctx.local(exercise.closes))
 
 
