@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, alias="PMD_ADMIN_IDS")
     broadcast_rate: float = Field(default=25.0, alias="PMD_BROADCAST_RATE", gt=0, le=1000)
     log_level: str = Field(default="INFO", alias="PMD_LOG_LEVEL")
+    # JSON lines for a log collector; plain lines for a person at a terminal (make run).
+    log_format: Literal["json", "console"] = Field(default="json", alias="PMD_LOG_FORMAT")
     # How long ``pmd serve`` waits for an unreachable database at start before it exits.
     database_wait: float = Field(default=300.0, alias="PMD_DATABASE_WAIT", ge=0)
     telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
