@@ -17,6 +17,7 @@ from pmd_domain.publication import HIDDEN
 from pmd_domain.services import open_catalog, open_data
 from web import charts
 from web.keys import CATALOGS, CONSULTATION, DATABASE
+from web.links import route_url
 from web.live_stats import ChartStore, Published, SnapshotCache
 
 routes = web.RouteTableDef()
@@ -75,6 +76,11 @@ def _cached(request: web.Request, published: Published, body: bytes, content_typ
     if _not_modified(request, published.etag):
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)
+
+
+def dashboard_url(public_url: str) -> str:
+    """The dashboard's absolute address (printed by ``pmd serve``)."""
+    return route_url(routes, public_url, "dashboard")
 
 
 @routes.get("/", name="dashboard")
