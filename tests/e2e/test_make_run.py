@@ -117,4 +117,4 @@ def test_make_run_on_a_fresh_clone_opens_a_demonstration(tmp_path: Path) -> None
         assert link.stdout.startswith(origin + "/panel/")
     finally:
         os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=30)
+        process.communicate(timeout=30)
