@@ -224,7 +224,13 @@ async def privacy(request: web.Request) -> web.Response:
     notice = consultation.privacy
     text = consultation.text(notice.full, "es").strip()
     paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
-    context = {"paragraphs": paragraphs, "version": notice.version, "controller": notice.controller}
+    basis = consultation.text(consultation.office.legal_basis, "es")
+    context = {
+        "paragraphs": paragraphs,
+        "version": notice.version,
+        "controller": notice.controller,
+        "legal_basis": basis,
+    }
     return aiohttp_jinja2.render_template("privacy.html", request, context)
 
 

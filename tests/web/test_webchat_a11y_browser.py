@@ -9,12 +9,15 @@ finds no WCAG 2.2 AA violation on any page nor in any state of the chat.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from pmd_domain.consultation import Consultation
+from pmd_domain.consultation.demo_exercise import demo_exercise_text
+from pmd_domain.consultation.loader import parse_consultation
 from pmd_domain.settings import Settings
 from tests.axe import AXE_CONTEXT, need_axe, violations
 from web.app import create_app
@@ -290,5 +293,38 @@ async def test_axe_finds_nothing_on_any_page_nor_chat_state(
     ):
         await page.goto(f"{url}{path}")
         await _axe(page, path, found)
+    await context.close()
+    assert found == {}, "\n".join(f"{where}: {v}" for where, vs in found.items() for v in vs)
+
+
+@pytest.fixture
+async def demo_server(sqlite_url: str) -> AsyncIterator[TestServer]:
+    demo = parse_consultation(demo_exercise_text(date.today()), name="demo")
+    settings = Settings(
+        PMD_ENV="test", PMD_DATABASE_URL=sqlite_url, PMD_PUBLIC_URL="http://127.0.0.1"
+    )
+    async with TestServer(create_app(settings, consultation=demo), host="127.0.0.1") as running:
+        yield running
+
+
+async def test_the_demonstration_says_so_and_who_is_behind_it_on_every_page(
+    chromium: Browser, demo_server: TestServer
+) -> None:
+    need_axe()
+    url = base(demo_server)
+    context = await chromium.new_context(**AXE_CONTEXT)
+    page = await context.new_page()
+    found: dict[str, list[str]] = {}
+    for path in ("/", "/participa", "/privacidad", "/propuestas", "/datos/", "/constancias/"):
+        await page.goto(f"{url}{path}")
+        await expect(page.locator(".demo-banner")).to_contain_text("Demostración")
+        footer = page.locator("footer")
+        await expect(footer).to_contain_text("Oficina de Planeación")
+        await expect(footer.get_by_role("link", name="planeacion@ejemplo.invalid")).to_be_visible()
+        await expect(footer).to_contain_text("Unidad de Transparencia")
+        await _axe(page, path, found)
+    await page.goto(f"{url}/privacidad")
+    await expect(page.locator("main")).to_contain_text("Fundamento legal")
+    await expect(page.locator("main")).to_contain_text("Ley General de Protección de Datos")
     await context.close()
     assert found == {}, "\n".join(f"{where}: {v}" for where, vs in found.items() for v in vs)
