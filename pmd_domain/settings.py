@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     # How long ``pmd serve`` waits for an unreachable database at start before it exits.
     database_wait: float = Field(default=300.0, alias="PMD_DATABASE_WAIT", ge=0)
     telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    # The bot's username (without @): the dashboard's t.me link and its QR code.
+    telegram_bot_username: str | None = Field(
+        default=None, alias="TELEGRAM_BOT_USERNAME", pattern=r"^[A-Za-z0-9_]{5,32}$"
+    )
     telegram_api_url: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_URL")
     telegram_mode: Literal["polling", "webhook"] = Field(default="polling", alias="TELEGRAM_MODE")
     telegram_webhook_secret: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
@@ -133,7 +137,11 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @field_validator(
-        "telegram_bot_token", "telegram_webhook_secret", "metrics_token", mode="before"
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "metrics_token",
+        "telegram_bot_username",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
