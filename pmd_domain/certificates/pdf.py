@@ -144,7 +144,7 @@ def render_certificate(
         return y - used
 
     qr_image, qr_size = _qr_image(verify_url)
-    qr_y = 40 * mm
+    qr_y = 52 * mm  # room below for the address, the folio and code, the office
     center = ParagraphStyle("c", fontName=regular, fontSize=12, leading=16, alignment=TA_CENTER)
     y = height - 30 * mm
     y = para(
@@ -279,6 +279,15 @@ def render_certificate(
             box=box,
         )
         para(escape(wording.signer_title), sy, signer, box=box)
+
+    # who is behind it: the office's contact, on the left below the signature
+    office = consultation.office
+    contact = "<br/>".join(
+        escape(part) for part in (office.name, office.address, office.email, office.phone) if part
+    )
+    if contact:
+        foot = ParagraphStyle("o", parent=left, fontSize=9, leading=11.5, textColor=INK)
+        para(contact, qr_y - 2 * mm, foot, box=inner - url_box - 2 * mm)
 
     pdf.showPage()
     pdf.save()

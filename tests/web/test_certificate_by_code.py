@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import date
 
 import aiohttp
 import pypdfium2
@@ -11,8 +12,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from pmd_domain.certificates.pdf import render_certificate_async
+from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
+from pmd_domain.consultation.demo_exercise import demo_exercise_text
+from pmd_domain.consultation.loader import parse_consultation
 from pmd_domain.db import Database
+from pmd_domain.db.models import Certificate
 from pmd_domain.services import certificates
 from pmd_domain.settings import Settings
 from tests.factories import make_certificate, make_participant
@@ -141,3 +146,28 @@ async def test_the_pdf_prints_the_url_legibly_with_the_folio_and_code(
     textpage.close()
     page.close()
     document.close()
+
+
+async def test_the_pdf_says_who_is_behind_it(consultation: Consultation) -> None:
+    demo = parse_consultation(demo_exercise_text(date.today()), name="demo")
+    record = Certificate(
+        participant_id=1,
+        folio="C-000001",
+        token=certificates.new_token(),
+        name="Ana López",
+        topics=[["servicios", "agua"]],
+        issued_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    pdf = await render_certificate_async(
+        consultation=demo, certificate=record, verify_url="https://x.example/constancias/t"
+    )
+    document = pypdfium2.PdfDocument(pdf)
+    page = document[0]
+    reading = page.get_textpage()
+    text = " ".join(reading.get_text_range().split())
+    reading.close()
+    page.close()
+    document.close()
+    assert "Oficina de Planeación (ficticia, demostración)" in text
+    assert "planeacion@ejemplo.invalid" in text and "771 000 0000" in text
