@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: install, migrate the SQLite database under var/ and start `pmd serve`
+## make run: install; the first time, keep in .env the settings it chooses (a free port,
+## a secret key, the demonstration exercise); migrate, a little demo data; `pmd serve`
 run: $(STAMP)
-	PMD_ENV=$${PMD_ENV:-development} $(BIN)/pmd db upgrade
-	PMD_ENV=$${PMD_ENV:-development} $(BIN)/pmd serve
+	$(BIN)/pmd demo-setup
+	$(BIN)/pmd serve
 
 ## make test: install everything the tests need (system packages included) and run them all
 test: $(STAMP) system-deps lint

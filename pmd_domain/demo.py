@@ -150,8 +150,12 @@ async def generate(
     consultation: Consultation,
     participants: int,
     seed: int,
+    until: datetime | None = None,
 ) -> DemoSummary:
-    """Insert ``participants`` synthetic participants with proposals and supports."""
+    """Insert ``participants`` synthetic participants with proposals and supports.
+
+    ``until``: nothing later than this moment (an exercise still open: up to now).
+    """
     if participants < 1:
         raise NotAllowed("participants must be at least 1")
     exists = await session.scalar(
@@ -163,7 +167,7 @@ async def generate(
         raise NotAllowed(f"ya existen datos de demostración con la semilla {seed}")
     rng = random.Random(seed)
     exercise = consultation.exercise
-    start, end = exercise.opens, exercise.closes
+    start, end = exercise.opens, min(exercise.closes, until or exercise.closes)
     zone = exercise.timezone
     sector_question = consultation.question("sector")
     sectors = _Weighted([(o.key, 10) for o in sector_question.options]) if sector_question else None
@@ -275,7 +279,7 @@ async def generate(
     await _flush(session, batch, proposal_rows)
 
     supports = await _supports(
-        session, consultation, rng, published, base_participant, participants, counters
+        session, consultation, rng, published, base_participant, participants, counters, end
     )
     await bump(session, [(m, d, b, v) for (m, d, b), v in counters.items()])
     if session.bind is not None and session.bind.dialect.name == "postgresql":
@@ -308,12 +312,13 @@ async def _supports(
     base: int,
     participants: int,
     counters: Counter[tuple[str, str, str]],
+    end: datetime,
 ) -> int:
     """Votes with a popularity skew: a few proposals gather many supports."""
     if not published:
         return 0
     zone = consultation.exercise.timezone
-    start, end = consultation.exercise.opens, consultation.exercise.closes
+    start = consultation.exercise.opens
     cumulative = list(accumulate(rng.paretovariate(1.3) for _ in published))
     indexes = range(len(published))
     per_proposal: Counter[int] = Counter()

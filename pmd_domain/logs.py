@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line, never personal data nor a secret.
+"""Structured logs: one JSON object per line (or a plain line in development), never
+personal data nor a secret.
 
 - Fields that name a chat or a person (``chat_id``, ``user_id``, ``external_id``,
   ``staff``) are written as a keyed hash (``pseudonym``): a line can still tell two
@@ -70,6 +71,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
+class ConsoleFormatter(JsonFormatter):
+    """The same record for a person at a terminal: ``12:00:01 info web: serving port=8080``.
+
+    The same rules as the JSON lines (ids hashed, secrets masked); for development
+    (``PMD_LOG_FORMAT=console``, which ``make run`` sets). Production keeps JSON.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = json.loads(self._json(record))
+        moment = datetime.fromisoformat(payload.pop("time")).astimezone()
+        head = f"{moment:%H:%M:%S} {payload.pop('level')} {payload.pop('logger')}: "
+        head += str(payload.pop("event"))
+        trace = payload.pop("exception", None)
+        fields = " ".join(f"{k}={v}" for k, v in payload.items() if v not in (None, ""))
+        line = f"{head} {fields}".rstrip()
+        return self._clean(f"{line}\n{trace}" if trace else line)
+
+
 def failure_fields(error: BaseException | None) -> dict[str, str | None]:
     """What a log line may say about an exception: its type and its frames.
 
@@ -83,15 +102,21 @@ def failure_fields(error: BaseException | None) -> dict[str, str | None]:
 
 
 def configure_logging(
-    level: str = "INFO", *, secret: str = "", masked: Iterable[str | None] = ()
+    level: str = "INFO",
+    *,
+    secret: str = "",
+    masked: Iterable[str | None] = (),
+    style: str = "json",
 ) -> None:
     """Send JSON logs to stderr: the service's loggers at ``level``, libraries at INFO at most.
 
     ``secret`` keys the pseudonyms of ids; every string of ``masked`` (tokens,
-    secrets) is replaced by ``***`` wherever it appears.
+    secrets) is replaced by ``***`` wherever it appears. ``style="console"``: plain
+    lines for a person at a terminal instead of JSON.
     """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(secret=secret, masked=[m for m in masked if m]))
+    formatter = ConsoleFormatter if style == "console" else JsonFormatter
+    handler.setFormatter(formatter(secret=secret, masked=[m for m in masked if m]))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     wanted = logging.getLevelName(level.upper())

@@ -73,9 +73,15 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, alias="PMD_ADMIN_IDS")
     broadcast_rate: float = Field(default=25.0, alias="PMD_BROADCAST_RATE", gt=0, le=1000)
     log_level: str = Field(default="INFO", alias="PMD_LOG_LEVEL")
+    # JSON lines for a log collector; plain lines for a person at a terminal (make run).
+    log_format: Literal["json", "console"] = Field(default="json", alias="PMD_LOG_FORMAT")
     # How long ``pmd serve`` waits for an unreachable database at start before it exits.
     database_wait: float = Field(default=300.0, alias="PMD_DATABASE_WAIT", ge=0)
     telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    # The bot's username (without @): the dashboard's t.me link and its QR code.
+    telegram_bot_username: str | None = Field(
+        default=None, alias="TELEGRAM_BOT_USERNAME", pattern=r"^[A-Za-z0-9_]{5,32}$"
+    )
     telegram_api_url: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_URL")
     telegram_mode: Literal["polling", "webhook"] = Field(default="polling", alias="TELEGRAM_MODE")
     telegram_webhook_secret: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
@@ -146,6 +152,7 @@ class Settings(BaseSettings):
         "whatsapp_access_token",
         "whatsapp_app_secret",
         "whatsapp_verify_token",
+        "telegram_bot_username",
         mode="before",
     )
     @classmethod

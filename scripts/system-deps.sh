@@ -2,7 +2,8 @@
 # Install the system packages the tests and benchmarks use, when they are missing:
 # Chromium (browser tests), wrk (load benchmarks), PostgreSQL 15 (scale-out path),
 # DejaVu fonts (certificates and charts render the same everywhere); nginx, Caddy,
-# systemd-analyze and openssl (the shipped deploy/ files are checked with them).
+# systemd-analyze and openssl (the shipped deploy/ files are checked with them);
+# axe-core (npm) for the accessibility checks of the browser tests.
 set -euo pipefail
 
 missing=()
@@ -15,6 +16,12 @@ command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+
+# axe-core for the accessibility checks of the browser tests (tests/axe.py), from npm.
+here="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -f "$here/tests/axe/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null 2>&1; then
+  (cd "$here/tests/axe" && npm install --no-audit --no-fund --silent)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

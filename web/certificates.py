@@ -114,6 +114,27 @@ def setup(app: web.Application, *, limiter: RateLimiter | None = None) -> None:
     app.router.add_routes(routes)
 
 
+@routes.get("/constancias/", name="certificate_lookup")
+async def lookup_page(request: web.Request) -> web.Response:
+    """The form to type a certificate's folio and short code; with both, its status."""
+    state = request.app[VERIFICATION]
+    folio = request.query.get("folio", "")[:40]
+    code = request.query.get("codigo", "")[:40]
+    if not folio and not code:
+        return _page(request, "certificate_lookup.html", {"folio": "", "code": ""}, 200)
+    wait = state.limiter.take(request.remote or "unknown")  # guesses cost like scans
+    if wait:
+        return _page(request, "certificate_busy.html", {}, 429, state.limiter.retry_after(wait))
+    async with request.app[DATABASE].reading() as session:
+        view = await certificates.verify(
+            session, consultation=request.app[CONSULTATION], folio=folio, code=code
+        )
+    if view is None:
+        context = {"folio": folio, "code": code, "not_found": True}
+        return _page(request, "certificate_lookup.html", context, 404)
+    return _page(request, "certificate.html", {"certificate": view}, 200)
+
+
 @routes.get("/constancias/{token}", name="certificate")
 async def verification_page(request: web.Request) -> web.Response:
     """The certificate's public status, or a kind 404 when the token is not valid."""

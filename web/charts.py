@@ -92,6 +92,11 @@ def _bars(
     }
 
 
+def count_label(value: float, _position: object = None) -> str:
+    """A count on an axis: thousands separated, never "-0" (an empty chart's ticks)."""
+    return f"{max(value, 0.0) + 0.0:,.0f}"  # + 0.0 turns -0.0 into 0.0
+
+
 def render(spec: dict[str, Any]) -> bytes:
     """Draw one chart as PNG (blocking: call it in a worker)."""
     from matplotlib.figure import Figure
@@ -106,7 +111,8 @@ def render(spec: dict[str, Any]) -> bytes:
     axes = figure.add_subplot()
     axes.set_title(spec["title"], loc="left", fontsize=13, fontfamily="DejaVu Sans")
     axes.tick_params(labelsize=11)
-    thousands = FuncFormatter(lambda x, _pos: f"{x:,.0f}")
+    thousands = FuncFormatter(count_label)
+    top = max([1, *values])  # counts start at 0; an empty series still has a 0-1 axis
     if not labels:
         axes.text(0.5, 0.5, "Aún no hay datos", ha="center", va="center", fontsize=12)
         axes.set_axis_off()
@@ -116,6 +122,7 @@ def render(spec: dict[str, Any]) -> bytes:
         axes.set_xticks(range(0, len(labels), step), labels[::step], rotation=45, ha="right")
         axes.yaxis.set_major_formatter(thousands)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_ylim(0, top * 1.05)
     elif spec["kind"] == "barh":
         rows_at = list(range(len(values)))
         axes.barh(rows_at, values, color=ACCENT)
@@ -123,6 +130,7 @@ def render(spec: dict[str, Any]) -> bytes:
         axes.invert_yaxis()
         axes.xaxis.set_major_formatter(thousands)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlim(0, top * 1.05)
     else:
         positions = [float(i) for i in range(len(values))]
         axes.barh([p - 0.2 for p in positions], values, 0.4, color=ACCENT, label="Participantes")

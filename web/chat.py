@@ -65,10 +65,31 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(identity.routes)
 
 
+# The page script's texts (web/static/webchat.js reads them from the form's data-texts).
+SCRIPT_TEXTS = {
+    "you": "webchat.you",
+    "bot": "webchat.bot",
+    "download": "webchat.download",
+    "counter": "webchat.counter",
+    "tooLong": "webchat.too_long",
+    "sending": "webchat.sending",
+    "offline": "webchat.offline",
+    "failed": "webchat.failed",
+    "newTab": "webchat.opens_new_tab",
+}
+
+
 @routes.get("/participa", name="webchat")
 async def page(request: web.Request) -> web.Response:
     """The chat page; gives the browser a session cookie the first time."""
-    response = aiohttp_jinja2.render_template("webchat.html", request, {})
+    catalogs = request.app[CATALOGS]
+    # the script fills in {n}, {max} and {filename}: the placeholders stay as they are
+    raw = {"n": "{n}", "max": "{max}", "filename": "{filename}"}
+    texts = {name: catalogs.text("es", key, **raw) for name, key in SCRIPT_TEXTS.items()}
+    limit = request.app[CONSULTATION].limits.text_max_chars
+    response = aiohttp_jinja2.render_template(
+        "webchat.html", request, {"texts": texts, "limit": limit}
+    )
     identity.fresh(response, request)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -112,6 +133,8 @@ def _render(reply: Reply) -> dict[str, Any]:
     }
     if reply.notice:
         rendered["notice"] = reply.notice
+    if reply.limit is not None:
+        rendered["limit"] = reply.limit
     if reply.document is not None:
         rendered["document"] = {
             "filename": reply.document.filename,
@@ -122,23 +145,25 @@ def _render(reply: Reply) -> dict[str, Any]:
     return rendered
 
 
+def _refused(request: web.Request, key: str, status: int) -> web.Response:
+    return web.json_response({"error": request.app[CATALOGS].text("es", key)}, status=status)
+
+
 @routes.post("/participa/mensajes", name="webchat_send")
 @timed_step(CHANNEL)
 async def send(request: web.Request) -> web.Response:
     """One citizen input in, the conversation's replies out (JSON)."""
     if not identity.has_cookie(request) or not identity.same_origin(request):
-        return web.json_response({"error": "Recarga la página para continuar."}, status=403)
+        return _refused(request, "webchat.reload", 403)
     if request.app[LIMITER].take(request.cookies.get(identity.COOKIE, "")):
-        return web.json_response(
-            {"error": "Vas muy rápido. Espera unos segundos y vuelve a intentarlo."}, status=429
-        )
+        return _refused(request, "webchat.too_fast", 429)
     try:
         payload = await read_json(request)
     except ValueError:
         payload = None
     inbound = _inbound(payload)
     if inbound is None:
-        return web.json_response({"error": "No entendimos ese mensaje."}, status=400)
+        return _refused(request, "webchat.not_understood", 400)
     app = request.app
     secret = app[SETTINGS].secret_key
 
@@ -184,7 +209,7 @@ async def since(request: web.Request) -> web.Response:
     secret = app[SETTINGS].secret_key
     token = identity.signed_token(secret, request.cookies.get(identity.COOKIE))
     if token is None or not identity.same_origin(request):
-        return web.json_response({"error": "Recarga la página para continuar."}, status=403)
+        return _refused(request, "webchat.reload", 403)
     cursor = request.query.get("desde", "")
     if not (cursor.isdigit() and len(cursor) <= MAX_CURSOR_DIGITS):
         text = app[CATALOGS].text("es", "webchat.bad_cursor")

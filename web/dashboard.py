@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -15,8 +17,10 @@ from markupsafe import Markup
 from pmd_domain import tabular
 from pmd_domain.publication import HIDDEN
 from pmd_domain.services import open_catalog, open_data
+from pmd_domain.settings import Settings
 from web import charts
-from web.keys import CATALOGS, CONSULTATION, DATABASE
+from web.keys import CATALOGS, CONSULTATION, DATABASE, SETTINGS
+from web.links import route_url
 from web.live_stats import ChartStore, Published, SnapshotCache
 
 routes = web.RouteTableDef()
@@ -47,6 +51,7 @@ def setup(app: web.Application) -> None:
     """Add the public routes and the snapshot cache's lifecycle (after the database's)."""
     app.router.add_routes(routes)
     app[POLL_MS] = 5000
+    app[QR_SVG] = {}
     env = aiohttp_jinja2.get_env(app)
     env.filters["miles"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.1f}\u00a0%"
@@ -77,6 +82,51 @@ def _cached(request: web.Request, published: Published, body: bytes, content_typ
     return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)
 
 
+def telegram_link(settings: Settings) -> str | None:
+    """The bot's t.me link, when its username is known (``TELEGRAM_BOT_USERNAME``)."""
+    name = settings.telegram_bot_username
+    return f"https://t.me/{name}?start=tablero" if name else None
+
+
+def _support_forms(request: web.Request) -> dict[str, str]:
+    # the page script fills in {total}: "1 apoyo", "2 apoyos"
+    catalogs = request.app[CATALOGS]
+    return {
+        f"supports_{form}": catalogs.plural("es", "dashboard.supports", n, total="{total}")
+        for form, n in (("one", 1), ("other", 2))
+    }
+
+
+QR_SVG = web.AppKey("dashboard_telegram_qr", dict[str, bytes])
+
+
+@routes.get("/participa/telegram.png", name="telegram_qr")
+async def telegram_qr(request: web.Request) -> web.Response:
+    """The QR code of the bot's t.me link, as PNG (drawn once, off the event loop)."""
+    link = telegram_link(request.app[SETTINGS])
+    if link is None:
+        raise web.HTTPNotFound()
+    drawn = request.app[QR_SVG]
+    body = drawn.get(link)
+    if body is None:
+        body = drawn[link] = await asyncio.to_thread(_qr_png, link)
+    headers = {"Cache-Control": "public, max-age=3600"}
+    return web.Response(body=body, content_type="image/png", headers=headers)
+
+
+def _qr_png(link: str) -> bytes:
+    import qrcode
+
+    buffer = io.BytesIO()
+    qrcode.make(link, box_size=8, border=4).get_image().save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def dashboard_url(public_url: str) -> str:
+    """The dashboard's absolute address (printed by ``pmd serve``)."""
+    return route_url(routes, public_url, "dashboard")
+
+
 @routes.get("/", name="dashboard")
 async def dashboard(request: web.Request) -> web.Response:
     """The live participation dashboard (server-rendered once per snapshot)."""
@@ -101,6 +151,9 @@ async def dashboard(request: web.Request) -> web.Response:
             "people_span": Markup('<span data-field="published-people">{}</span>').format(
                 f"{published.snapshot['breakdowns']['participants']:,}"
             ),
+            "updated": f"{datetime.fromisoformat(published.snapshot['generated_at']).astimezone(zone):%H:%M:%S}",
+            "telegram_link": telegram_link(request.app[SETTINGS]),
+            **_support_forms(request),
         }
         html = aiohttp_jinja2.render_string("dashboard.html", request, context)
         published.page = html.encode()
@@ -218,7 +271,13 @@ async def privacy(request: web.Request) -> web.Response:
     notice = consultation.privacy
     text = consultation.text(notice.full, "es").strip()
     paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
-    context = {"paragraphs": paragraphs, "version": notice.version, "controller": notice.controller}
+    basis = consultation.text(consultation.office.legal_basis, "es")
+    context = {
+        "paragraphs": paragraphs,
+        "version": notice.version,
+        "controller": notice.controller,
+        "legal_basis": basis,
+    }
     return aiohttp_jinja2.render_template("privacy.html", request, context)
 
 

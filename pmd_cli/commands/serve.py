@@ -7,7 +7,10 @@ import logging
 from typing import Any
 
 from pmd_cli import common
+from pmd_domain.clock import utcnow
+from pmd_domain.db import Database
 from pmd_domain.logs import configure_logging
+from pmd_domain.settings import Settings
 
 log = logging.getLogger("pmd")
 
@@ -31,14 +34,62 @@ def run(args: argparse.Namespace) -> int:
             settings.whatsapp_app_secret,
             settings.whatsapp_verify_token,
         ],
+        style=settings.log_format,
     )
     consultation = common.consultation(settings)
+    staff_link = _staff_link(settings) if settings.environment == "development" else None
     app = create_app(settings, consultation=consultation)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     log.info("serving", extra={"host": host, "port": port, "exercise": consultation.exercise.slug})
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    title = consultation.text(consultation.exercise.title, "es")
+
+    def started(_: str) -> None:
+        print(banner(settings.public_url, title, staff_link), flush=True)
+
+    web.run_app(app, host=host, port=port, print=started, access_log=None)
     return 0
+
+
+def banner(public_url: str, title: str, staff_link: str | None) -> str:
+    """What a person at the console reads once the server listens: where to go."""
+    from web.chat import chat_url
+    from web.dashboard import dashboard_url
+
+    lines = [
+        f"Participa PMD está en marcha: {title}",
+        f"  Chat en el navegador:  {chat_url(public_url)}",
+        f"  Tablero público:       {dashboard_url(public_url)}",
+    ]
+    if staff_link:
+        lines.append(f"  Panel del personal (enlace de un solo uso, 15 minutos): {staff_link}")
+        lines.append("  Para otro enlace: .venv/bin/pmd staff link 1")
+    lines.append("Para detenerlo, pulsa Ctrl+C.")
+    return "\n".join(lines)
+
+
+def _staff_link(settings: Settings) -> str | None:
+    """A one-time link into the staff panel for the first bootstrap admin (development)."""
+    from pmd_domain.services import staff_login
+    from web.panel.login import login_url
+
+    if not settings.admin_ids:
+        return None
+    user_id = settings.admin_ids[0]
+
+    async def work(database: Database) -> str:
+        async with database.transaction() as session:
+            token = await staff_login.create_login_link(
+                session, user_id=user_id, admin_ids=settings.admin_ids, now=utcnow()
+            )
+        return login_url(settings.public_url, token)
+
+    try:
+        link: str = common.run(common.with_database(settings, work))
+    except Exception:  # the server still starts (and waits for its database) without it
+        log.warning("staff link not made", exc_info=False)
+        return None
+    return link
 
 
 def register(sub: Any) -> None:

@@ -25,7 +25,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfmetrics import registerFontFamily
+from reportlab.pdfbase.pdfmetrics import registerFontFamily, stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
@@ -35,7 +35,7 @@ from pmd_domain.clock import as_aware
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Certificate
 from pmd_domain.i18n import Catalogs
-from pmd_domain.services.certificates import topic_names
+from pmd_domain.services.certificates import short_code, topic_names
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 QR_SYMBOL = 42 * mm  # the code itself, without its quiet zone (scanners need >= ~40 mm on paper)
@@ -144,7 +144,7 @@ def render_certificate(
         return y - used
 
     qr_image, qr_size = _qr_image(verify_url)
-    qr_y = 40 * mm
+    qr_y = 52 * mm  # room below for the address, the folio and code, the office
     center = ParagraphStyle("c", fontName=regular, fontSize=12, leading=16, alignment=TA_CENTER)
     y = height - 30 * mm
     y = para(
@@ -226,10 +226,16 @@ def render_certificate(
     left = ParagraphStyle("l", fontName=regular, fontSize=11, leading=15, alignment=TA_LEFT)
     qr_x = width - margin - qr_size
     pdf.drawImage(qr_image, qr_x, qr_y, qr_size, qr_size)
+    # Legible: 9 pt in ink, the token alone on its line (never broken inside it), and
+    # the folio with the short code for whoever types instead of scanning.
     url_style = ParagraphStyle(
-        "u", fontName=regular, fontSize=7.5, leading=9.5, alignment=TA_CENTER, textColor=MUTED
+        "u", fontName=regular, fontSize=9, leading=11.5, alignment=TA_CENTER, textColor=INK
     )
-    url_box = qr_size + 20 * mm
+    token_style = ParagraphStyle("ut", parent=url_style, fontName=bold, splitLongWords=False)
+    head, token = _split_url(verify_url, certificate.token)
+    # wide enough for the address's first part and the token, each on one line
+    needed = max(stringWidth(head, regular, 9), stringWidth(token, bold, 9)) + 4 * mm
+    url_box = min(max(qr_size + 20 * mm, needed), inner * 0.6)
     url_x = width - margin + 4 * mm - url_box
     uy = para(
         escape(texts.text(language, "certificate.pdf.verify")),
@@ -238,7 +244,15 @@ def render_certificate(
         box=url_box,
         x=url_x,
     )
-    para(escape(verify_url), uy - 1 * mm, url_style, box=url_box, x=url_x)
+    uy = para(escape(head), uy - 0.5 * mm, url_style, box=url_box, x=url_x)
+    uy = para(escape(token), uy, token_style, box=url_box, x=url_x)
+    code = texts.text(
+        language,
+        "certificate.pdf.code",
+        folio=certificate.folio or "",
+        code=short_code(certificate.token),
+    )
+    para(escape(code), uy - 1 * mm, url_style, box=url_box, x=url_x)
 
     column = inner - qr_size - 8 * mm
     place = texts.text(
@@ -266,9 +280,25 @@ def render_certificate(
         )
         para(escape(wording.signer_title), sy, signer, box=box)
 
+    # who is behind it: the office's contact, on the left below the signature
+    office = consultation.office
+    contact = "<br/>".join(
+        escape(part) for part in (office.name, office.address, office.email, office.phone) if part
+    )
+    if contact:
+        foot = ParagraphStyle("o", parent=left, fontSize=9, leading=11.5, textColor=INK)
+        para(contact, qr_y - 2 * mm, foot, box=inner - url_box - 2 * mm)
+
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def _split_url(url: str, token: str) -> tuple[str, str]:
+    """The address up to the token, and the token: printed on two lines."""
+    if token and url.endswith(token):
+        return url[: -len(token)], token
+    return url, ""
 
 
 def snapshot(certificate: Certificate) -> Certificate:

@@ -51,6 +51,8 @@ class Exercise(Strict):
     folio_prefix: str = Field(pattern=r"^[A-Z0-9]{2,10}$")
     default_language: str = "es"
     languages: list[str] = Field(default_factory=lambda: ["es", "en"])
+    # A demonstration (``make run``): every page says so and its data are fictional.
+    demo: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -279,6 +281,22 @@ class WhatsAppRules(Strict):
         return self
 
 
+class Office(Strict):
+    """Who is behind the exercise: shown in every page's footer, the notice and the certificate."""
+
+    name: str = ""
+    address: str = ""
+    email: str = ""
+    phone: str = ""
+    transparency: str = ""  # the Unidad de Transparencia (where to exercise ARCO rights)
+    legal_basis: Text = ""  # the privacy notice's legal basis
+    coat_of_arms: str = ""  # an image path, relative to the consultation file or absolute
+
+
+ColoniaName = Annotated[str, Field(min_length=2, max_length=80)]
+PostalCode = Annotated[str, Field(pattern=r"^[0-9]{5}$")]
+
+
 class Consultation(Strict):
     exercise: Exercise
     pillars: list[Pillar] = Field(min_length=1)
@@ -291,6 +309,9 @@ class Consultation(Strict):
     integrity: Integrity = Field(default_factory=Integrity)
     sources: dict[SourceKey, Text] = Field(default_factory=dict)
     whatsapp: WhatsAppRules = Field(default_factory=WhatsAppRules)
+    # Colonias by name (name -> postal code), so a citizen can answer with either.
+    colonias: dict[ColoniaName, PostalCode] = Field(default_factory=dict)
+    office: Office = Office()
     _live: _LiveSources | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ until the citizen accepts, without storing anything.
 from __future__ import annotations
 
 from pmd_domain.conversation import demographics
+from pmd_domain.conversation.proposal import closed_text
 from pmd_domain.conversation.types import MAX_BUTTON_DATA_BYTES, Button, Reply
 from pmd_domain.conversation.ui import Ctx, Replies, prefix, rows
 from pmd_domain.errors import AddressLimit
@@ -65,9 +66,21 @@ def under_age(ctx: Ctx) -> Replies:
     return [Reply(text=ctx.t("consent.under_age_reply", office=office), buttons=((back,),))]
 
 
+def closed(ctx: Ctx) -> Replies:
+    """The exercise is not open: its dates first, and where to follow the results."""
+    dashboard = Button(label=ctx.t("closed.dashboard"), url=ctx.links.dashboard())
+    return [Reply(text=closed_text(ctx, newcomer=True), buttons=((dashboard,),))]
+
+
 async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
-    """Someone who has not accepted the notice (or erased their data) wrote to us."""
+    """Someone who has not accepted the notice (or erased their data) wrote to us.
+
+    Outside the exercise's dates nobody new is registered: whatever they send, the
+    first thing they read is when it opens or that it closed (with the dashboard).
+    """
     inbound = ctx.inbound
+    if not ctx.consultation.is_open(ctx.now):
+        return closed(ctx)
     if inbound.kind == "start":
         return greeting(ctx, ctx.consultation.campaign_source(inbound.text))
     action = inbound.data.split(":")[:2] if inbound.kind == "button" else []

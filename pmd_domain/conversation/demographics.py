@@ -1,12 +1,15 @@
 """Demographic questions, one at a time; each one can be skipped ("Prefiero no decir").
 
 State ``demo`` with data ``{"k": question key, "fix": bool}``; ``fix`` means the
-citizen is correcting one answer from Mis datos and goes back there afterwards.
-Buttons: ``a:<option>`` an answer, ``n`` prefer not to say, ``b`` back.
+citizen is correcting one answer from Mis datos and goes back there afterwards;
+``m``: the colonias a typed name may mean (their places in the file's list).
+Buttons: ``a:<option>`` an answer, ``n`` prefer not to say, ``b`` back, ``z:<n>``
+the n-th colonia of the list.
 """
 
 from __future__ import annotations
 
+from pmd_domain.consultation.colonias import matches
 from pmd_domain.consultation.schema import Question
 from pmd_domain.conversation.types import Reply
 from pmd_domain.conversation.ui import Ctx, Replies, attempt, draw, rows, screen, show
@@ -46,9 +49,16 @@ async def prompt(ctx: Ctx) -> Replies:
     text = ctx.c(question.prompt)
     if not ctx.data.get("fix"):
         text = ctx.t("demo.progress", n=index + 1, total=total) + "\n" + text
-    if question.kind == "postal_code":
-        text += "\n" + ctx.t("demo.postal_hint")
     options = [ctx.button(ctx.c(o.label), "a", o.key) for o in question.options]
+    if question.kind == "postal_code":
+        text += "\n" + ctx.t(
+            "demo.colonia_hint" if ctx.consultation.colonias else "demo.postal_hint"
+        )
+        names = list(ctx.consultation.colonias)
+        picked = [n for n in ctx.data.get("m", []) if isinstance(n, int) and 0 <= n < len(names)]
+        if picked:
+            text = ctx.t("demo.colonia_which") + "\n" + text
+        options = [ctx.button(names[n], "z", str(n)) for n in picked] + options
     extra = [ctx.button(ctx.t("demo.skip"), "n")]
     if index > 0 or ctx.data.get("fix"):
         extra.append(ctx.button(ctx.t("common.back"), "b"))
@@ -99,6 +109,10 @@ async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
         return await _store(ctx, question, args[0])
     if action == "n":
         return await _store(ctx, question, None)
+    if action == "z" and args and args[0].isdigit() and question.kind == "postal_code":
+        codes = list(ctx.consultation.colonias.values())
+        if int(args[0]) < len(codes):
+            return await _store(ctx, question, codes[int(args[0])])
     if action == "b":
         if ctx.data.get("fix"):
             from pmd_domain.conversation import mydata
@@ -121,11 +135,25 @@ async def on_text(ctx: Ctx, text: str) -> Replies | None:
         digits = typed.replace(" ", "").replace("-", "")
         if participants.POSTAL_CODE.match(digits):
             return await _store(ctx, question, digits)
-        return await draw(ctx, before=ctx.t("demo.bad_postal"))
+        return await _colonia(ctx, question, typed)
     for option in question.options:
         if typed.casefold() == ctx.c(option.label).casefold():
             return await _store(ctx, question, option.key)
     return None
+
+
+async def _colonia(ctx: Ctx, question: Question, typed: str) -> Replies:
+    """A colonia's name: its postal code when it is clear, a short choice when several fit."""
+    colonias = ctx.consultation.colonias
+    found = matches(colonias, typed)
+    if len(found) == 1:
+        return await _store(ctx, question, colonias[found[0]])
+    if not found:
+        key = "demo.bad_colonia" if colonias else "demo.bad_postal"
+        return await show(ctx, STATE, before=ctx.t(key), k=question.key, fix=ctx.data.get("fix"))
+    names = list(colonias)
+    places = [names.index(name) for name in found]
+    return await show(ctx, STATE, k=question.key, fix=ctx.data.get("fix"), m=places)
 
 
 screen(STATE, prompt, button=on_button, text=on_text)

@@ -28,10 +28,14 @@ PILLAR, TOPIC, PROBLEM, PROPOSAL, VISION, PREVIEW, FIX = (
 PREVIEW_PART_CHARS = 1200
 
 
-def closed_text(ctx: Ctx) -> str:
-    """Why proposals and votes are not accepted now, with the exercise's dates."""
+def closed_text(ctx: Ctx, *, newcomer: bool = False) -> str:
+    """Why proposals and votes are not accepted now, with the exercise's dates.
+
+    ``newcomer``: said to someone who never took part (nothing of theirs to look at).
+    """
     exercise = ctx.consultation.exercise
     key = "closed.not_yet" if ctx.now < exercise.opens else "closed.over"
+    key += ".newcomer" if newcomer and key == "closed.over" else ""
     return ctx.t(key, opens=ctx.local(exercise.opens), closes=ctx.local(exercise.closes))
 
 
@@ -136,7 +140,7 @@ def _text_prompt(ctx: Ctx, key: str, field: str, *, skip: bool = False) -> Repli
         buttons.append(ctx.button(ctx.t("proposal.skip_vision"), "s"))
     buttons.append(ctx.button(ctx.t("common.back"), "b"))
     buttons.append(ctx.button(ctx.t("common.cancel"), "q"))
-    return [Reply(text=text, buttons=rows(buttons, per_row=2))]
+    return [Reply(text=text, buttons=rows(buttons, per_row=2), limit=_bounds(ctx, field)[1])]
 
 
 async def problem_prompt(ctx: Ctx) -> Replies:
@@ -154,13 +158,17 @@ async def vision_prompt(ctx: Ctx) -> Replies:
     return _text_prompt(ctx, "", "vision", skip=True)
 
 
-def _checked(ctx: Ctx, field: str, raw: str) -> tuple[str | None, DomainError | None]:
+def _bounds(ctx: Ctx, field: str) -> tuple[int, int]:
     limits = ctx.consultation.limits
-    minimum, maximum = {
+    return {
         "problem": (limits.problem_min_chars, limits.text_max_chars),
         "proposal": (limits.proposal_min_chars, limits.text_max_chars),
         "vision": (1, limits.vision_max_chars),
     }[field]
+
+
+def _checked(ctx: Ctx, field: str, raw: str) -> tuple[str | None, DomainError | None]:
+    minimum, maximum = _bounds(ctx, field)
     try:
         return require_text(raw, min_chars=minimum, max_chars=maximum), None
     except DomainError as error:

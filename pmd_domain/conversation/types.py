@@ -65,6 +65,8 @@ class Reply:
     ``edit`` asks the channel to replace the message whose button was pressed (only
     meaningful when answering a ``button`` input); ``notice`` is a short toast for a
     button press (Telegram's callback answer), shown in addition to the message.
+    ``limit``: the longest text the step expects in answer (the browser chat's counter
+    and ``maxlength``); ``None`` when it expects none in particular.
     """
 
     text: str
@@ -72,6 +74,7 @@ class Reply:
     document: Document | None = None
     edit: bool = False
     notice: str | None = None
+    limit: int | None = None
 
 
 @dataclass(frozen=True)

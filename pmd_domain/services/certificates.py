@@ -1,12 +1,16 @@
 """Participation certificates: issue (same folio and token on every re-issue), verify, revoke.
 
-The token printed in the QR code is ``secrets.token_urlsafe(24)``: 192 random bits,
-not derived from any id, so a certificate cannot be guessed from its folio.
+The token printed in the QR code is 32 random characters of an alphabet without
+look-alikes (160 bits; older ones are ``secrets.token_urlsafe(24)`` and keep working),
+not derived from any id, so a certificate cannot be guessed from its folio. The folio
+and a short code derived from the token (``short_code``) find it too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass, replace
@@ -32,9 +36,14 @@ from pmd_domain.errors import (
 from pmd_domain.services import cache_versions, public_proposals
 from pmd_domain.services.texts import clean_text, require_name
 
-TOKEN_BYTES = 24
-# token_urlsafe(24) is always 32 characters of the URL-safe base64 alphabet.
+TOKEN_BYTES = 24  # the tokens issued before the legible alphabet (still verified)
+# A token is 32 characters: the older ones of the URL-safe base64 alphabet, the newer
+# ones of ALPHABET only (no 0/O, 1/I/l: a person may type it from the paper).
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 symbols, 5 bits each: 160 bits a token
+TOKEN_CHARS = 32
+CODE_CHARS = 8  # the short code printed with the folio: 40 bits, rate-limited
+FOLIO_PATTERN = re.compile(r"^[A-Z0-9]{1,10}-[0-9]{1,12}$")
 REASON_MAX_CHARS = 500
 # Every process's verification page shows a revocation within this time (it checks the
 # certificates' cache version this often); whoever revokes waits it out before saying so.
@@ -60,8 +69,38 @@ class CertificateView:
 
 
 def new_token() -> str:
-    """A fresh random verification token (192 bits, URL-safe)."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    """A fresh random verification token: 32 legible characters (160 bits)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(TOKEN_CHARS))
+
+
+def short_code(token: str) -> str:
+    """The short code printed with the folio (``ABCD-EFGH``), derived from the token.
+
+    With the folio it finds the certificate without the whole address; it says nothing
+    of the token (a hash), and works for the tokens issued before it existed.
+    """
+    digest = int.from_bytes(hashlib.sha256(b"pmd-code:" + token.encode()).digest()[:8], "big")
+    symbols = [ALPHABET[(digest >> (5 * i)) & 31] for i in range(CODE_CHARS)]
+    return "".join(symbols[:4]) + "-" + "".join(symbols[4:])
+
+
+def _typed_code(code: str) -> str:
+    # a person types it as they read it: case, spaces and the dash do not matter, and
+    # the look-alikes they might type instead (O for 0 ...) are not in the alphabet
+    plain = "".join(code.split()).replace("-", "").upper()
+    return plain[:4] + "-" + plain[4:] if len(plain) == CODE_CHARS else ""
+
+
+async def by_folio_and_code(session: AsyncSession, *, folio: str, code: str) -> Certificate | None:
+    """The certificate with this folio whose short code is ``code`` (None otherwise)."""
+    folio = "".join(folio.split()).upper()
+    typed = _typed_code(code)
+    if not FOLIO_PATTERN.match(folio) or not typed:
+        return None
+    record = await session.scalar(select(Certificate).where(Certificate.folio == folio))
+    if record is None or not hmac.compare_digest(short_code(record.token), typed):
+        return None
+    return record
 
 
 def well_formed(token: str) -> bool:
@@ -169,10 +208,20 @@ async def _create(session: AsyncSession, *, participant_id: int, now: datetime) 
 
 
 async def verify(
-    session: AsyncSession, *, consultation: Consultation, token: str, language: str = "es"
+    session: AsyncSession,
+    *,
+    consultation: Consultation,
+    token: str = "",
+    folio: str = "",
+    code: str = "",
+    language: str = "es",
 ) -> CertificateView | None:
-    """The public view of the certificate with ``token``; None if no such certificate."""
-    record = await by_token(session, token=token)
+    """The public view of the certificate with ``token`` (or with ``folio`` and its short
+    ``code``); None if no such certificate."""
+    if token:
+        record = await by_token(session, token=token)
+    else:
+        record = await by_folio_and_code(session, folio=folio, code=code)
     if record is None or record.folio is None or record.name is None:
         return None
     view = view_of(consultation, record, language=language)

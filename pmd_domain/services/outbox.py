@@ -79,6 +79,8 @@ def _reply_json(reply: Reply) -> dict[str, Any]:
         found["edit"] = True
     if reply.notice:
         found["notice"] = reply.notice
+    if reply.limit is not None:
+        found["limit"] = reply.limit
     if reply.document is not None:
         found["document"] = {
             "filename": reply.document.filename,
@@ -115,6 +117,7 @@ def decode(row: Any) -> tuple[Reply, ...]:
                 document=document,
                 edit=bool(item.get("edit", False)),
                 notice=item.get("notice"),
+                limit=int(item["limit"]) if item.get("limit") is not None else None,
             )
         )
     return tuple(replies)

@@ -69,7 +69,7 @@
         meta.appendChild(document.createTextNode(" · "));
         meta.appendChild(cell("span", p.topic_name));
         meta.appendChild(document.createTextNode(" · "));
-        meta.appendChild(cell("span", fmt(p.supports) + " apoyos"));
+        meta.appendChild(cell("span", supportsText(p.supports)));
         if (p.under_review) {
           meta.appendChild(document.createTextNode(" · "));
           meta.appendChild(cell("span", "En revisión", { "class": "tag" }));
@@ -95,10 +95,25 @@
     var people = document.querySelector("[data-field=published-people]");
     if (people && typeof breakdowns.participants === "number") { people.textContent = fmt(breakdowns.participants); }
     var updated = document.querySelector("[data-field=updated]");
-    if (updated) { updated.textContent = data.generated_at.slice(11, 19) + " UTC"; }
+    if (updated) { updated.textContent = localTime(data.generated_at); }
     if (announcer) {
       announcer.textContent = "Cifras actualizadas: " + fmt(data.totals.participants) + " participantes, " +
         fmt(data.totals.proposals) + " propuestas y " + fmt(data.totals.supports) + " apoyos.";
+    }
+  }
+
+  // "1 apoyo", "2 apoyos": the catalogue's forms, given by the page
+  function supportsText(n) {
+    var form = n === 1 ? root.getAttribute("data-supports-one") : root.getAttribute("data-supports-other");
+    return (form || "{total}").replace("{total}", fmt(n));
+  }
+
+  // the time of the figures as the exercise's people read it (its time zone)
+  function localTime(iso) {
+    try {
+      return new Date(iso).toLocaleTimeString("es-MX", { timeZone: root.getAttribute("data-zone"), hour12: false });
+    } catch (e) {
+      return iso.slice(11, 19);
     }
   }
 
