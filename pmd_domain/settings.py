@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 from collections import Counter
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -48,6 +49,15 @@ def _weak_message(name: str, problem: str = "es demasiado corta o predecible") -
     )
 
 
+def env_file() -> str:
+    """The ``.env`` file read with the environment: ``PMD_ENV_FILE``, else the checkout's.
+
+    ``make run`` keeps the settings it chose there; the test suite names a file that
+    does not exist, so a developer's ``.env`` never changes what the tests see.
+    """
+    return os.environ.get("PMD_ENV_FILE") or ".env"
+
+
 class SettingsError(Exception):
     """The configuration cannot be used; the message says what to fix."""
 
@@ -56,7 +66,7 @@ class Settings(BaseSettings):
     """Every knob of the service, from ``PMD_*`` and ``TELEGRAM_*`` variables."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=env_file(), env_file_encoding="utf-8", extra="ignore", populate_by_name=True
     )
 
     environment: Literal["development", "production", "test"] = Field(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+# A developer's ``.env`` (``make run`` keeps its settings there) must not change what
+# the tests see, here or in the processes they start: name one that does not exist.
+os.environ["PMD_ENV_FILE"] = os.path.join(os.path.dirname(__file__), "no-such.env")
+
 import asyncio
 import itertools
-import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor

@@ -23,8 +23,9 @@ from pmd_domain.clock import utcnow
 from pmd_domain.consultation.demo_exercise import demo_exercise_text
 from pmd_domain.db import Database
 from pmd_domain.errors import NotAllowed
+from pmd_domain.settings import env_file
 
-ENV_FILE = Path(".env")
+ENV_FILE = Path(env_file())
 DEMO_FILE = "var/demo-consulta.toml"
 DEMO_PARTICIPANTS = 300
 DEMO_ADMIN = "1"  # the demonstration's staff member (a fictional Telegram user id)
