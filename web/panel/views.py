@@ -61,7 +61,8 @@ def _page_number(query: Any) -> int:
     return min(int(raw), 100_000) if raw.isdigit() and int(raw) > 0 else 1
 
 
-def _names(consultation: Consultation) -> dict[str, str]:
+def names_of(consultation: Consultation) -> dict[str, str]:
+    """Pillar labels by key and topic labels by ``pillar.topic`` (Spanish)."""
     names: dict[str, str] = {}
     for pillar in consultation.pillars:
         names[pillar.key] = f"{pillar.number}. {consultation.text(pillar.name, 'es')}"
@@ -102,7 +103,7 @@ async def listing(request: web.Request, who: Staff) -> web.StreamResponse:
 
 def _labels(consultation: Consultation) -> dict[str, Any]:
     return {
-        "names": _names(consultation),
+        "names": names_of(consultation),
         "status_labels": STATUS_LABELS,
         "outcome_labels": OUTCOME_LABELS,
         "sort_labels": SORT_LABELS,
