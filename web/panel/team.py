@@ -171,4 +171,4 @@ async def link(request: web.Request, who: Staff) -> web.StreamResponse:
         return back(request, "panel_team", _refusal(exc))
     url = login.login_url(settings.public_url, token)
     minutes = int(staff_login.LINK_TTL.total_seconds() // 60)
-    return page(request, "panel/team_link.html", {"who": who, "url": url, "minutes": minutes})
+    return page(request, "panel/team_link.html", {"who": who, "link": url, "minutes": minutes})
