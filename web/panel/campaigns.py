@@ -28,10 +28,9 @@ from pmd_domain.errors import (
 )
 from pmd_domain.services import broadcasts
 from pmd_domain.services.broadcasts import Audience, Content
-from web import i18n
 from web.keys import CATALOGS, CONSULTATION, DATABASE, SETTINGS
 from web.panel.common import back, notice_key, wake_broadcasts
-from web.panel.session import Staff, form_of, page, redirect, staff_only
+from web.panel.session import LANGUAGE, Staff, form_of, page, panel_text, redirect, staff_only
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -92,7 +91,7 @@ async def _compose(
     problem: str | None = None,
     status: int = 200,
 ) -> web.StreamResponse:
-    lang = i18n.language(request)
+    lang = LANGUAGE
     async with request.app[DATABASE].reading() as session:
         recent = await broadcasts.recent(session, limit=10)
     context: dict[str, Any] = {
@@ -118,9 +117,9 @@ async def compose(request: web.Request, who: Staff) -> web.StreamResponse:
 def _problem(request: web.Request, exc: DomainError) -> str:
     """What is wrong with the form, in the reader's words (the bot's catalogue texts)."""
     if isinstance(exc, InvalidAudience):
-        return i18n.text(request, "panel.campaign.bad_audience")
+        return panel_text(request, "panel.campaign.bad_audience")
     problem = str(exc.params.get("problem", "empty"))
-    return i18n.text(request, f"broadcast.error.{problem}", **exc.params)
+    return panel_text(request, f"broadcast.error.{problem}", **exc.params)
 
 
 @routes.post("/panel/difusiones/vista-previa", name="panel_campaign_preview")
@@ -137,7 +136,7 @@ async def preview(request: web.Request, who: Staff) -> web.StreamResponse:
         )
     async with request.app[DATABASE].reading() as session:
         size = await broadcasts.count_audience(session, audience=audience)
-    lang = i18n.language(request)
+    lang = LANGUAGE
     context = {
         "who": who,
         "lang": lang,
@@ -207,7 +206,7 @@ async def status(request: web.Request, who: Staff) -> web.StreamResponse:
     campaign_id, progress = await _progress(request)
     async with request.app[DATABASE].reading() as session:
         campaign = await broadcasts.get(session, campaign_id=campaign_id)
-    lang = i18n.language(request)
+    lang = LANGUAGE
     context = {
         "who": who,
         "lang": lang,

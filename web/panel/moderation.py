@@ -17,10 +17,9 @@ from aiohttp import web
 from pmd_domain.clock import utcnow
 from pmd_domain.errors import AlreadyModerated, DomainError, NotAllowed, NotFound
 from pmd_domain.services import moderation
-from web import i18n
 from web.keys import CATALOGS, CONSULTATION, DATABASE, SETTINGS
 from web.panel.common import back, notice_key, topic_choices, wake_notifications
-from web.panel.session import Staff, form_of, page, staff_only
+from web.panel.session import LANGUAGE, Staff, form_of, page, staff_only
 from web.panel.views import names_of
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ async def queue(request: web.Request, who: Staff) -> web.StreamResponse:
     async with request.app[DATABASE].reading() as session:
         found = await moderation.next_waiting(session, after=after)
         head = await moderation.proposals.pending_queue(session, limit=QUEUE_SHOWN)
-    consultation, lang = request.app[CONSULTATION], i18n.language(request)
+    consultation, lang = request.app[CONSULTATION], LANGUAGE
     folio = request.query.get("folio", "")
     context: dict[str, Any] = {
         "who": who,

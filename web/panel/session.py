@@ -22,9 +22,9 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from pmd_domain.clock import utcnow
+from pmd_domain.i18n import DEFAULT_LANGUAGE
 from pmd_domain.services import staff, staff_sessions
-from web import i18n
-from web.keys import DATABASE, SETTINGS
+from web.keys import CATALOGS, DATABASE, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,9 @@ COOKIE = "pmd_staff"
 COOKIE_PATH = "/panel"
 SESSION_SECONDS = int(staff_sessions.SESSION_TTL.total_seconds())
 ANALYSE = "analyse"
+# The panel is written in one language as a whole (its older pages are not all in the
+# catalogues yet, and a half-translated page is worse than a Spanish one).
+LANGUAGE = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -118,12 +121,17 @@ def redirect(location: str) -> web.Response:
 View = Callable[[web.Request, Staff], Awaitable[web.StreamResponse]]
 
 
+def panel_text(request: web.Request, key: str, **params: object) -> str:
+    """A catalogue text in the panel's language (messages, notices)."""
+    return request.app[CATALOGS].text(LANGUAGE, key, **params)
+
+
 def refused(request: web.Request, what: str, status: int = 403) -> web.Response:
     """A short page from the catalogue: ``panel.<what>.title`` and ``panel.<what>.text``."""
     return message(
         request,
-        i18n.text(request, f"panel.{what}.title"),
-        i18n.text(request, f"panel.{what}.text"),
+        panel_text(request, f"panel.{what}.title"),
+        panel_text(request, f"panel.{what}.text"),
         status,
     )
 
