@@ -16,6 +16,12 @@ command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
+# axe-core (npm) for the accessibility checks of the browser tests (tests/web/a11y.py).
+AXE_DIR="$(dirname "$0")/../tests/axe"
+if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null 2>&1; then
+  (cd "$AXE_DIR" && npm install --no-audit --no-fund --silent)
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -340,7 +340,7 @@ async def test_a_campaign_is_composed_previewed_sent_paused_and_resumed(
 
     await page.get_by_role("button", name="Reanudar").click()
     await expect(page.get_by_role("status").first).to_contain_text("Difusión reanudada")
-    # The page follows the progress by itself (meta refresh) until the campaign is done.
+    # The page follows the progress by itself (it polls its JSON figures) until done.
     await expect(page.locator("#estado")).to_contain_text("terminada", timeout=40_000)
     await expect(page.locator("#n-sent")).to_have_text("300")
     counts = delivered()
@@ -354,3 +354,56 @@ async def test_a_campaign_is_composed_previewed_sent_paused_and_resumed(
         audited = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert audited == ["broadcast.queue", "broadcast.pause", "broadcast.resume"]
     await admin.context.close()
+
+
+async def test_the_staff_pages_pass_axe_on_a_phone(
+    chromium: Browser, server: TestServer, consultation: Consultation
+) -> None:
+    from tests.web.a11y import axe_path, violations
+
+    axe_path()
+    database = server.app[DATABASE]
+    async with database.transaction() as session:
+        await staff.add(session, user_id=ADMIN, role="admin", now=utcnow(), name="Sofía")
+        await staff.add_web(session, email="lucia@pachuca.gob.mx", role="moderator", now=utcnow())
+        author = await make_participant(session, consultation, external_id="880013")
+        reported = await make_proposal(session, consultation, author, problem="Publicidad aquí.")
+        await report_proposal(session, consultation, reported.id, times=3)
+        await make_proposal(session, consultation, author, publish=False)
+        await make_recipients(session, consultation, range(80_001, 80_011))
+    context = await chromium.new_context(viewport=PHONE, is_mobile=True, bypass_csp=True)
+    page = await context.new_page()
+    await page.goto(await link_for(server, ADMIN))
+    await page.wait_for_url(re.compile(r"/panel$"))
+    base = str(server.make_url("/")).rstrip("/")
+    found: dict[str, list[dict[str, Any]]] = {}
+
+    async def check(name: str) -> None:
+        found[name] = await violations(page)
+
+    for path in ("/panel/moderar", "/panel/constancias", "/panel/equipo", "/panel/difusiones"):
+        await page.goto(base + path)
+        await check(path)
+    await page.goto(f"{base}/panel/moderar?aviso=publicada&folio={reported.folio}")
+    await check("moderation with a notice")
+    await page.goto(f"{base}/panel/difusiones")
+    await page.get_by_label("Mensaje").fill("Hola, la consulta sigue abierta.")
+    await page.get_by_role("button", name="Ver vista previa").click()
+    await check("campaign preview")
+    await page.get_by_role("button", name="Enviar").click()
+    await page.wait_for_url(re.compile(r"/panel/difusiones/\d+$"))
+    await check("campaign progress")
+    await page.get_by_role("button", name="Pausar").click()
+    await check("campaign paused")
+    await page.goto(f"{base}/panel/equipo")
+    await (
+        page.get_by_role("row")
+        .filter(has_text="lucia@")
+        .get_by_role("button", name="Enlace de entrada")
+        .click()
+    )
+    await check("login link")
+    await page.goto(f"{base}/panel/salir")
+    await check("leave")
+    await context.close()
+    assert {name: v for name, v in found.items() if v} == {}

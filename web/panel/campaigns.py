@@ -5,8 +5,8 @@ The form is posted twice: once for the preview (nothing is stored; the audience 
 is counted) and once, with the same fields, to send. Sending is ``broadcasts.queue``,
 the one function the bot and the CLI call too (role checked again, snapshot of the
 recipients, audit record); the running service's sender sends it. The progress page
-refreshes itself (a meta refresh, no script) and ``/avance.json`` gives the same
-figures to whoever polls.
+polls ``/avance.json`` (``static/campaign.js``, same origin) and updates its figures in
+place; without JavaScript it offers a link to load it again.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from web.panel.session import LANGUAGE, Staff, form_of, page, panel_text, redire
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 PERMISSION = "broadcast"
-REFRESH_SECONDS = 3
+REFRESH_SECONDS = 2  # how often the progress page polls its figures
 CHOICE_KINDS = ("pillar", "gender", "age_group", "sector", "source")
 CONTROLS = {"pausar": "pause", "reanudar": "resume", "cancelar": "cancel"}
 NOTICES = ("pause", "resume", "cancel", "estado", "sin_permiso")
@@ -202,7 +202,7 @@ def _figures(progress: broadcasts.Progress) -> dict[str, Any]:
 @routes.get(f"/panel/difusiones/{CAMPAIGN}", name="panel_campaign")
 @staff_only(permission=PERMISSION)
 async def status(request: web.Request, who: Staff) -> web.StreamResponse:
-    """Live progress (the page refreshes itself while the campaign can still change)."""
+    """Live progress (the page polls its figures while the campaign can still change)."""
     campaign_id, progress = await _progress(request)
     async with request.app[DATABASE].reading() as session:
         campaign = await broadcasts.get(session, campaign_id=campaign_id)
