@@ -14,10 +14,12 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, MessageHandler
 
 from bot.context import services_of
+from bot.inbound import step_patience
 from bot.staff import broadcast, moderation
 from bot.staff.access import PRIVATE_MESSAGE, Context, role_for
 from pmd_domain.clock import utcnow
@@ -53,11 +55,18 @@ async def route(update: Update, context: Context) -> None:
     user = update.effective_user
     if user is None:
         return
-    async with services_of(context).database.reading() as session:
+
+    async def look(session: AsyncSession) -> tuple[str, dict[str, Any]] | None:
         draft = await staff_drafts.current(session, user_id=user.id, now=utcnow())
         if draft is None or draft.kind not in ROUTES:
-            return
-        kind, data = draft.kind, staff_drafts.data_of(draft)
+            return None
+        return draft.kind, staff_drafts.data_of(draft)
+
+    # Through a database outage this waits as the citizen's step would (step_patience).
+    found = await services_of(context).database.read(look, patience=step_patience())
+    if found is None:
+        return
+    kind, data = found
     permission, on_message, on_cancel = ROUTES[kind]
     command = _command(update)
     if command not in (None, CANCEL):
