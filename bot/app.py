@@ -117,8 +117,6 @@ async def on_start(application: BotApplication, *, services: Services) -> None:
     await menu.publish_public_menu(bot, services.catalogs)
     async with services.database.reading() as session:
         members = await staff_service.roster(session, admin_ids=services.settings.admin_ids)
-    for member in members:
-        staff.remember(application, member.user_id, member.role)
     await menu.publish_staff_menus(bot, services.catalogs, ((m.user_id, m.role) for m in members))
     notifier = notifier_of(application)
     if notifier is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import CallbackContext
+from telegram.ext import ApplicationHandlerStop, CallbackContext
 
 from bot.context import services_of
 from bot.render import answer_query
@@ -25,7 +25,9 @@ async def on_error(update: object, context: CallbackContext[Any, Any, Any, Any])
     A step reaches this only when it could not be done: the database kept failing
     for the whole patience of ``Database.write``, or something is wrong in the code.
     The message says so and asks to send the message again; nothing is lost by it
-    (a draft stays where it was; ``/ayuda`` shows the question again).
+    (a draft stays where it was; ``/ayuda`` shows the question again). The update
+    then stops: a failure in an earlier handler group (a staff step) is answered once,
+    and the citizen conversation does not take the same update afterwards.
     """
     error = context.error
     chat = private_chat(update) if isinstance(update, Update) else None
@@ -46,7 +48,7 @@ async def on_error(update: object, context: CallbackContext[Any, Any, Any, Any])
             },
         )
     if not isinstance(update, Update) or chat is None:
-        return
+        raise ApplicationHandlerStop
     if update.callback_query is not None:
         await answer_query(update.callback_query)
     user = update.effective_user
@@ -58,3 +60,4 @@ async def on_error(update: object, context: CallbackContext[Any, Any, Any, Any])
         await context.bot.send_message(chat_id=chat.id, text=text)
     except TelegramError as exc:
         log.warning("error message not delivered", extra={"reason": type(exc).__name__})
+    raise ApplicationHandlerStop

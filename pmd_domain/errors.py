@@ -97,6 +97,10 @@ class SelfRemoval(DomainError):
     code = "error.self_removal"
 
 
+class InvalidEmail(DomainError):
+    code = "error.invalid_email"
+
+
 class InvalidAudience(DomainError):
     code = "error.broadcast_audience"
 

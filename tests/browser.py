@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Records Content-Security-Policy violations in the page (window.__csp).
@@ -36,5 +37,13 @@ async def chromium() -> AsyncIterator[Browser]:
         pytest.skip("Chromium not installed")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=path, args=ARGS)
+        plain = launched.new_context
+
+        async def new_context(**options: Any) -> BrowserContext:
+            # A citizen's phone in Mexico: Spanish unless a test gives another locale.
+            options.setdefault("locale", "es-MX")
+            return await plain(**options)
+
+        launched.new_context = new_context  # type: ignore[method-assign]
         yield launched
         await launched.close()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import aiohttp_jinja2
@@ -31,7 +31,7 @@ from pmd_domain.conversation.types import Inbound, Outcome, Reply
 from pmd_domain.db.faults import is_transient
 from pmd_domain.services import outbox
 from pmd_domain.services.verification import CodeBook
-from web import identity
+from web import i18n, identity
 from web.clients import address_key
 from web.keys import CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
 from web.links import RouterLinks, route_url
@@ -83,16 +83,27 @@ SCRIPT_TEXTS = {
 async def page(request: web.Request) -> web.Response:
     """The chat page; gives the browser a session cookie the first time."""
     catalogs = request.app[CATALOGS]
+    lang = chat_language(request)
     # the script fills in {n}, {max} and {filename}: the placeholders stay as they are
     raw = {"n": "{n}", "max": "{max}", "filename": "{filename}"}
-    texts = {name: catalogs.text("es", key, **raw) for name, key in SCRIPT_TEXTS.items()}
+    texts = {name: catalogs.text(lang, key, **raw) for name, key in SCRIPT_TEXTS.items()}
     limit = request.app[CONSULTATION].limits.text_max_chars
     response = aiohttp_jinja2.render_template(
-        "webchat.html", request, {"texts": texts, "limit": limit}
+        "webchat.html", request, {"texts": texts, "limit": limit, "lang": lang}
     )
     identity.fresh(response, request)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def chat_language(request: web.Request) -> str:
+    """The browser's language among the exercise's (as Telegram's ``language_code``).
+
+    A person already registered keeps the language stored with them (the engine's rule).
+    """
+    exercise = request.app[CONSULTATION].exercise
+    found = i18n.language(request)
+    return found if found in exercise.languages else exercise.default_language
 
 
 def chat_url(public_url: str) -> str:
@@ -146,7 +157,8 @@ def _render(reply: Reply) -> dict[str, Any]:
 
 
 def _refused(request: web.Request, key: str, status: int) -> web.Response:
-    return web.json_response({"error": request.app[CATALOGS].text("es", key)}, status=status)
+    text = request.app[CATALOGS].text(chat_language(request), key)
+    return web.json_response({"error": text}, status=status)
 
 
 @routes.post("/participa/mensajes", name="webchat_send")
@@ -164,6 +176,7 @@ async def send(request: web.Request) -> web.Response:
     inbound = _inbound(payload)
     if inbound is None:
         return _refused(request, "webchat.not_understood", 400)
+    inbound = replace(inbound, language_hint=chat_language(request))
     app = request.app
     secret = app[SETTINGS].secret_key
 

@@ -9,8 +9,9 @@ import aiohttp_jinja2
 from aiohttp import web, web_response
 
 from pmd_domain.db.faults import is_transient
+from pmd_domain.i18n import DEFAULT_LANGUAGE
 from pmd_domain.logs import RepeatedLog
-from web.keys import FAILURES, SETTINGS
+from web.keys import CATALOGS, FAILURES, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,11 @@ def hide_server_version() -> None:
     web_response.SERVER_SOFTWARE = SERVER
 
 
-def _error_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
+def _error_page(request: web.Request, status: int, what: str) -> web.Response:
+    """A kind page (or JSON) from the catalogue: ``page.error.<what>.title`` / ``.text``."""
+    catalogs = request.app[CATALOGS]
+    title = catalogs.text(DEFAULT_LANGUAGE, f"page.error.{what}.title")
+    message = catalogs.text(DEFAULT_LANGUAGE, f"page.error.{what}.text")
     if "application/json" in request.headers.get("Accept", "") or request.path.startswith("/api/"):
         return web.json_response({"error": message}, status=status)
     response = aiohttp_jinja2.render_template(
@@ -76,9 +81,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPNotFound:
-        return _error_page(request, 404, "Página no encontrada", "La página que buscas no existe.")
+        return _error_page(request, 404, "not_found")
     except web.HTTPMethodNotAllowed:
-        return _error_page(request, 405, "Acción no permitida", "Esta página no acepta esa acción.")
+        return _error_page(request, 405, "method")
     except web.HTTPException:
         raise
     except Exception as error:
@@ -86,9 +91,4 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         failures.failure(log, "unhandled error", error, path=request.path, method=request.method)
         # A database that is down or full is a passing fault: 503, and try again.
         status = 503 if is_transient(error) else 500
-        return _error_page(
-            request,
-            status,
-            "Algo salió mal",
-            "Tuvimos un problema. Inténtalo de nuevo en un momento.",
-        )
+        return _error_page(request, status, "failure")

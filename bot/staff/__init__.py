@@ -14,18 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import BaseHandler
 
-from bot.staff import broadcast, moderation, office, team
-from bot.staff.access import known_staff, remember
+from bot.staff import broadcast, drafts, moderation, office, team
 
-__all__ = ["DRAFT_GROUP", "STAFF_GROUP", "known_staff", "register", "remember"]
+__all__ = ["STAFF_GROUP", "register"]
 
 if TYPE_CHECKING:
     from bot.app import BotApplication
 
 STAFF_GROUP = -1
-# Steps of unfinished staff commands (a rejection's typed reason). A group of their own:
-# in one group only the first matching handler runs, and these match any text.
-DRAFT_GROUP = -2
 
 
 def register(application: BotApplication) -> None:
@@ -37,8 +33,6 @@ def register(application: BotApplication) -> None:
         *broadcast.handlers(),
     ]
     application.add_handlers(handlers, group=STAFF_GROUP)
-    application.add_handlers(moderation.draft_handlers(known_staff(application)), group=DRAFT_GROUP)
-    # A broadcast being written takes its author's messages first (group -3).
-    application.add_handlers(
-        broadcast.draft_handlers(known_staff(application)), group=broadcast.DRAFT_GROUP
-    )
+    # An unfinished staff flow (a typed reason, a campaign) takes its author's messages
+    # first, routed by the draft stored in the database (group -2).
+    application.add_handlers(drafts.handlers(), group=drafts.DRAFT_GROUP)

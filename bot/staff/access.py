@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, filters
+from telegram.ext import ApplicationHandlerStop, CallbackContext, filters
 
 from bot.context import notifier_of, services_of
 from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
@@ -18,32 +18,6 @@ Context = CallbackContext[Any, Any, Any, Any]
 StaffCallback = Callable[[Update, Context, str], Awaitable[None]]
 # Staff commands: new messages in private chats (not edits, not groups).
 PRIVATE_MESSAGE = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
-_KNOWN = "pmd_known_staff"
-
-
-def known_staff(application: Application[Any, Any, Any, Any, Any, Any]) -> filters.User:
-    """The users this process knows as staff: a pre-filter, never a permission.
-
-    Handlers that would otherwise look at every citizen's text (a rejection's typed
-    reason) only run for these users, so ordinary messages cost no extra query. It is
-    filled at start from the database, kept up to date by ``/staff`` and by every role
-    check; the role itself is still read from the database for each update.
-    """
-    found = application.bot_data.get(_KNOWN)
-    if not isinstance(found, filters.User):
-        found = application.bot_data[_KNOWN] = filters.User()
-    return found
-
-
-def remember(
-    application: Application[Any, Any, Any, Any, Any, Any], user_id: int, role: str | None
-) -> None:
-    """Keep ``known_staff`` in step with a role just read or changed."""
-    known = known_staff(application)
-    if role is None:
-        known.remove_user_ids(user_id)
-    else:
-        known.add_user_ids(user_id)
 
 
 async def role_for(update: Update, context: Context, permission: str) -> str | None:
@@ -54,7 +28,6 @@ async def role_for(update: Update, context: Context, permission: str) -> str | N
     services = services_of(context)
     async with services.database.reading() as session:
         role = await staff.role_of(session, user_id=user.id, admin_ids=services.settings.admin_ids)
-    remember(context.application, user.id, role)
     return role if staff.may(role, permission) else None
 
 

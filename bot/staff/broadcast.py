@@ -8,26 +8,24 @@ progress message, which the sender (``bot.broadcast``) edits, with Pausar / Rean
 Cancelar buttons handled here.
 
 While a draft waits for text, the staff member's messages belong to it, not to the
-citizen conversation: ``draft_handlers()`` run in a group of their own before the other
-staff handlers (in a PTB group only the first matching handler runs) and fall through
-silently for everyone without a broadcast draft (on to the next group).
+citizen conversation: ``bot.staff.drafts`` routes each private message by the draft
+stored for its sender (any process, no per-process list of staff) to ``on_message``
+or ``discard``. Each step names the draft version it read, so two processes taking
+two presses of one draft at once change it once (``staff_drafts.DraftConflict``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from functools import wraps
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    MessageHandler,
-    filters,
 )
 
 from bot.broadcast import (
@@ -37,19 +35,16 @@ from bot.broadcast import (
     send_campaign,
 )
 from bot.context import Services, services_of
-from bot.staff.access import PRIVATE_MESSAGE, Context, role_for, staff_only
+from bot.staff.access import Context, staff_only
 from pmd_domain.clock import utcnow
 from pmd_domain.db.models import Campaign
 from pmd_domain.errors import InvalidCampaign, NotFound, WrongCampaignState
 from pmd_domain.services import broadcasts, staff_drafts
 from pmd_domain.services.broadcasts import Audience
 
-KIND = "broadcast"
+KIND = staff_drafts.Kind.BROADCAST
 PERMISSION = "broadcast"
 LANGUAGE = "es"
-# Before the staff commands (-1) and the other staff drafts' steps (-2): in a PTB group
-# only the first matching handler runs, and these match any message of their users.
-DRAFT_GROUP = -3
 CHOICE_KINDS = ("pillar", "gender", "age_group", "sector", "source")
 Draft = dict[str, Any]
 DraftCallback = Callable[[Update, Context, Draft], Awaitable[None]]
@@ -63,46 +58,15 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     ]
 
 
-def draft_handlers(known: filters.User) -> list[BaseHandler[Any, Any, Any]]:
-    """The staff member's messages while a broadcast draft is open (``DRAFT_GROUP``).
-
-    Only for the users this process knows as staff (``access.known_staff``), so that
-    citizens' messages cost no draft look-up.
-    """
-    mine = PRIVATE_MESSAGE & known
-    return [
-        CommandHandler("cancelar", discard, filters=mine),
-        MessageHandler(mine & ~filters.COMMAND, on_message),
-    ]
-
-
 def _t(services: Services, key: str, **params: object) -> str:
     return services.catalogs.text(LANGUAGE, key, **params)
 
 
-def with_draft(callback: DraftCallback) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
-    """Run ``callback`` only for an admin with an open broadcast draft, then stop the update."""
-
-    @wraps(callback)
-    async def guarded(update: Update, context: Context) -> None:
-        user = update.effective_user
-        if user is None:
-            return
-        async with services_of(context).database.reading() as session:
-            draft = await staff_drafts.get(session, user_id=user.id)
-        if draft is None or draft.kind != KIND:
-            return
-        if await role_for(update, context, PERMISSION) is None:
-            return
-        await callback(update, context, dict(draft.data))
-        raise ApplicationHandlerStop
-
-    return guarded
-
-
 async def _save(services: Services, user_id: int, data: Draft) -> None:
+    """The draft's next step; ``data`` carries the version it was read at (``data_of``)."""
     async with services.database.transaction() as session:
         await staff_drafts.put(session, user_id=user_id, kind=KIND, data=data, now=utcnow())
+    data[staff_drafts.VERSION_KEY] = int(data.get(staff_drafts.VERSION_KEY, -1)) + 1
 
 
 def _markup(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -120,7 +84,6 @@ async def start(update: Update, context: Context, role: str) -> None:
     await update.effective_message.reply_text(_t(services, "broadcast.ask_text"))
 
 
-@with_draft
 async def discard(update: Update, context: Context, draft: Draft) -> None:
     """``/cancelar`` while a draft is open: drop it."""
     services = services_of(context)
@@ -135,7 +98,6 @@ def _content_error(services: Services, exc: InvalidCampaign) -> str:
     return _t(services, f"broadcast.error.{problem}", **exc.params)
 
 
-@with_draft
 async def on_message(update: Update, context: Context, draft: Draft) -> None:
     """The text (or photo) of the campaign, then its optional button."""
     services = services_of(context)
@@ -194,31 +156,14 @@ def _audience_menu(services: Services) -> InlineKeyboardMarkup:
 
 async def _choices(services: Services, kind: str) -> list[tuple[str, str]]:
     """(value, label) of every option of an audience criterion."""
-    consultation = services.consultation
-    if kind == "pillar":
-        return [(p.key, consultation.text(p.name, LANGUAGE)) for p in consultation.pillars]
     if kind == "source":
         async with services.database.reading() as session:
             return [(s, s) for s in await broadcasts.sources(session)]
-    question = consultation.question(kind)
-    options = question.options if question else []
-    return [(o.key, consultation.text(o.label, LANGUAGE)) for o in options]
+    return broadcasts.options_of(services.consultation, kind, LANGUAGE)
 
 
 def _label(services: Services, audience: Audience) -> str:
-    value = audience.value or ""
-    if audience.kind in ("pillar", *broadcasts.DEMOGRAPHIC_KINDS):
-        consultation = services.consultation
-        if audience.kind == "pillar":
-            pillar = consultation.pillar(value)
-            value = consultation.text(pillar.name, LANGUAGE) if pillar else value
-        else:
-            question = consultation.question(audience.kind)
-            option = (
-                next((o for o in question.options if o.key == value), None) if question else None
-            )
-            value = consultation.text(option.label, LANGUAGE) if option else value
-    return _t(services, f"broadcast.label.{audience.kind}", value=value)
+    return broadcasts.describe(services.catalogs, services.consultation, audience, LANGUAGE)
 
 
 def _draft_campaign(draft: Draft) -> Campaign:
@@ -247,8 +192,23 @@ async def on_button(update: Update, context: Context, role: str) -> None:
     if record is None or record.kind != KIND or not isinstance(query.message, Message):
         await query.answer(_t(services, "broadcast.stale"))
         return
-    draft, message = dict(record.data), query.message
+    draft, message = staff_drafts.data_of(record), query.message
     await query.answer()
+    # Another process may take a press of this draft first: its answer stands.
+    with contextlib.suppress(staff_drafts.DraftConflict):
+        await _step(services, context, message, user_id, draft, action, rest)
+
+
+async def _step(
+    services: Services,
+    context: Context,
+    message: Message,
+    user_id: int,
+    draft: Draft,
+    action: str,
+    rest: str,
+) -> None:
+    """One button of the draft, applied to the version of it that was read."""
     if action == "discard":
         async with services.database.transaction() as session:
             await staff_drafts.clear(session, user_id=user_id)
@@ -328,24 +288,23 @@ async def _send(
     async with services.database.transaction(bulk=True) as session:
         if not await staff_drafts.clear(session, user_id=user_id):
             return  # another process took this press first
-        campaign = await broadcasts.create(
+        queued = await broadcasts.queue(
             session,
             consultation=services.consultation,
-            text=draft["text"],
-            photo=draft.get("photo"),
-            button_text=draft.get("button_text"),
-            button_url=draft.get("button_url"),
+            content=broadcasts.Content(
+                text=draft["text"],
+                photo=draft.get("photo"),
+                button_text=draft.get("button_text"),
+                button_url=draft.get("button_url"),
+            ),
             audience=broadcasts.audience_from_json(draft.get("audience")),
-            created_by=user_id,
             now=utcnow(),
-        )
-        await broadcasts.confirm(
-            session,
-            campaign_id=campaign.id,
-            now=utcnow(),
+            staff_id=user_id,
+            admin_ids=services.settings.admin_ids,
             progress_chat_id=message.chat_id,
             progress_message_id=message.message_id,
         )
+        campaign = queued.campaign
         progress = await broadcasts.progress(session, campaign_id=campaign.id)
     await _show(services, message, campaign.id, progress)
     worker = broadcast_worker(context.application)
@@ -361,7 +320,12 @@ async def _control(update: Update, context: Context, action: str, campaign_id: i
     try:
         async with services.database.transaction() as session:
             progress = await broadcasts.control(
-                session, campaign_id=campaign_id, action=action, now=utcnow()
+                session,
+                campaign_id=campaign_id,
+                action=action,
+                now=utcnow(),
+                staff_id=update.effective_user.id if update.effective_user else None,
+                admin_ids=services.settings.admin_ids,
             )
     except WrongCampaignState as exc:
         status = _t(services, f"broadcast.status.{exc.params.get('status')}")

@@ -3,14 +3,14 @@
 One message shows one waiting proposal; each button edits it into the next step or
 the next proposal. Buttons carry ``mod:<action>:<proposal id>[:...]`` (≤ 64 bytes).
 A rejection waiting for a typed reason is a staff draft of kind ``reject`` in the
-database, so any bot process takes the reason. Texts go out as plain text: nothing a
+database, so any bot process takes the reason (``bot.staff.drafts`` routes the
+staff member's next text by that stored draft). Texts go out as plain text: nothing a
 citizen wrote can inject formatting.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,8 +20,6 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    MessageHandler,
-    filters,
 )
 
 from bot.context import Services, services_of
@@ -29,7 +27,6 @@ from bot.staff.access import (
     PRIVATE_MESSAGE,
     Context,
     language_of,
-    role_for,
     staff_only,
     wake_notifications,
 )
@@ -52,8 +49,7 @@ from pmd_domain.services import moderation, staff_drafts
 from pmd_domain.services.moderation import Cursor, Waiting
 
 PREFIX = "mod"
-DRAFT_KIND = "reject"
-REASON_TTL = timedelta(minutes=30)  # an older unfinished rejection no longer takes texts
+DRAFT_KIND = staff_drafts.Kind.REJECT
 BAD_REASON = (TextNotReadable, TextTooShort, TextTooLong)
 Rows = tuple[tuple[Button, ...], ...]
 
@@ -80,21 +76,6 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler("moderar", start, filters=PRIVATE_MESSAGE),
         CallbackQueryHandler(pressed, pattern=rf"^{PREFIX}:"),
-    ]
-
-
-def draft_handlers(known: filters.User) -> list[BaseHandler[Any, Any, Any]]:
-    """The typed reason of a rejection, and ``/cancelar`` while it is awaited.
-
-    They run in a group of their own (before the staff group), only for users this
-    process knows as staff (``access.known_staff``: citizens' messages cost nothing
-    here): they handle an update only when its sender has a fresh rejection draft and
-    the role for it, and otherwise let every other handler see it.
-    """
-    mine = PRIVATE_MESSAGE & known
-    return [
-        MessageHandler(mine & filters.TEXT & ~filters.COMMAND, reason_typed),
-        CommandHandler("cancelar", cancel_reason, filters=mine),
     ]
 
 
@@ -139,10 +120,9 @@ async def pressed(update: Update, context: Context, role: str) -> None:
     wake_notifications(context)
 
 
-async def reason_typed(update: Update, context: Context) -> None:
-    """The reason of a rejection, typed; anything else goes on to the other handlers."""
-    draft = await fresh_reject_draft(update, context)
-    if draft is None or await role_for(update, context, "moderate") is None:
+async def reason_typed(update: Update, context: Context, draft: dict[str, Any]) -> None:
+    """The reason of a rejection, typed (``bot.staff.drafts`` routes it here)."""
+    if not str(draft.get("proposal_id", "")).isdigit():
         return
     screen = screen_of(update, context)
     proposal_id, reports = int(draft["proposal_id"]), int(draft.get("reports", 0))
@@ -162,10 +142,9 @@ async def reason_typed(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
-async def cancel_reason(update: Update, context: Context) -> None:
+async def cancel_reason(update: Update, context: Context, draft: dict[str, Any]) -> None:
     """``/cancelar`` while a rejection waits for its reason: back to the proposal."""
-    draft = await fresh_reject_draft(update, context)
-    if draft is None or await role_for(update, context, "moderate") is None:
+    if not str(draft.get("proposal_id", "")).isdigit():
         return
     screen = screen_of(update, context)
     try:
@@ -395,21 +374,6 @@ async def still_waiting(screen: Screen, proposal_id: int) -> Proposal:
 async def drop_reject_draft(session: AsyncSession, *, user_id: int) -> None:
     """Forget an unfinished rejection (other kinds of draft are not ours to drop)."""
     await staff_drafts.clear(session, user_id=user_id, kind=DRAFT_KIND)
-
-
-async def fresh_reject_draft(update: Update, context: Context) -> dict[str, Any] | None:
-    """The data of the sender's rejection waiting for a reason, unless too old."""
-    user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None or chat.type != chat.PRIVATE:
-        return None
-    async with services_of(context).database.reading() as session:
-        draft = await staff_drafts.get(session, user_id=user.id)
-        if draft is None or draft.kind != DRAFT_KIND:
-            return None
-        if as_aware(draft.updated_at) < utcnow() - REASON_TTL:
-            return None
-        data = dict(draft.data or {})
-    return data if str(data.get("proposal_id", "")).isdigit() else None
 
 
 def queue_reply(

@@ -140,8 +140,14 @@ async def revoke(update: Update, context: Context, role: str) -> None:
     assert update.effective_user is not None
     try:
         async with services.database.transaction() as session:
-            await require_again(session, update, context, "revoke")
-            record = await certificates.revoke(session, folio=folio, reason=reason, now=utcnow())
+            record = await certificates.revoke_by(
+                session,
+                actor_id=update.effective_user.id,
+                admin_ids=services.settings.admin_ids,
+                folio=folio,
+                reason=reason,
+                now=utcnow(),
+            )
             text = catalogs.text(
                 lang, "staff.revoke.done", folio=record.folio, reason=record.revoke_reason
             )

@@ -9,7 +9,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import services_of
 from bot.menu import publish_staff_menu
-from bot.staff.access import PRIVATE_MESSAGE, Context, language_of, remember, staff_only
+from bot.staff.access import PRIVATE_MESSAGE, Context, language_of, staff_only
 from bot.staff.replies import say
 from pmd_domain.clock import utcnow
 from pmd_domain.errors import DomainError
@@ -84,7 +84,6 @@ async def team(update: Update, context: Context, role: str) -> None:
         return
     await say(update, context, text)
     # The member's own command menu follows the new role (the public one when removed).
-    remember(context.application, target, new_role)
     await publish_staff_menu(context.bot, catalogs, user_id=target, role=new_role)
 
 

@@ -63,18 +63,19 @@ def send(args: argparse.Namespace) -> int:
 
     async def queue(database: Database) -> tuple[int, int]:
         async with database.transaction() as session:
-            campaign = await broadcasts.create(
+            queued = await broadcasts.queue(
                 session,
                 consultation=consultation,
-                text=args.text,
+                content=broadcasts.Content(
+                    text=args.text,
+                    photo=args.photo,
+                    button_text=args.button_text,
+                    button_url=args.button_url,
+                ),
                 audience=audience,
                 now=utcnow(),
-                photo=args.photo,
-                button_text=args.button_text,
-                button_url=args.button_url,
             )
-            recipients = await broadcasts.confirm(session, campaign_id=campaign.id, now=utcnow())
-            return campaign.id, recipients
+            return queued.campaign.id, queued.recipients
 
     campaign_id, recipients = common.run(common.with_database(settings, queue))
     print(

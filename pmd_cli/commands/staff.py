@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from pmd_cli import common
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
-from pmd_domain.errors import ConfiguredAdmin, NotAllowed
+from pmd_domain.errors import ConfiguredAdmin, InvalidEmail, NotAllowed
 from pmd_domain.services import staff, staff_login
 from web.panel.login import login_url
 
@@ -24,14 +26,28 @@ def run(args: argparse.Namespace) -> int:
                     session, user_id=args.user_id, role=args.role, now=utcnow(), name=args.name
                 )
                 return f"{args.user_id} ahora es {args.role}."
+            if args.staff_command == "add-web":
+                try:
+                    member = await staff.add_web(
+                        session, email=args.email, role=args.role, now=utcnow(), name=args.name
+                    )
+                except InvalidEmail:
+                    raise common.CommandError(f"«{args.email}» no es un correo válido.") from None
+                return (
+                    f"{member.email} ({member.name or 'sin nombre'}) ahora es {member.role}, "
+                    "solo en el panel web. Su enlace de entrada: "
+                    f"pmd staff link {member.email}"
+                )
             if args.staff_command == "link":
+                user_id = await _member_id(session, args.member)
                 try:
                     token = await staff_login.create_login_link(
-                        session, user_id=args.user_id, admin_ids=settings.admin_ids, now=utcnow()
+                        session, user_id=user_id, admin_ids=settings.admin_ids, now=utcnow()
                     )
                 except NotAllowed:
                     raise common.CommandError(
-                        f"{args.user_id} no es parte del equipo; agrégalo con pmd staff add."
+                        f"{args.member} no es parte del equipo; agrégalo con pmd staff add "
+                        "o pmd staff add-web."
                     ) from None
                 return login_url(settings.public_url, token)
             if args.staff_command == "remove":
@@ -51,13 +67,26 @@ def run(args: argparse.Namespace) -> int:
             listed = [
                 f"{m.user_id}\tadmin\t(PMD_ADMIN_IDS)"
                 if m.configured
-                else f"{m.user_id}\t{m.role}\t{m.name or ''}"
+                else f"{m.email if m.web_only else m.user_id}\t{m.role}\t{m.name or ''}"
                 for m in rows
             ]
             return "\n".join(listed) or "No hay personal registrado."
 
     print(common.run(common.with_database(settings, work)))
     return 0
+
+
+async def _member_id(session: AsyncSession, member: str) -> int:
+    """A Telegram user id as typed, or the id of the member with that e-mail address."""
+    if member.lstrip("-").isdigit():
+        return int(member)
+    try:
+        found = await staff.by_email(session, email=member)
+    except InvalidEmail:
+        found = None
+    if found is None:
+        raise common.CommandError(f"No hay nadie del equipo con el correo {member}.")
+    return found.user_id
 
 
 def register(sub: Any) -> None:
@@ -72,8 +101,15 @@ def register(sub: Any) -> None:
     remove = actions.add_parser("remove", help="quita a una persona del equipo")
     remove.add_argument("user_id", type=int)
     remove.set_defaults(func=run)
-    link = actions.add_parser("link", help="enlace de un solo uso al panel de análisis (15 min)")
-    link.add_argument("user_id", type=int)
+    web_only = actions.add_parser(
+        "add-web", help="agrega a alguien solo para el panel web (sin Telegram), por correo"
+    )
+    web_only.add_argument("email", help="correo electrónico")
+    web_only.add_argument("--role", required=True, choices=["admin", "moderator", "analyst"])
+    web_only.add_argument("--name")
+    web_only.set_defaults(func=run)
+    link = actions.add_parser("link", help="enlace de un solo uso al panel del personal (15 min)")
+    link.add_argument("member", help="id de usuario de Telegram o correo de quien usa solo la web")
     link.set_defaults(func=run)
     listing = actions.add_parser("list", help="lista al personal")
     listing.set_defaults(func=run)

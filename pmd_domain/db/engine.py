@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -232,20 +232,40 @@ class Database:
         at ``patience`` seconds; then, or on any other failure, the error is raised.
         ``work`` must therefore do nothing but database work that a rollback undoes.
         """
+        return await self._patiently(self.transaction, work, patience, "database write failed")
+
+    async def read(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        patience: float = WRITE_PATIENCE_SECONDS,
+    ) -> T:
+        """Run ``work`` in a read transaction, tried again like ``write`` on a passing failure.
+
+        For a read an update's step depends on (it must wait out an outage as the step
+        does, not fail before it).
+        """
+        return await self._patiently(self.reading, work, patience, "database read failed")
+
+    async def _patiently(
+        self,
+        opened: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+        work: Callable[[AsyncSession], Awaitable[T]],
+        patience: float,
+        what: str,
+    ) -> T:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience
         delay = RETRY_FIRST_SECONDS
         while True:
             try:
-                async with self.transaction() as session:
+                async with opened() as session:
                     return await work(session)
             except Exception as error:
                 left = deadline - loop.time()
                 if not is_transient(error) or left <= 0:
                     raise
-                self.failures.log(
-                    log, logging.WARNING, "database write failed, retrying", **describe(error)
-                )
+                self.failures.log(log, logging.WARNING, f"{what}, retrying", **describe(error))
             await asyncio.sleep(min(delay, left))  # the last try comes at the deadline
             delay = min(delay * 2, RETRY_MAX_SECONDS)
 

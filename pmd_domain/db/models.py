@@ -234,14 +234,22 @@ class Certificate(Base):
 
 
 class StaffMember(Base):
-    """A member of the planning office's staff, by Telegram user id."""
+    """A member of the planning office's staff.
+
+    ``user_id`` is their Telegram user id (always positive) or, for a member who works
+    from the web panel only, a negative number given when they are added by e-mail.
+    """
 
     __tablename__ = "staff"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'moderator', 'analyst')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'moderator', 'analyst')", name="role"),
+        CheckConstraint("user_id > 0 OR email IS NOT NULL", name="web_only_email"),
+    )
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     role: Mapped[str] = mapped_column(String(16))
     name: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     added_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(Moment)
 
@@ -255,6 +263,23 @@ class StaffLogin(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("staff.user_id", ondelete="CASCADE"))
     expires_at: Mapped[datetime] = mapped_column(Moment)
     used_at: Mapped[datetime | None] = mapped_column(Moment)
+
+
+class StaffSession(Base):
+    """An open session of the staff web panel; the cookie holds the id, this only its hash.
+
+    Logging out deletes the row; a removal or a change of role deletes every row of
+    the member, so all their open browsers are out at once.
+    """
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_user", "user_id"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff.user_id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(Moment)
+    expires_at: Mapped[datetime] = mapped_column(Moment)
 
 
 class Campaign(Base):
@@ -347,6 +372,7 @@ class StaffDraft(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(Moment)
 
 

@@ -28,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Campaign, Delivery, Participant, Proposal
 from pmd_domain.errors import InvalidAudience, InvalidCampaign, NotFound, WrongCampaignState
+from pmd_domain.i18n import Catalogs
+from pmd_domain.services import audit, staff
 
 CHANNEL = "telegram"
 CAMPAIGN_CHANNELS = ("telegram", "whatsapp")  # channels that take campaign messages
@@ -104,6 +106,24 @@ def check_audience(audience: Audience, *, consultation: Consultation) -> Audienc
             spec=audience.spec,
         )
     return audience
+
+
+def options_of(consultation: Consultation, kind: str, lang: str) -> list[tuple[str, str]]:
+    """``(value, label)`` of every option the consultation file gives an audience criterion
+    (pillars, or a question's options; campaign sources come from ``sources``)."""
+    if kind == "pillar":
+        return [(p.key, consultation.text(p.name, lang)) for p in consultation.pillars]
+    question = consultation.question(kind)
+    options = question.options if question else []
+    return [(o.key, consultation.text(o.label, lang)) for o in options]
+
+
+def describe(catalogs: Catalogs, consultation: Consultation, audience: Audience, lang: str) -> str:
+    """The audience in words (``broadcast.label.<kind>``), for every channel and the panel."""
+    value = audience.value or ""
+    if audience.kind in ("pillar", *DEMOGRAPHIC_KINDS):
+        value = dict(options_of(consultation, audience.kind, lang)).get(value, value)
+    return catalogs.text(lang, f"broadcast.label.{audience.kind}", value=value)
 
 
 def _matches(audience: Audience) -> ColumnElement[bool]:
@@ -281,6 +301,72 @@ async def confirm(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class Content:
+    """What a campaign says: its text, and an optional picture or link button."""
+
+    text: str
+    photo: str | None = None
+    button_text: str | None = None
+    button_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A campaign just queued and how many recipients its snapshot holds."""
+
+    campaign: Campaign
+    recipients: int
+
+
+async def queue(
+    session: AsyncSession,
+    *,
+    consultation: Consultation,
+    content: Content,
+    audience: Audience,
+    now: datetime,
+    staff_id: int | None = None,
+    admin_ids: Iterable[int] = (),
+    progress_chat_id: int | None = None,
+    progress_message_id: int | None = None,
+) -> Queued:
+    """Write, confirm and snapshot a campaign in the caller's transaction, and audit it.
+
+    The one way to send a campaign: the bot, the web panel and the CLI call it alike.
+    ``staff_id`` (None for the command line) must still hold the "broadcast" permission.
+    """
+    if staff_id is not None:
+        await staff.require(session, user_id=staff_id, admin_ids=admin_ids, permission="broadcast")
+    campaign = await create(
+        session,
+        consultation=consultation,
+        text=content.text,
+        audience=audience,
+        now=now,
+        photo=content.photo,
+        button_text=content.button_text,
+        button_url=content.button_url,
+        created_by=staff_id,
+    )
+    recipients = await confirm(
+        session,
+        campaign_id=campaign.id,
+        now=now,
+        progress_chat_id=progress_chat_id,
+        progress_message_id=progress_message_id,
+    )
+    await audit.record(
+        session,
+        actor=audit.CLI if staff_id is None else audit.staff_actor(staff_id),
+        action="broadcast.queue",
+        target=f"campaign:{campaign.id}",
+        now=now,
+        details={"audience": audience.spec, "recipients": recipients},
+    )
+    return Queued(campaign, recipients)
+
+
 async def pause(session: AsyncSession, *, campaign_id: int) -> Campaign:
     """Stop sending after the batch in flight; ``resume`` continues."""
     return await _transition(
@@ -382,10 +468,27 @@ CONTROLS = ("pause", "resume", "cancel")
 
 
 async def control(
-    session: AsyncSession, *, campaign_id: int, action: str, now: datetime
+    session: AsyncSession,
+    *,
+    campaign_id: int,
+    action: str,
+    now: datetime,
+    staff_id: int | None = None,
+    admin_ids: Iterable[int] = (),
 ) -> Progress:
     """Apply ``action`` (one of ``CONTROLS``; anything else changes nothing) and say
-    where the campaign stands."""
+    where the campaign stands. Written to the audit log; ``staff_id`` (None for the
+    command line) must still hold the "broadcast" permission."""
+    if staff_id is not None:
+        await staff.require(session, user_id=staff_id, admin_ids=admin_ids, permission="broadcast")
+    if action in CONTROLS:
+        await audit.record(
+            session,
+            actor=audit.CLI if staff_id is None else audit.staff_actor(staff_id),
+            action=f"broadcast.{action}",
+            target=f"campaign:{campaign_id}",
+            now=now,
+        )
     if action == "pause":
         await pause(session, campaign_id=campaign_id)
     elif action == "resume":

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -33,7 +34,7 @@ from pmd_domain.errors import (
     TextNotReadable,
     TextTooLong,
 )
-from pmd_domain.services import cache_versions, public_proposals
+from pmd_domain.services import audit, cache_versions, public_proposals, staff
 from pmd_domain.services.texts import clean_text, require_name
 
 TOKEN_BYTES = 24  # the tokens issued before the legible alphabet (still verified)
@@ -268,8 +269,26 @@ def topic_names(
     return tuple(named)
 
 
-async def revoke(session: AsyncSession, *, folio: str, reason: str, now: datetime) -> Certificate:
-    """Revoke the certificate with ``folio``.
+async def revoke_by(
+    session: AsyncSession,
+    *,
+    actor_id: int,
+    admin_ids: Iterable[int],
+    folio: str,
+    reason: str,
+    now: datetime,
+) -> Certificate:
+    """A staff member revokes a certificate: the role is checked again here (NotAllowed)."""
+    await staff.require(session, user_id=actor_id, admin_ids=admin_ids, permission="revoke")
+    return await revoke(
+        session, folio=folio, reason=reason, now=now, actor=audit.staff_actor(actor_id)
+    )
+
+
+async def revoke(
+    session: AsyncSession, *, folio: str, reason: str, now: datetime, actor: str = audit.CLI
+) -> Certificate:
+    """Revoke the certificate with ``folio``; written to the audit log as done by ``actor``.
 
     Every verification page says so ``PAGES_AGREE_SECONDS`` after the commit.
     """
@@ -285,6 +304,13 @@ async def revoke(session: AsyncSession, *, folio: str, reason: str, now: datetim
     record.updated_at = now
     await session.flush()
     await cache_versions.bump(session, cache_versions.CERTIFICATES)
+    await audit.record(
+        session,
+        actor=actor,
+        action="certificate.revoke",
+        target=f"certificate:{record.folio}",
+        now=now,
+    )
     return record
 
 

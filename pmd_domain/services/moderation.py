@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Participant, Proposal
 from pmd_domain.errors import AlreadyModerated, InvalidChoice, NotFound
-from pmd_domain.services import notifications, proposals, staff
+from pmd_domain.services import audit, notifications, proposals, staff
 from pmd_domain.services.texts import require_text
 
 DECISIONS = ("publish", "reject", "reassign")
@@ -127,4 +127,17 @@ async def decide(
         key = PUBLISHED_KEY if decision == "publish" and not came_back else None
     if key is not None and author is not None:
         await notifications.queue(session, participant=author, text_key=key, params=params, now=now)
+    details: dict[str, str] = {"folio": record.folio or ""}
+    if decision == "reject":
+        details["reason"] = reason_key or "typed"  # a typed reason stays with the proposal
+    if decision == "reassign":
+        details["topic"] = topic or ""
+    await audit.record(
+        session,
+        actor=audit.staff_actor(staff_id),
+        action=f"moderation.{decision}",
+        target=f"proposal:{record.id}",
+        now=now,
+        details=details,
+    )
     return record

@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmd_domain.db.models import StaffMember
-from pmd_domain.errors import ConfiguredAdmin, InvalidChoice, NotAllowed, SelfRemoval
-from pmd_domain.services import staff_drafts
+from pmd_domain.clock import utcnow
+from pmd_domain.db.models import StaffMember, StaffSession
+from pmd_domain.errors import (
+    ConfiguredAdmin,
+    InvalidChoice,
+    InvalidEmail,
+    NotAllowed,
+    NotFound,
+    SelfRemoval,
+)
+from pmd_domain.services import audit, staff_drafts
 
 ROLES = ("admin", "moderator", "analyst")
 # What each role may do; admins may do everything.
@@ -21,6 +30,8 @@ PERMISSIONS = {
     "moderator": {"moderate", "stats", "revoke", "integrity"},
     "analyst": {"analyse", "stats"},
 }
+EMAIL_MAX_CHARS = 254
+NAME_MAX_CHARS = 120
 
 
 async def role_of(session: AsyncSession, *, user_id: int, admin_ids: Iterable[int]) -> str | None:
@@ -66,10 +77,71 @@ async def add(
         )
         session.add(member)
     else:
+        if member.role != role:
+            await end_sessions(session, user_id=user_id)  # a new role: log in again
         member.role = role
         member.name = name or member.name
     await session.flush()
     return member
+
+
+def clean_email(raw: str) -> str:
+    """An e-mail address as stored (trimmed, lower case); InvalidEmail if it is not one."""
+    email = raw.strip().lower()
+    local, at, domain = email.partition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain.strip(".")
+        or len(email) > EMAIL_MAX_CHARS
+        or any(c.isspace() or c in "<>\"'" for c in email)
+    ):
+        raise InvalidEmail()
+    return email
+
+
+async def by_email(session: AsyncSession, *, email: str) -> StaffMember | None:
+    """The member with this e-mail address, if any."""
+    return await session.scalar(select(StaffMember).where(StaffMember.email == clean_email(email)))
+
+
+async def add_web(
+    session: AsyncSession,
+    *,
+    email: str,
+    role: str,
+    now: datetime,
+    name: str | None = None,
+    added_by: int | None = None,
+) -> StaffMember:
+    """Add a member who works from the web panel only (by e-mail), or change their role.
+
+    They get the next free negative id: Telegram user ids are always positive, so the
+    two kinds of member never collide and every table keyed by ``user_id`` serves both.
+    """
+    if role not in ROLES:
+        raise InvalidChoice(role=role)
+    address = clean_email(email)
+    found = await by_email(session, email=address)
+    if found is not None:
+        return await add(session, user_id=found.user_id, role=role, now=now, name=name)
+    lowest = await session.scalar(select(func.min(StaffMember.user_id)))
+    member = StaffMember(
+        user_id=min(int(lowest or 0), 0) - 1,
+        role=role,
+        name=(name or "").strip()[:NAME_MAX_CHARS] or None,
+        email=address,
+        added_by=added_by,
+        created_at=now,
+    )
+    session.add(member)
+    await session.flush()
+    return member
+
+
+async def end_sessions(session: AsyncSession, *, user_id: int) -> None:
+    """Close every open web panel session of the member."""
+    await session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
 
 
 async def remove(session: AsyncSession, *, user_id: int, admin_ids: Iterable[int] = ()) -> bool:
@@ -80,6 +152,7 @@ async def remove(session: AsyncSession, *, user_id: int, admin_ids: Iterable[int
     if user_id in set(admin_ids):
         raise ConfiguredAdmin(user_id=user_id)
     await staff_drafts.clear(session, user_id=user_id)
+    await end_sessions(session, user_id=user_id)
     result = await session.execute(delete(StaffMember).where(StaffMember.user_id == user_id))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -99,6 +172,12 @@ class Member:
     role: str
     name: str | None
     configured: bool  # a bootstrap admin from PMD_ADMIN_IDS
+    email: str | None = None  # a member of the web panel only
+
+    @property
+    def web_only(self) -> bool:
+        """Added by e-mail, without Telegram."""
+        return self.user_id < 0
 
 
 async def roster(session: AsyncSession, *, admin_ids: Iterable[int]) -> list[Member]:
@@ -107,7 +186,9 @@ async def roster(session: AsyncSession, *, admin_ids: Iterable[int]) -> list[Mem
     stored = await members(session)
     names = {m.user_id: m.name for m in stored}
     listed = [Member(uid, "admin", names.get(uid), True) for uid in admins]
-    listed += [Member(m.user_id, m.role, m.name, False) for m in stored if m.user_id not in admins]
+    listed += [
+        Member(m.user_id, m.role, m.name, False, m.email) for m in stored if m.user_id not in admins
+    ]
     return listed
 
 
@@ -126,15 +207,57 @@ async def add_by(
     await require(session, user_id=actor_id, admin_ids=admins, permission="manage_staff")
     if user_id in admins:
         raise ConfiguredAdmin(user_id=user_id)
-    return await add(session, user_id=user_id, role=role, now=now, added_by=actor_id, name=name)
+    if user_id < 0 and await session.get(StaffMember, user_id) is None:
+        raise NotFound("staff member", user_id=user_id)  # web-only ids are given, not chosen
+    member = await add(session, user_id=user_id, role=role, now=now, added_by=actor_id, name=name)
+    await _audit(session, actor_id, "staff.role", user_id, now, role=role)
+    return member
+
+
+async def add_web_by(
+    session: AsyncSession,
+    *,
+    actor_id: int,
+    admin_ids: Iterable[int],
+    email: str,
+    role: str,
+    now: datetime,
+    name: str | None = None,
+) -> StaffMember:
+    """An admin adds a member of the web panel only, by name and e-mail."""
+    await require(session, user_id=actor_id, admin_ids=admin_ids, permission="manage_staff")
+    member = await add_web(session, email=email, role=role, now=now, name=name, added_by=actor_id)
+    await _audit(session, actor_id, "staff.role", member.user_id, now, role=role, web=True)
+    return member
+
+
+async def _audit(
+    session: AsyncSession, actor_id: int, action: str, user_id: int, now: datetime, **details: Any
+) -> None:
+    await audit.record(
+        session,
+        actor=audit.staff_actor(actor_id),
+        action=action,
+        target=f"staff:{user_id}",
+        now=now,
+        details=details,
+    )
 
 
 async def remove_by(
-    session: AsyncSession, *, actor_id: int, admin_ids: Iterable[int], user_id: int
+    session: AsyncSession,
+    *,
+    actor_id: int,
+    admin_ids: Iterable[int],
+    user_id: int,
+    now: datetime | None = None,
 ) -> bool:
     """An admin removes a staff member (not a bootstrap admin, not themselves)."""
     admins = set(admin_ids)
     await require(session, user_id=actor_id, admin_ids=admins, permission="manage_staff")
     if user_id == actor_id and user_id not in admins:  # a bootstrap admin: refused below
         raise SelfRemoval()
-    return await remove(session, user_id=user_id, admin_ids=admins)
+    removed = await remove(session, user_id=user_id, admin_ids=admins)
+    if removed:
+        await _audit(session, actor_id, "staff.remove", user_id, now or utcnow())
+    return removed

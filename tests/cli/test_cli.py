@@ -108,6 +108,35 @@ def test_db_upgrade_staff_and_demo_data(tmp_path: Path) -> None:
     assert again.returncode == 2 and "semilla 7" in again.stderr
 
 
+def test_a_web_only_member_gets_a_link_by_e_mail(tmp_path: Path) -> None:
+    env = {
+        "PMD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/pmd.sqlite3",
+        "PMD_PUBLIC_URL": "https://participa.pachuca.gob.mx",
+    }
+    assert pmd("db", "upgrade", env=env).returncode == 0
+    added = pmd(
+        "staff",
+        "add-web",
+        "Lucia@Pachuca.gob.mx",
+        "--role",
+        "moderator",
+        "--name",
+        "Lucía",
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "lucia@pachuca.gob.mx" in added.stdout and "solo en el panel web" in added.stdout
+    listed = pmd("staff", "list", env=env)
+    assert "lucia@pachuca.gob.mx\tmoderator\tLucía" in listed.stdout
+    link = pmd("staff", "link", "lucia@pachuca.gob.mx", env=env)
+    assert link.returncode == 0, link.stderr
+    assert link.stdout.startswith("https://participa.pachuca.gob.mx/panel/entrar/")
+    unknown = pmd("staff", "link", "nadie@pachuca.gob.mx", env=env)
+    assert unknown.returncode == 2 and "nadie@pachuca.gob.mx" in unknown.stderr
+    bad = pmd("staff", "add-web", "no-es-correo", "--role", "analyst", env=env)
+    assert bad.returncode == 2 and "no es un correo válido" in bad.stderr
+
+
 @pytest.mark.parametrize("seed", [11])
 def test_demo_data_is_reproducible(tmp_path: Path, seed: int) -> None:
     outputs = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import secrets
 from dataclasses import dataclass
 
 import openpyxl
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
-from pmd_domain.db.models import Notification, Proposal
+from pmd_domain.db.models import Notification, Proposal, StaffSession
 from pmd_domain.services import analysis, participants, staff, staff_login
 from pmd_domain.settings import Settings
 from tests.factories import make_participant, make_proposal
@@ -144,22 +145,79 @@ async def test_without_a_session_nothing_is_shown(client: TestClient, seeded: Se
 
 async def test_forged_and_tampered_cookies_are_refused(client: TestClient, seeded: Seeded) -> None:
     await login(client, MODERATOR)
-    genuine = next(c for c in client.session.cookie_jar if c.key == COOKIE).value
-    user_id, role, expires, signature = genuine.split(".")
+    genuine = cookie_of(client)
+    flipped = ("A" if genuine[0] != "A" else "B") + genuine[1:]
     forgeries = [
-        f"{user_id}.admin.{expires}.{signature}",  # role raised
-        f"{ANALYST}.{role}.{expires}.{signature}",  # someone else
-        f"{user_id}.{role}.{int(expires) + 3600}.{signature}",  # longer life
-        f"{user_id}.{role}.{expires}.{'0' * 64}",
-        "7001.analyst.9999999999",
+        flipped,  # one character changed
+        genuine[:-1],
+        secrets.token_urlsafe(32),  # a well-formed id nobody was given
+        f"{MODERATOR}.admin.9999999999.{'0' * 64}",  # the old signed form, role raised
+        "x" * 500,
         "",
     ]
     for forged in forgeries:
         client.session.cookie_jar.clear()
-        client.session.cookie_jar.update_cookies({COOKIE: forged})
         response = await client.get("/panel", headers={"Cookie": f"{COOKIE}={forged}"})
         assert response.status == 403, forged
         assert seeded.first.folio not in await response.text()
+
+
+def cookie_of(client: TestClient) -> str:
+    """The panel session cookie the client holds now."""
+    return next(c for c in client.session.cookie_jar if c.key == COOKIE).value
+
+
+async def with_cookie(client: TestClient, value: str, path: str = "/panel") -> int:
+    """The status of a GET sent with ``value`` as the only panel cookie."""
+    client.session.cookie_jar.clear()
+    return (await client.get(path, headers={"Cookie": f"{COOKIE}={value}"})).status
+
+
+async def test_sessions_are_held_on_the_server_hashed(client: TestClient, seeded: Seeded) -> None:
+    await login(client, ANALYST)
+    value = cookie_of(client)
+    async with database(client).reading() as session:
+        rows = list(await session.scalars(select(StaffSession)))
+    assert [r.user_id for r in rows] == [ANALYST]
+    assert rows[0].id_hash == staff_login.token_hash(value) and value not in rows[0].id_hash
+
+
+async def test_after_logout_the_old_cookie_is_refused(client: TestClient, seeded: Seeded) -> None:
+    token = await login(client, ANALYST)
+    old = cookie_of(client)
+    # Logging out is a POST with the session's form token: without it nothing ends.
+    assert (await client.post("/panel/salir", data={"csrf": "f" * 64})).status == 403
+    assert (await client.get("/panel/salir")).status == 200  # the page offers the button
+    assert await with_cookie(client, old) == 200
+    client.session.cookie_jar.update_cookies({COOKIE: old})
+    response = await client.post("/panel/salir", data={"csrf": token})
+    assert response.status == 200 and "Sesión cerrada" in await response.text()
+    assert await with_cookie(client, old) == 403
+    assert await with_cookie(client, old, f"/panel/propuestas/{seeded.first.folio}") == 403
+
+
+async def test_removal_or_a_new_role_ends_every_open_session(
+    client: TestClient, seeded: Seeded
+) -> None:
+    await login(client, ANALYST)
+    laptop = cookie_of(client)
+    client.session.cookie_jar.clear()
+    await login(client, ANALYST)
+    phone = cookie_of(client)
+    assert laptop != phone
+    assert await with_cookie(client, laptop) == 200 and await with_cookie(client, phone) == 200
+    async with database(client).transaction() as session:
+        await staff.add(session, user_id=ANALYST, role="moderator", now=utcnow())
+    assert await with_cookie(client, laptop) == 403 and await with_cookie(client, phone) == 403
+
+    client.session.cookie_jar.clear()
+    await login(client, ANALYST)
+    again = cookie_of(client)
+    async with database(client).transaction() as session:
+        await staff.remove(session, user_id=ANALYST)
+        await staff.add(session, user_id=ANALYST, role="moderator", now=utcnow())
+    # Added back with the same role a moment later: the old cookie still opens nothing.
+    assert await with_cookie(client, again) == 403
 
 
 async def test_a_removed_staff_member_loses_access_at_once(

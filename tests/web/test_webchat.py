@@ -200,3 +200,32 @@ async def test_one_browser_never_sees_another_ones_replies(
             response = await other.get(f"/participa/mensajes?desde={cursor}")
             assert response.status == 400
             assert (await response.json())["error"]
+
+
+async def test_the_chat_speaks_the_browsers_language_among_the_exercises(
+    client: TestClient,
+) -> None:
+    """As the bot takes Telegram's language_code, the browser chat takes Accept-Language."""
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    page = await client.get("/participa", headers=english)
+    html = await page.text()
+    assert '<html lang="en">' in html
+    response = await client.post(
+        "/participa/mensajes", json={"kind": "start", "text": "", "id": "lang1"}, headers=english
+    )
+    body = await response.json()
+    texts = "\n".join(r["text"] for r in body["replies"])
+    assert "Welcome to the citizen consultation" in texts
+    labels = [b["label"] for r in body["replies"] for row in r["buttons"] for b in row]
+    assert "I accept" in labels
+
+
+async def test_a_language_the_exercise_does_not_offer_gets_spanish(client: TestClient) -> None:
+    french = {"Accept-Language": "fr-FR,fr;q=0.9"}
+    page = await client.get("/participa", headers=french)
+    assert '<html lang="es-MX">' in await page.text()
+    response = await client.post(
+        "/participa/mensajes", json={"kind": "start", "text": "", "id": "lang2"}, headers=french
+    )
+    texts = "\n".join(r["text"] for r in (await response.json())["replies"])
+    assert "aviso de privacidad" in texts.lower()

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from pmd_domain.clock import utcnow
 from pmd_domain.errors import LoginLinkInvalid
-from pmd_domain.services import staff_login
+from pmd_domain.services import staff_login, staff_sessions
 from web.keys import DATABASE, SETTINGS
 from web.links import route_url
 from web.panel import session
@@ -27,24 +27,19 @@ async def enter(request: web.Request) -> web.StreamResponse:
     """Use a login link: set the session cookie and go on to the panel."""
     agent = request.headers.get("User-Agent", "").lower()
     if any(name in agent for name in PREVIEW_AGENTS):
-        return session.message(
-            request, "Panel de análisis", "Abre este enlace en tu navegador.", 200
-        )
+        return session.refused(request, "open_in_browser", 200)
     try:
         async with request.app[DATABASE].transaction() as db:
+            now = utcnow()
             user_id, role = await staff_login.redeem(
                 db,
                 token=request.match_info["token"],
-                now=utcnow(),
+                now=now,
                 admin_ids=request.app[SETTINGS].admin_ids,
             )
+            value = await staff_sessions.open_session(db, user_id=user_id, role=role, now=now)
     except LoginLinkInvalid:
-        return session.message(
-            request,
-            "Enlace no válido",
-            "El enlace ya no es válido; pide uno nuevo con /panel en el bot.",
-            403,
-        )
+        return session.refused(request, "link_invalid")
     log.info("staff logged in", extra={"staff": user_id, "role": role})
     # A page that moves on by itself rather than a 302: after a click on another site
     # (Telegram Web) the browser would not send the SameSite=Strict cookie along a
@@ -52,19 +47,29 @@ async def enter(request: web.Request) -> web.StreamResponse:
     response = session.page(
         request, "panel/enter.html", {"target": str(request.app.router["panel"].url_for())}
     )
-    session.start(response, request, user_id=user_id, role=role)
+    session.start(response, request, value=value)
     return response
 
 
 @routes.get("/panel/salir", name="panel_logout")
 async def leave_page(request: web.Request) -> web.StreamResponse:
-    """Leave: the cookie is removed (SameSite=Strict keeps other sites from doing this)."""
-    return _left(request)
+    """Leaving is a POST with the session's form token; this page only offers the button."""
+    who = await session.current(request)
+    if who is None:
+        return _left(request)
+    return session.page(request, "panel/leave.html", {"who": who})
 
 
 @routes.post("/panel/salir")
 async def leave(request: web.Request) -> web.StreamResponse:
-    """Leave the staff area from its button."""
+    """Leave from the button: the session ends on the server, not only in this browser."""
+    who = await session.current(request)
+    if who is not None:
+        if not await session.csrf_ok(request, who):
+            return session.refused(request, "form_expired")
+        async with request.app[DATABASE].transaction() as db:
+            await staff_sessions.close(db, value=request.cookies.get(session.COOKIE, ""))
+        log.info("staff logged out", extra={"staff": who.user_id})
     return _left(request)
 
 
@@ -74,8 +79,6 @@ def login_url(public_url: str, token: str) -> str:
 
 
 def _left(request: web.Request) -> web.StreamResponse:
-    response = session.message(
-        request, "Sesión cerrada", "Saliste del panel. Para volver, pide un enlace con /panel.", 200
-    )
+    response = session.refused(request, "logged_out", 200)
     session.end(response)
     return response

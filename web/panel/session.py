@@ -1,8 +1,10 @@
-"""Staff sessions: a signed cookie, a CSRF token bound to it, the role checked on each request.
+"""Staff sessions held on the server, a CSRF token bound to each, the role checked per request.
 
-The cookie holds ``user_id.role.expiry.signature`` (HMAC-SHA256 with PMD_SECRET_KEY).
-It proves who logged in and until when; what they may do is read from the database
-on every request, so removing a staff member takes their access away at once.
+The cookie holds a random session id; the ``staff_sessions`` table keeps only its
+SHA-256 (``pmd_domain.services.staff_sessions``). Every request looks the session up
+and reads the member's role now: logging out, a removal or a role change ends every
+open session of theirs at once. The form token is an HMAC of the session id with
+PMD_SECRET_KEY, checked on every POST. Texts come from the catalogues (``panel.po``).
 """
 
 from __future__ import annotations
@@ -20,15 +22,19 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from pmd_domain.clock import utcnow
-from pmd_domain.services import staff
-from web.keys import DATABASE, SETTINGS
+from pmd_domain.i18n import DEFAULT_LANGUAGE
+from pmd_domain.services import staff, staff_sessions
+from web.keys import CATALOGS, DATABASE, SETTINGS
 
 log = logging.getLogger(__name__)
 
 COOKIE = "pmd_staff"
 COOKIE_PATH = "/panel"
-SESSION_SECONDS = 8 * 60 * 60
+SESSION_SECONDS = int(staff_sessions.SESSION_TTL.total_seconds())
 ANALYSE = "analyse"
+# The panel is written in one language as a whole (its older pages are not all in the
+# catalogues yet, and a half-translated page is worse than a Spanish one).
+LANGUAGE = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -44,43 +50,23 @@ class Staff:
         """Admins and analysts may change the analysis; moderators only look."""
         return staff.may(self.role, ANALYSE)
 
-
-def _sign(secret: str, purpose: str, payload: str) -> str:
-    return hmac.new(secret.encode(), f"{purpose}|{payload}".encode(), hashlib.sha256).hexdigest()
-
-
-def session_value(secret: str, *, user_id: int, role: str, expires: int) -> str:
-    """The cookie value of a session."""
-    payload = f"{user_id}.{role}.{expires}"
-    return f"{payload}.{_sign(secret, 'panel-session', payload)}"
-
-
-def read_session(secret: str, value: str, *, now: int) -> tuple[int, str] | None:
-    """``(user_id, role)`` of a genuine, unexpired cookie value; None otherwise."""
-    parts = value.split(".")
-    if len(parts) != 4 or len(value) > 200:
-        return None
-    user_id, role, expires, signature = parts
-    expected = _sign(secret, "panel-session", f"{user_id}.{role}.{expires}")
-    if not hmac.compare_digest(signature, expected):
-        return None
-    if not (expires.isdigit() and int(expires) > now and user_id.lstrip("-").isdigit()):
-        return None
-    return int(user_id), role
+    def may(self, permission: str) -> bool:
+        """Whether this member's role grants ``permission`` (what the pages offer)."""
+        return staff.may(self.role, permission)
 
 
 def csrf_token(secret: str, cookie: str) -> str:
     """The form token bound to one session cookie."""
-    return _sign(secret, "panel-csrf", cookie)
+    digest = hmac.new(secret.encode(), f"panel-csrf|{cookie}".encode(), hashlib.sha256)
+    return digest.hexdigest()
 
 
-def start(response: web.StreamResponse, request: web.Request, *, user_id: int, role: str) -> None:
-    """Give the browser a session cookie."""
+def start(response: web.StreamResponse, request: web.Request, *, value: str) -> None:
+    """Give the browser the cookie of a session just opened (``staff_sessions.open_session``)."""
     settings = request.app[SETTINGS]
-    expires = int(utcnow().timestamp()) + SESSION_SECONDS
     response.set_cookie(
         COOKIE,
-        session_value(settings.secret_key, user_id=user_id, role=role, expires=expires),
+        value,
         max_age=SESSION_SECONDS,
         path=COOKIE_PATH,
         httponly=True,
@@ -95,17 +81,20 @@ def end(response: web.StreamResponse) -> None:
 
 
 async def current(request: web.Request) -> Staff | None:
-    """The staff member of this request, with the role the database gives them now."""
+    """The staff member of this request's open session, with the role they have now."""
     settings = request.app[SETTINGS]
     cookie = request.cookies.get(COOKIE, "")
-    found = read_session(settings.secret_key, cookie, now=int(utcnow().timestamp()))
-    if found is None:
+    if not cookie:
         return None
     async with request.app[DATABASE].reading() as session:
-        role = await staff.role_of(session, user_id=found[0], admin_ids=settings.admin_ids)
-    if role is None:
+        found = await staff_sessions.find(
+            session, value=cookie, now=utcnow(), admin_ids=settings.admin_ids
+        )
+    if found is None:
         return None
-    return Staff(user_id=found[0], role=role, csrf=csrf_token(settings.secret_key, cookie))
+    return Staff(
+        user_id=found.user_id, role=found.role, csrf=csrf_token(settings.secret_key, cookie)
+    )
 
 
 def page(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> Any:
@@ -132,43 +121,52 @@ def redirect(location: str) -> web.Response:
 View = Callable[[web.Request, Staff], Awaitable[web.StreamResponse]]
 
 
+def panel_text(request: web.Request, key: str, **params: object) -> str:
+    """A catalogue text in the panel's language (messages, notices)."""
+    return request.app[CATALOGS].text(LANGUAGE, key, **params)
+
+
+def refused(request: web.Request, what: str, status: int = 403) -> web.Response:
+    """A short page from the catalogue: ``panel.<what>.title`` and ``panel.<what>.text``."""
+    return message(
+        request,
+        panel_text(request, f"panel.{what}.title"),
+        panel_text(request, f"panel.{what}.text"),
+        status,
+    )
+
+
 def staff_only(*, permission: str | None = None) -> Callable[[View], Any]:
-    """Wrap a view: a valid session, the CSRF token on POST, and ``permission`` if given."""
+    """Wrap a view: an open session, the CSRF token on POST, and ``permission`` if given.
+
+    The role check here is the server's: a page that hides a button is only a courtesy,
+    a POST by a role without the permission is refused before the view runs (and each
+    service checks the role again inside its own transaction).
+    """
 
     def wrap(view: View) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         @functools.wraps(view)
         async def inner(request: web.Request) -> web.StreamResponse:
             who = await current(request)
             if who is None:
-                return message(
-                    request,
-                    "Necesitas entrar con un enlace",
-                    "Para entrar al panel pide un enlace con /panel en el bot.",
-                    403,
-                )
-            if request.method == "POST":
-                form = await request.post()
-                sent = form.get("csrf")
-                if not isinstance(sent, str) or not hmac.compare_digest(sent, who.csrf):
-                    return message(
-                        request,
-                        "El formulario caducó",
-                        "Vuelve a cargar la página e inténtalo otra vez.",
-                        403,
-                    )
+                return refused(request, "no_session")
+            if request.method == "POST" and not await csrf_ok(request, who):
+                return refused(request, "form_expired")
             if permission is not None and not staff.may(who.role, permission):
                 log.info("panel action refused", extra={"staff": who.user_id, "role": who.role})
-                return message(
-                    request,
-                    "Sin permiso",
-                    "Tu rol puede consultar las propuestas, pero no cambiar su análisis.",
-                    403,
-                )
+                return refused(request, f"forbidden.{permission}")
             return await view(request, who)
 
         return inner
 
     return wrap
+
+
+async def csrf_ok(request: web.Request, who: Staff) -> bool:
+    """Whether the posted form carries this session's token."""
+    form = await request.post()
+    sent = form.get("csrf")
+    return isinstance(sent, str) and hmac.compare_digest(sent, who.csrf)
 
 
 async def form_of(request: web.Request) -> MultiDictProxy[Any]:

@@ -15,31 +15,26 @@ from pmd_domain.db.models import Proposal
 from pmd_domain.errors import DomainError, NotFound
 from pmd_domain.services import analysis, proposals
 from web.keys import CONSULTATION, DATABASE
-from web.panel.session import ANALYSE, Staff, form_of, page, redirect, staff_only
+from web.panel.session import ANALYSE, Staff, form_of, page, panel_text, redirect, staff_only
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 PER_PAGE = 50
-STATUS_LABELS = {"pending": "En revisión", "published": "Publicada", "rejected": "Rechazada"}
-OUTCOME_LABELS = {
-    "incluida": "Incluida en el PMD",
-    "considerada": "Considerada",
-    "no_procede": "No procede",
-    analysis.NO_OUTCOME: "Sin resultado",
-}
-SORT_LABELS = {"supports": "Más apoyos", "recent": "Más recientes", "oldest": "Más antiguas"}
-# Messages after a form, by a fixed key (never echoing what was typed).
-NOTICES = {
-    "acciones": "Alineación guardada.",
-    "duplicado": "Grupo de duplicados actualizado.",
-    "sin_duplicado": "La propuesta ya no está marcada como duplicado.",
-    "resultado": "Resultado guardado. Quien la propuso lo verá en Mi participación.",
-    "folio_desconocido": "No encontramos una propuesta con ese folio.",
-    "duplicado_invalido": "Una propuesta no puede ser duplicado de sí misma ni del grupo que encabeza.",
-    "accion_invalida": "Esas acciones no son del eje de la propuesta.",
-    "resultado_invalido": "Elige un resultado.",
-    "nota_larga": "La nota es muy larga (máximo 1,000 caracteres).",
-}
+STATUSES = ("pending", "published", "rejected")
+OUTCOMES = ("incluida", "considerada", "no_procede", analysis.NO_OUTCOME)
+SORTS = ("supports", "recent", "oldest")
+# Messages after a form, by a fixed key (never echoing what was typed): panel.analysis.<key>.
+NOTICES = (
+    "acciones",
+    "duplicado",
+    "sin_duplicado",
+    "resultado",
+    "folio_desconocido",
+    "duplicado_invalido",
+    "accion_invalida",
+    "resultado_invalido",
+    "nota_larga",
+)
 
 
 def _filters(query: Any, consultation: Consultation) -> analysis.Filters:
@@ -61,7 +56,8 @@ def _page_number(query: Any) -> int:
     return min(int(raw), 100_000) if raw.isdigit() and int(raw) > 0 else 1
 
 
-def _names(consultation: Consultation) -> dict[str, str]:
+def names_of(consultation: Consultation) -> dict[str, str]:
+    """Pillar labels by key and topic labels by ``pillar.topic`` (Spanish)."""
     names: dict[str, str] = {}
     for pillar in consultation.pillars:
         names[pillar.key] = f"{pillar.number}. {consultation.text(pillar.name, 'es')}"
@@ -95,17 +91,20 @@ async def listing(request: web.Request, who: Staff) -> web.StreamResponse:
         "pages": pages,
         "prev_query": urlencode({**kept, "pagina": number - 1}) if number > 1 else None,
         "next_query": urlencode({**kept, "pagina": number + 1}) if number < pages else None,
-        **_labels(consultation),
+        **_labels(request, consultation),
     }
     return page(request, "panel/list.html", context)
 
 
-def _labels(consultation: Consultation) -> dict[str, Any]:
+def _labels(request: web.Request, consultation: Consultation) -> dict[str, Any]:
+    def of(prefix: str, keys: tuple[str, ...]) -> dict[str, str]:
+        return {key: panel_text(request, f"panel.{prefix}.{key}") for key in keys}
+
     return {
-        "names": _names(consultation),
-        "status_labels": STATUS_LABELS,
-        "outcome_labels": OUTCOME_LABELS,
-        "sort_labels": SORT_LABELS,
+        "names": names_of(consultation),
+        "status_labels": of("status", STATUSES),
+        "outcome_labels": of("outcome", OUTCOMES),
+        "sort_labels": of("sort", SORTS),
     }
 
 
@@ -137,10 +136,15 @@ async def detail(request: web.Request, who: Staff) -> web.StreamResponse:
             for a in (pillar.actions if pillar else [])
         ],
         "group": group if group.duplicates else None,
-        "notice": NOTICES.get(request.query.get("aviso", "")),
-        **_labels(consultation),
+        "notice": _notice(request),
+        **_labels(request, consultation),
     }
     return page(request, "panel/proposal.html", context)
+
+
+def _notice(request: web.Request) -> str | None:
+    key = request.query.get("aviso", "")
+    return panel_text(request, f"panel.analysis.{key}") if key in NOTICES else None
 
 
 def _back(request: web.Request, folio: str, notice: str) -> web.Response:
