@@ -264,6 +264,17 @@ async def open_participation(request: web.Request) -> web.Response:
     return response
 
 
+@routes.get("/escudo", name="coat_of_arms")
+async def coat_of_arms(request: web.Request) -> web.Response:
+    """The office's coat of arms named in the consultation file (404 when none)."""
+    image = request.app[CONSULTATION].coat_of_arms
+    if image is None:
+        raise web.HTTPNotFound()
+    kind = "image/png" if image.startswith(b"\x89PNG") else "image/jpeg"
+    headers = {"Cache-Control": "public, max-age=86400"}
+    return web.Response(body=image, content_type=kind, headers=headers)
+
+
 @routes.get("/privacidad", name="privacy")
 async def privacy(request: web.Request) -> web.Response:
     """The full privacy notice."""

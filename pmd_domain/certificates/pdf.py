@@ -147,6 +147,15 @@ def render_certificate(
     qr_y = 52 * mm  # room below for the address, the folio and code, the office
     center = ParagraphStyle("c", fontName=regular, fontSize=12, leading=16, alignment=TA_CENTER)
     y = height - 30 * mm
+    if consultation.coat_of_arms is not None:
+        # The office's coat of arms above its name, at most 18 mm high and 40 mm wide.
+        arms = ImageReader(io.BytesIO(consultation.coat_of_arms))
+        pixels_w, pixels_h = arms.getSize()
+        scale = min(18 * mm / pixels_h, 40 * mm / pixels_w)
+        arms_w, arms_h = pixels_w * scale, pixels_h * scale
+        top = height - 20 * mm
+        pdf.drawImage(arms, (width - arms_w) / 2, top - arms_h, arms_w, arms_h, mask="auto")
+        y = top - arms_h - 3 * mm
     y = para(
         escape(exercise.authority),
         y,

@@ -124,8 +124,36 @@ def load_consultation(path: Path | None = None) -> Consultation:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConsultationError([Problem(str(path), None, "", f"no se puede leer: {exc}")]) from exc
     consultation = parse_consultation(text, name=str(path))
+    consultation.attach_coat_of_arms(_coat_of_arms(consultation, Path(path)))
     consultation.follow_sources(_SourcesFile(Path(path), stamp))
     return consultation
+
+
+# The coat of arms is drawn on the certificate (reportlab) and served to the pages.
+COAT_OF_ARMS_MAX_BYTES = 2 * 1024 * 1024
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+
+def _coat_of_arms(consultation: Consultation, path: Path) -> bytes | None:
+    """The image ``[office] coat_of_arms`` names, relative to the consultation file."""
+    named = consultation.office.coat_of_arms.strip()
+    if not named:
+        return None
+    image = Path(named) if Path(named).is_absolute() else path.parent / named
+    where = "office.coat_of_arms"
+    try:
+        with image.open("rb") as handle:
+            data = handle.read(COAT_OF_ARMS_MAX_BYTES + 1)
+    except OSError as exc:
+        problem = f"no se puede leer el escudo {str(image)!r}: {exc.strerror or exc}"
+        raise ConsultationError([Problem(str(path), None, where, problem)]) from exc
+    if len(data) > COAT_OF_ARMS_MAX_BYTES:
+        problem = "el escudo pesa más de 2 MB; usa una imagen más ligera"
+        raise ConsultationError([Problem(str(path), None, where, problem)])
+    if not data.startswith(_IMAGE_MAGIC):
+        problem = "el escudo debe ser una imagen PNG o JPEG"
+        raise ConsultationError([Problem(str(path), None, where, problem)])
+    return data
 
 
 def _stamp(path: Path) -> tuple[int, int]:

@@ -313,6 +313,16 @@ class Consultation(Strict):
     colonias: dict[ColoniaName, PostalCode] = Field(default_factory=dict)
     office: Office = Office()
     _live: _LiveSources | None = PrivateAttr(default=None)
+    _coat_of_arms: bytes | None = PrivateAttr(default=None)
+
+    @property
+    def coat_of_arms(self) -> bytes | None:
+        """The office's coat of arms (PNG or JPEG bytes) read with the file, or None."""
+        return self._coat_of_arms
+
+    def attach_coat_of_arms(self, image: bytes | None) -> None:
+        """Keep the image ``[office] coat_of_arms`` names (read once, by the loader)."""
+        self._coat_of_arms = image
 
     @model_validator(mode="after")
     def _unique_pillars(self) -> Consultation:
