@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db.models import Certificate, Participant, Proposal
-from pmd_domain.services import participants, proposals
+from pmd_domain.services import certificates, participants, proposals
 
 _ids = itertools.count(1000)
 SEASONED = timedelta(hours=2)  # longer ago than any report rule's minimum account age
@@ -188,3 +188,17 @@ def make_certificate(
     )
     session.add(record)
     return record
+
+
+def sample_certificate(*, name: str = "Ana López", folio: str = "C-000001") -> Certificate:
+    """A certificate record not stored anywhere, to render a PDF from."""
+    moment = utcnow()
+    return Certificate(
+        participant_id=1,
+        folio=folio,
+        token=certificates.new_token(),
+        name=name,
+        topics=[["servicios", "agua"]],
+        issued_at=moment,
+        updated_at=moment,
+    )

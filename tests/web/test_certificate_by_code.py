@@ -12,15 +12,13 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from pmd_domain.certificates.pdf import render_certificate_async
-from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.consultation.demo_exercise import demo_exercise_text
 from pmd_domain.consultation.loader import parse_consultation
 from pmd_domain.db import Database
-from pmd_domain.db.models import Certificate
 from pmd_domain.services import certificates
 from pmd_domain.settings import Settings
-from tests.factories import make_certificate, make_participant
+from tests.factories import make_certificate, make_participant, sample_certificate
 from tests.web.test_certificate_page import issue_one
 from web.app import create_app
 from web.certificates import VERIFICATION
@@ -150,15 +148,7 @@ async def test_the_pdf_prints_the_url_legibly_with_the_folio_and_code(
 
 async def test_the_pdf_says_who_is_behind_it(consultation: Consultation) -> None:
     demo = parse_consultation(demo_exercise_text(date.today()), name="demo")
-    record = Certificate(
-        participant_id=1,
-        folio="C-000001",
-        token=certificates.new_token(),
-        name="Ana López",
-        topics=[["servicios", "agua"]],
-        issued_at=utcnow(),
-        updated_at=utcnow(),
-    )
+    record = sample_certificate()
     pdf = await render_certificate_async(
         consultation=demo, certificate=record, verify_url="https://x.example/constancias/t"
     )

@@ -13,13 +13,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 
 from pmd_domain.certificates.pdf import render_certificate_async
-from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.consultation.demo_exercise import demo_exercise_text
 from pmd_domain.consultation.loader import ConsultationError, load_consultation
-from pmd_domain.db.models import Certificate
-from pmd_domain.services import certificates
 from pmd_domain.settings import Settings
+from tests.factories import sample_certificate
 from web.app import create_app
 
 
@@ -46,15 +44,7 @@ def _images(pdf: bytes) -> int:
 
 
 async def _certificate(consultation: Consultation) -> bytes:
-    record = Certificate(
-        participant_id=1,
-        folio="C-000001",
-        token=certificates.new_token(),
-        name="Ana López",
-        topics=[["servicios", "agua"]],
-        issued_at=utcnow(),
-        updated_at=utcnow(),
-    )
+    record = sample_certificate()
     return await render_certificate_async(
         consultation=consultation, certificate=record, verify_url="https://x.example/c/t"
     )
