@@ -12,18 +12,19 @@ import io
 import json
 from typing import Any
 
+from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.publication import HIDDEN
 
-DIMENSION_TITLES = {"gender": "género", "age_group": "grupo de edad", "sector": "sector"}
 SLUGS = {"gender": "genero", "age_group": "edad", "sector": "sector"}
 ACCENT = "#7a1f3d"
 CENSUS = "#8a8a8a"
 MAX_BARS = 15
 
 
-def dimension_title(dimension: str) -> str:
-    """The Spanish name of a demographic dimension."""
-    return DIMENSION_TITLES.get(dimension, dimension.replace("_", " "))
+def dimension_title(catalogs: Catalogs, dimension: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The name of a demographic dimension (catalogue ``chart.dimension.<name>``)."""
+    key = f"chart.dimension.{dimension}"
+    return catalogs.text(lang, key) if catalogs.has(key) else dimension.replace("_", " ")
 
 
 def slug(dimension: str) -> str:
@@ -31,36 +32,47 @@ def slug(dimension: str) -> str:
     return SLUGS.get(dimension, dimension.replace("_", "-"))
 
 
-def chart_specs(snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def chart_specs(
+    snapshot: dict[str, Any], catalogs: Catalogs, lang: str = DEFAULT_LANGUAGE
+) -> dict[str, dict[str, Any]]:
     """Every chart of the dashboard as ``{name: spec}``; each spec carries its ``version``."""
+
+    def t(key: str, **params: object) -> str:
+        return catalogs.text(lang, key, **params)
+
+    def by(key: str, dim: str) -> str:
+        return t(key, dimension=dimension_title(catalogs, dim, lang))
+
     specs: dict[str, dict[str, Any]] = {}
     participants = snapshot["participants"]
     for dim, series in participants.items():
         if dim in ("day", "source"):
             continue
         specs[f"participantes-{slug(dim)}"] = _bars(
-            f"Participantes por {dimension_title(dim)}", series, horizontal=True
+            by("chart.participants_by", dim), series, horizontal=True
         )
     specs["participantes-dia"] = _bars(
-        "Participantes por día", participants["day"], horizontal=False, short_labels=True
+        t("chart.participants_day"), participants["day"], horizontal=False, short_labels=True
     )
     specs["participantes-fuente"] = _bars(
-        "Participantes por fuente de campaña", participants["source"], horizontal=True
+        t("chart.participants_source"), participants["source"], horizontal=True
     )
     specs["propuestas-eje"] = _bars(
-        "Propuestas por eje", snapshot["proposals"]["pillar"], horizontal=True
+        t("chart.proposals_pillar"), snapshot["proposals"]["pillar"], horizontal=True
     )
     topics = sorted(
         (s for s in snapshot["proposals"]["topic"] if s["count"]), key=lambda s: -s["count"]
     )[:MAX_BARS]
     specs["propuestas-tema"] = _bars(
-        f"Temas con más propuestas (hasta {MAX_BARS})", topics, horizontal=True
+        t("chart.proposals_topic", n=MAX_BARS), topics, horizontal=True
     )
-    specs["apoyos-eje"] = _bars("Apoyos por eje", snapshot["supports"]["pillar"], horizontal=True)
+    specs["apoyos-eje"] = _bars(
+        t("chart.supports_pillar"), snapshot["supports"]["pillar"], horizontal=True
+    )
     for dim, rows in snapshot["representativeness"].items():
         specs[f"representatividad-{slug(dim)}"] = {
             "kind": "compare",
-            "title": f"Representatividad por {dimension_title(dim)} (%)",
+            "title": by("chart.representativeness", dim),
             "labels": [
                 f"{r['label']} ({HIDDEN})" if r["participant_share"] is None else r["label"]
                 for r in rows
@@ -69,6 +81,7 @@ def chart_specs(snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "reference": [round(100 * r["census_share"], 1) for r in rows],
         }
     for spec in specs.values():
+        spec["empty"] = t("chart.empty")
         spec["version"] = hashlib.sha256(
             json.dumps(spec, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()[:16]
@@ -114,7 +127,7 @@ def render(spec: dict[str, Any]) -> bytes:
     thousands = FuncFormatter(count_label)
     top = max([1, *values])  # counts start at 0; an empty series still has a 0-1 axis
     if not labels:
-        axes.text(0.5, 0.5, "Aún no hay datos", ha="center", va="center", fontsize=12)
+        axes.text(0.5, 0.5, spec["empty"], ha="center", va="center", fontsize=12)
         axes.set_axis_off()
     elif spec["kind"] == "bar":
         axes.bar(range(len(values)), values, color=ACCENT)

@@ -15,6 +15,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from pmd_domain import tabular
+from pmd_domain.i18n import Catalogs
 from pmd_domain.publication import HIDDEN
 from pmd_domain.services import open_catalog, open_data
 from pmd_domain.settings import Settings
@@ -64,6 +65,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         database=app[DATABASE],
         consultation=app[CONSULTATION],
         chart_url=lambda name, v: str(chart.url_for(name=name).with_query(v=v)),
+        catalogs=app[CATALOGS],
     )
     app[CHARTS] = ChartStore()
     yield
@@ -142,7 +144,7 @@ async def dashboard(request: web.Request) -> web.Response:
             "opens": _long_date(consultation.exercise.opens.astimezone(zone)),
             "closes": _long_date(consultation.exercise.closes.astimezone(zone)),
             "census": consultation.census,
-            "dimension_title": _titles(published.snapshot),
+            "dimension_title": _titles(request.app[CATALOGS], published.snapshot),
             "slug": charts.slug,
             "published_at": published_at,
             "published_span": Markup('<span data-field="published">{}</span>').format(
@@ -334,5 +336,5 @@ def _moment(request: web.Request, iso: str | None) -> str | None:
     )
 
 
-def _titles(snapshot: dict[str, Any]) -> dict[str, str]:
-    return {dim: charts.dimension_title(dim) for dim in snapshot["participants"]}
+def _titles(catalogs: Catalogs, snapshot: dict[str, Any]) -> dict[str, str]:
+    return {dim: charts.dimension_title(catalogs, dim) for dim in snapshot["participants"]}

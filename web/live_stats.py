@@ -23,6 +23,7 @@ from typing import Any
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
+from pmd_domain.i18n import Catalogs
 from pmd_domain.logs import RepeatedLog
 from pmd_domain.services import disclosure, stats
 from web import charts
@@ -56,9 +57,11 @@ class SnapshotCache:
         database: Database,
         consultation: Consultation,
         chart_url: Callable[[str, str], str],
+        catalogs: Catalogs | None = None,
         interval: float = 1.0,
     ):
         self.database = database
+        self.catalogs = catalogs or Catalogs.load()
         self.consultation = consultation
         self.chart_url = chart_url
         self.interval = interval
@@ -118,7 +121,7 @@ class SnapshotCache:
             self._task = None
 
     def _publish(self, snapshot: dict[str, Any]) -> Published:
-        specs = charts.chart_specs(snapshot)
+        specs = charts.chart_specs(snapshot, self.catalogs)
         figures = {key: value for key, value in snapshot.items() if key != "generated_at"}
         figures["charts"] = {name: spec["version"] for name, spec in specs.items()}
         digest = hashlib.sha256(
