@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from typing import TYPE_CHECKING
 
 from pmd_domain.certificates.pdf import render_certificate_async
 from pmd_domain.consultation import Consultation
-from pmd_domain.conversation.types import Document
 from pmd_domain.db.models import Certificate
 from pmd_domain.i18n import Catalogs
 from pmd_domain.links import Links
+
+if TYPE_CHECKING:
+    from pmd_domain.conversation.types import Document
 
 
 async def certificate_document(
@@ -35,6 +38,9 @@ async def certificate_document(
         language=language,
         executor=executor,
     )
+    # imported here: the conversation package imports this module (its certificate step)
+    from pmd_domain.conversation.types import Document
+
     return Document(
         filename=catalogs.text(language, "certificate.filename", folio=folio),
         content=content,

@@ -105,6 +105,12 @@ def _qr_image(url: str) -> tuple[ImageReader, float]:
     return ImageReader(made.get_image()), QR_SYMBOL * (modules + 2 * QR_BORDER) / modules
 
 
+# reportlab keeps the embedded fonts' subsets in the process-wide font objects: two
+# threads drawing at once can interleave them (a KeyError in the subsetter). In a
+# worker process there is one thread and the lock costs nothing.
+_DRAWING = threading.Lock()
+
+
 def render_certificate(
     *,
     consultation: Consultation,
@@ -114,6 +120,17 @@ def render_certificate(
     catalogs: Catalogs | None = None,
 ) -> bytes:
     """The certificate as a one-page PDF (blocking; pure: reads only its arguments)."""
+    with _DRAWING:
+        return _render(consultation, certificate, verify_url, language, catalogs)
+
+
+def _render(
+    consultation: Consultation,
+    certificate: Certificate,
+    verify_url: str,
+    language: str,
+    catalogs: Catalogs | None,
+) -> bytes:
     texts = catalogs or _packaged_catalogs()
     regular, bold, serif = _fonts()
     exercise = consultation.exercise

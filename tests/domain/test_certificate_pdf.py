@@ -194,3 +194,25 @@ def test_a_long_name_and_many_topics_still_fit_on_the_page(consultation: Consult
     assert "C23-000045" in lower and "Folio" not in upper
     image = page.render(scale=150 / 72).to_pil()
     assert [r.text for r in zxingcpp.read_barcodes(image)] == [URL]
+
+
+async def test_many_certificates_rendered_at_once_in_threads_all_come_out() -> None:
+    """reportlab's font subsetting is shared in a process: threads must not interleave it."""
+    import asyncio
+
+    from pmd_domain.certificates.pdf import render_certificate_async
+    from tests.factories import open_consultation, sample_certificate
+
+    consultation = open_consultation()
+    names = [f"Persona {n} Ñandú Íñiguez" for n in range(64)]
+    pdfs = await asyncio.gather(
+        *(
+            render_certificate_async(
+                consultation=consultation,
+                certificate=sample_certificate(name=name),
+                verify_url="https://x.example/constancias/abc",
+            )
+            for name in names
+        )
+    )
+    assert all(pdf.startswith(b"%PDF") for pdf in pdfs)
