@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from pmd_domain.aio import raise_if_cancelled
 from pmd_domain.clock import utcnow
 from pmd_domain.logs import RepeatedLog
 from pmd_domain.services import housekeeping, retention
@@ -42,6 +43,7 @@ async def _loop(app: web.Application) -> None:
             removed = await prune_once(app)
             log.info("housekeeping", extra={"removed": removed})
         except Exception as error:  # a failed clean-up must not stop the service
+            raise_if_cancelled()  # a stop that a database driver turned into an error
             RepeatedLog().failure(log, "housekeeping failed", error)
         await asyncio.sleep(EVERY)
 

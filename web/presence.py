@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from pmd_domain.aio import raise_if_cancelled
 from pmd_domain.clock import utcnow
 from pmd_domain.services import serving
 from web.keys import DATABASE
@@ -46,6 +47,7 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
             try:
                 await beat()
             except Exception as exc:  # the database may be down for a moment: next beat
+                raise_if_cancelled()  # a stop that a database driver turned into an error
                 log.warning("presence not recorded", extra={"reason": type(exc).__name__})
 
     await beat()
