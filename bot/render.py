@@ -27,7 +27,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from bot.updates import CHANNEL
-from pmd_domain.conversation.types import MAX_TEXT_CHARS, Button, Outgoing, Reply
+from pmd_domain.conversation.types import MAX_TEXT_CHARS, Button, Outgoing, Reply, split_text
 from pmd_domain.outbox_sender import Refused, TryLater, Unreachable
 
 log = logging.getLogger("pmd.bot")
@@ -62,23 +62,6 @@ def keyboard(rows: Sequence[Sequence[Button]]) -> Json | None:
             if row
         ]
     }
-
-
-def split_text(text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:
-    """``text`` cut into pieces of at most ``limit`` characters, at line breaks when possible."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", limit // 2, limit)
-        if cut == -1:
-            cut = rest.rfind(" ", limit // 2, limit)
-        if cut == -1:
-            cut = limit
-        pieces.append(rest[:cut])
-        rest = rest[cut:].lstrip("\n ")
-    if rest:
-        pieces.append(rest)
-    return pieces
 
 
 class TelegramTransport:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pmd_domain.conversation.types import Button, Document, Reply
+from pmd_domain.conversation.types import Button, Document, Reply, split_text
 from pmd_domain.i18n import Catalogs
 
 MAX_TEXT = 4096
@@ -61,23 +61,6 @@ def style(choices: Sequence[Button]) -> Style:
     if len(choices) <= MAX_ROWS and max(labels) <= MAX_ROW_DESCRIPTION:
         return "list"
     return "numbered"
-
-
-def split(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """``text`` cut into pieces of at most ``limit`` characters, at line breaks when possible."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", limit // 2, limit)
-        if cut == -1:
-            cut = rest.rfind(" ", limit // 2, limit)
-        if cut == -1:
-            cut = limit
-        pieces.append(rest[:cut])
-        rest = rest[cut:].lstrip("\n ")
-    if rest:
-        pieces.append(rest)
-    return pieces
 
 
 def text_message(body: str) -> Json:
@@ -143,7 +126,7 @@ def pieces(reply: Reply, chrome: Chrome) -> list[Piece]:
     if shape == "numbered":
         menu = "\n".join(f"{n}. {c.label}" for n, c in enumerate(choices, start=1))
         text = "\n\n".join(part for part in (text, menu, chrome.numbered_hint) if part)
-    texts = split(text)
+    texts = split_text(text, MAX_TEXT)
     body = chrome.choose
     interactive = shape in ("buttons", "list")
     if interactive and reply.document is None and texts and len(texts[-1]) <= MAX_INTERACTIVE_BODY:

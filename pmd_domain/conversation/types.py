@@ -108,3 +108,20 @@ class Outcome:
     duplicate: bool = False  # the input had already been handled (same update_id)
     registered: int | None = None  # the participant this step registered (consent)
     outgoing: Outgoing | None = None
+
+
+def split_text(text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:
+    """``text`` cut into pieces of at most ``limit`` characters, at line breaks when possible."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", limit // 2, limit)
+        if cut == -1:
+            cut = rest.rfind(" ", limit // 2, limit)
+        if cut == -1:
+            cut = limit
+        pieces.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n ")
+    if rest:
+        pieces.append(rest)
+    return pieces
