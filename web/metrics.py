@@ -39,7 +39,8 @@ async def _watch_database(app: web.Application) -> AsyncIterator[None]:
     if database.read_engine is database.engine:
         metrics.watch(database.engine, "shared")
     else:
-        metrics.watch(database.engine, "write")
+        for engine in database.write_engines:
+            metrics.watch(engine, "write")
         metrics.watch(database.read_engine, "read")
     metrics.snapshot_age_from(lambda: app[SNAPSHOTS].age() if SNAPSHOTS in app else None)
     yield

@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -25,13 +25,19 @@ from pmd_domain.db.sqlite_writer import (
     BEGIN_WRITE,
     CHECKPOINT_EVERY,
     CHECKPOINT_WAL_BYTES,
-    WriterConnection,
+    LoopBind,
     checkpoint,
+    is_busy,
+    no_waiting,
     wal_bytes,
+    writer_engine,
 )
 from pmd_domain.logs import RepeatedLog
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Waiting for another process's SQLite write lock: pauses from 1 ms doubling to 50 ms.
+BUSY_PAUSE_FIRST = 0.001
+BUSY_PAUSE_MAX = 0.05
 WIPE = "pmd_wipe_after_commit"
 
 
@@ -74,22 +80,10 @@ def _prepare_sqlite_file(url: str) -> None:
             name.chmod(0o600)
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    _prepare_sqlite_file(url)
-    if immediate:
-        # Write transactions run their statements on the event loop (see sqlite_writer).
-        path = make_url(url).database or ":memory:"
-        engine = create_async_engine(
-            url,
-            async_creator=lambda: WriterConnection(path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS),
-            hide_parameters=True,
-        )
-    else:
-        engine = create_async_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
-        )
+def _sqlite_pragmas(engine: Engine, *, writer: bool, begin: str) -> None:
+    """The pragmas of every connection of ``engine`` and the BEGIN of its transactions."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # We emit BEGIN ourselves (below) so that write transactions take the lock up
         # front: a deferred transaction that upgrades to a writer can fail with
@@ -107,14 +101,12 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         # When the log starts again after a checkpoint, its file is cut back to this
         # size: the disk space comes back, and the size says how much the log holds.
         cursor.execute(f"PRAGMA journal_size_limit={CHECKPOINT_WAL_BYTES}")
-        if immediate:
+        if writer:
             # Commits run on the event loop; the checkpoint's disk work runs apart.
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
-    begin = BEGIN_WRITE if immediate else "BEGIN"
-
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Straight to the driver's cursor: nothing to compile and no result to build,
         # at the start of every transaction.
@@ -124,6 +116,23 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         finally:
             cursor.close()
 
+
+def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
+    """An aiosqlite engine: reads (``BEGIN``) and bulk writes (``BEGIN IMMEDIATE``)."""
+    _prepare_sqlite_file(url)
+    engine = create_async_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
+    )
+    _sqlite_pragmas(engine.sync_engine, writer=begin == BEGIN_WRITE, begin=begin)
+    return engine
+
+
+def _sqlite_writer(url: str) -> Engine:
+    """The synchronous engine of the write transactions run on the loop (sqlite_writer)."""
+    _prepare_sqlite_file(url)
+    engine = writer_engine(make_url(url).database or ":memory:")
+    _sqlite_pragmas(engine, writer=True, begin=BEGIN_WRITE)
+    event.listen(engine, "connect", lambda dbapi_connection, _record: no_waiting(dbapi_connection))
     return engine
 
 
@@ -144,9 +153,12 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # SQLite: the write transactions' synchronous engine, run on the event loop.
+        self.writer: Engine | None = None
         if self.is_sqlite:
-            self.engine = _sqlite_engine(url, immediate=True)
-            self.read_engine = _sqlite_engine(url, immediate=False)
+            self.writer = _sqlite_writer(url)
+            self.engine = _sqlite_engine(url, begin=BEGIN_WRITE)  # bulk writes, in a thread
+            self.read_engine = _sqlite_engine(url, begin="BEGIN")
         else:
             self.engine = create_async_engine(
                 url,
@@ -168,7 +180,16 @@ class Database:
         self._failing_since: float | None = None  # a write failed for a passing reason
         self.failures = RepeatedLog()
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writer_connection: Connection | None = None  # kept between write transactions
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def write_engines(self) -> list[Engine]:
+        """The synchronous engines behind the write transactions (for listeners: metrics, tests)."""
+        engines = [self.engine.sync_engine]
+        if self.writer is not None:
+            engines.insert(0, self.writer)
+        return engines
 
     @asynccontextmanager
     async def transaction(self, *, bulk: bool = False) -> AsyncIterator[AsyncSession]:
@@ -179,31 +200,37 @@ class Database:
         A failure for a passing reason is remembered until a write succeeds again
         (``writes_failing``, for ``/healthz``).
         """
-        # The write turn is released right after the commit, before the session closes.
-        session = self._sessions()
-        writer: WriterConnection | None = None
         try:
-            async with self._write_turn or contextlib.nullcontext(), session.begin():
-                if bulk and self.is_sqlite:
-                    raw = await (await session.connection()).get_raw_connection()
-                    if isinstance(raw.driver_connection, WriterConnection):
-                        writer = raw.driver_connection
-                        writer.inline = False
-                yield session
+            async with self._write_turn or contextlib.nullcontext():
+                if self.writer is not None and not bulk:
+                    connection = await self._begin_on_loop()
+                    session = self._loop_session(connection)
+                    sync = session.sync_session
+                    # Nothing here awaits: the synchronous session's work runs right here
+                    # on the loop (sqlite_writer), and no other chat's slips in.
+                    try:
+                        yield session
+                        sync.commit()  # flushes; the connection's transaction is ours
+                        connection.commit()
+                    except BaseException:
+                        sync.rollback()
+                        if connection.in_transaction():
+                            connection.rollback()
+                        raise
+                    finally:
+                        sync.close()
+                else:
+                    session = self._sessions()
+                    try:
+                        async with session.begin():
+                            yield session
+                    finally:
+                        # The close talks to the server: finish it even if cancelled.
+                        await asyncio.shield(session.close())
         except Exception as error:
             if is_transient(error):
                 self._failed(error)
             raise
-        finally:
-            if writer is not None:
-                writer.inline = True
-            if self.is_sqlite:
-                # Closing the writer's session never leaves the event loop (see
-                # sqlite_writer): no other chat's work slips in before the reply.
-                await session.close()
-            else:
-                # The close talks to the server: finish it even if the step is cancelled.
-                await asyncio.shield(session.close())
         self._failing_since = None
         if self._path is not None:
             self._writes += 1
@@ -217,6 +244,49 @@ class Database:
                 and wal_bytes(self._path) > CHECKPOINT_WAL_BYTES
             ):
                 self._checkpoint_soon()
+
+    async def _begin_on_loop(self) -> Connection:
+        """The writer's connection, its ``BEGIN IMMEDIATE`` holding SQLite's write lock.
+
+        The connection is kept from one write transaction to the next (a process runs
+        one at a time). Another process holding the lock makes SQLite answer
+        ``SQLITE_BUSY`` at once (the writer's ``busy_timeout`` is 0): the loop serves
+        other work for a moment and the BEGIN is tried again, up to the busy timeout,
+        then the error is raised.
+        """
+        assert self.writer is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        pause = BUSY_PAUSE_FIRST
+        while True:
+            connection = self._writer_connection
+            try:
+                if connection is None or connection.closed or connection.invalidated:
+                    connection = self._writer_connection = self.writer.connect()
+                connection.begin()
+                return connection
+            except Exception as error:
+                # A connection whose BEGIN failed is not used again.
+                self._writer_connection = None
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        connection.invalidate()
+                if not is_busy(error) or loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, BUSY_PAUSE_MAX)
+
+    def _loop_session(self, connection: Connection) -> AsyncSession:
+        """A session on the writer's connection, inside the transaction already begun.
+
+        It flushes into that transaction and rolls it back on failure; the commit is
+        the caller's (``join_transaction_mode="rollback_only"``).
+        """
+        return AsyncSession(
+            LoopBind(connection),  # type: ignore[arg-type]
+            expire_on_commit=False,
+            join_transaction_mode="rollback_only",
+        )
 
     async def write(
         self,
@@ -346,5 +416,10 @@ class Database:
                 await self._pinging
         await self.settled()
         await self.engine.dispose()
+        if self.writer is not None:
+            if self._writer_connection is not None:
+                self._writer_connection.close()
+                self._writer_connection = None
+            self.writer.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()

@@ -1,29 +1,32 @@
-"""The SQLite connection of write transactions: their statements run on the event loop.
+"""The SQLite connection of write transactions: plain pysqlite, driven on the event loop.
 
-aiosqlite runs every call in the connection's own thread and wakes the event loop
-when it is done: a statement costs about four such round trips (cursor, execute,
-fetch, close), each waiting for a turn of a loop that is busy with other chats, and
-a write transaction holds SQLite's single write lock all that time. A write
-transaction does not need the thread: once ``BEGIN IMMEDIATE`` holds the write lock,
-nothing inside the transaction waits for another connection (in WAL mode readers
-never block the writer, and a commit does not sync to disk with
-``synchronous=NORMAL``), and the statements of a conversation step are short indexed
-ones. So this connection runs them, and the commit, directly on the event loop: a
-step's transaction never leaves the loop and holds the lock only for its own work.
+A write transaction does not need to leave the event loop: once ``BEGIN IMMEDIATE``
+holds SQLite's write lock, nothing inside the transaction waits for another
+connection (in WAL mode readers never block the writer, and a commit does not sync to
+disk with ``synchronous=NORMAL``), and the statements of a conversation step are short
+indexed ones. So write transactions run on a plain, synchronous pysqlite engine
+(``writer_engine``), called from the event loop's thread: no worker thread, and none
+of the asynchronous adapter's work per statement (aiosqlite's round trips to its
+thread, SQLAlchemy's greenlet switches for each cursor, execute, fetch and close,
+about 60 microseconds a statement on the ordinary 2-core machine). The sessions still
+have ``AsyncSession``'s interface, so the services are the same for both databases:
+``LoopBind`` gives ``AsyncSession`` the synchronous engine, and its methods then run
+the synchronous session's in a greenlet that never has anything to wait for.
 
-What may wait still goes to the thread: ``BEGIN IMMEDIATE`` is first tried without
-waiting and only when another process holds the lock is it sent to the thread to
-wait there (busy timeout); connecting, the connection's pragmas and closing go there
-too. The one slow part of a commit, the WAL checkpoint (copying the log into the
-database file, with fsync), is switched off on this connection
-(``wal_autocheckpoint=0``) and done by ``checkpoint()`` on a connection of its own,
-in a worker thread, once every ``CHECKPOINT_EVERY`` write transactions or as soon as
-the log holds ``CHECKPOINT_WAL_BYTES``, and right after a write found the disk full.
+What may wait stays off the loop or is waited for without blocking it:
 
-A write transaction that may touch many rows (a campaign's recipient snapshot, the
-hourly clean-up) turns ``inline`` off for its duration (``Database.transaction(bulk=True)``):
-its statements and its commit then run in the thread as aiosqlite's always did, so the
-event loop keeps answering citizens while it works.
+- the write lock: ``BEGIN IMMEDIATE`` runs with ``busy_timeout=0``; when another
+  process holds the lock, SQLite answers ``SQLITE_BUSY`` at once and the caller
+  (``Database.transaction``) sleeps on the loop and tries again, up to the busy timeout;
+- the WAL checkpoint (copying the log into the database file, with fsync) is switched
+  off on this connection (``wal_autocheckpoint=0``) and done by ``checkpoint()`` on a
+  connection of its own, in a worker thread, once every ``CHECKPOINT_EVERY`` write
+  transactions or as soon as the log holds ``CHECKPOINT_WAL_BYTES``, and right after a
+  write found the disk full;
+- a write transaction that may touch many rows (a campaign's recipient snapshot, the
+  hourly clean-up) asks for it (``Database.transaction(bulk=True)``) and runs on an
+  aiosqlite engine instead, all of it in that connection's thread, so the event loop
+  keeps answering citizens while it works.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import os
 import sqlite3
 from typing import Any
 
-import aiosqlite
+from sqlalchemy import Connection, Engine, create_engine
 
 BEGIN_WRITE = "BEGIN IMMEDIATE"
 # SQLite's own default checkpoints every 1,000 pages; a step writes a handful.
@@ -44,52 +47,61 @@ CHECKPOINT_EVERY = 200
 CHECKPOINT_WAL_BYTES = 4 * 1024 * 1024
 
 
-class WriterConnection(aiosqlite.Connection):
-    """An aiosqlite connection that runs the work of an open write transaction inline."""
+class _Cursor(sqlite3.Cursor):
+    """A pysqlite cursor that answers what ``AsyncSession`` asks of a result's cursor."""
 
-    def __init__(self, path: str, *, busy_timeout_ms: int):
-        def connect() -> sqlite3.Connection:
-            # Used from the event loop's thread and from the connection's own thread,
-            # never from both at once (each call is awaited before the next).
-            return sqlite3.connect(path, timeout=busy_timeout_ms / 1000, check_same_thread=False)
+    async def _async_soft_close(self) -> None:
+        """Nothing to do: the rows stay in the cursor and are read synchronously."""
 
-        super().__init__(connect, iter_chunk_size=64)
-        self._thread.daemon = True
-        self.busy_timeout_ms = busy_timeout_ms
-        self.hops = 0  # calls sent to the thread (for tests)
-        self.inline = True  # False: the open transaction is a bulk one, all in the thread
 
-    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        connection = self._connection
-        if connection is None or not self._running or not self.inline:
-            return await self._in_thread(fn, *args, **kwargs)
-        owner = getattr(fn, "__self__", None)
-        if isinstance(owner, sqlite3.Cursor):
-            if args and args[0] == BEGIN_WRITE and not connection.in_transaction:
-                return await self._begin(connection, fn, *args)
-            if connection.in_transaction or fn.__name__ == "close":
-                return fn(*args, **kwargs)
-        elif owner is connection and fn.__name__ in ("cursor", "rollback", "commit"):
-            # A new cursor touches no data; a rollback only drops this connection's work.
-            return fn(*args, **kwargs)
-        return await self._in_thread(fn, *args, **kwargs)
+class _Connection(sqlite3.Connection):
+    """A pysqlite connection whose cursors are ``_Cursor``."""
 
-    async def _in_thread(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        self.hops += 1
-        return await super()._execute(fn, *args, **kwargs)
+    def cursor(self, factory: Any = _Cursor) -> Any:  # noqa: D102 - sqlite3's
+        return super().cursor(factory)
 
-    async def _begin(self, connection: sqlite3.Connection, fn: Any, *args: Any) -> Any:
-        """Take the write lock now if it is free, else wait for it in the thread."""
-        connection.execute("PRAGMA busy_timeout=0")
-        try:
-            return fn(*args)
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # any SQLITE_BUSY_*
-                raise
-        finally:
-            connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
-        # Another process is writing: wait in the thread, with the busy timeout.
-        return await self._in_thread(fn, *args)
+
+class LoopBind:
+    """What ``AsyncSession`` asks of its bind, for a synchronous connection run on the loop."""
+
+    def __init__(self, connection: Connection):
+        self.sync_engine = connection  # AsyncSession reads its bind's ``sync_engine``
+        self.dialect = connection.dialect
+
+
+def writer_engine(path: str, *, hide_parameters: bool = True) -> Engine:
+    """The synchronous engine of write transactions on the database file ``path``.
+
+    One connection is enough (a process runs one write transaction at a time); it is
+    used from the event loop's thread only. Its pragmas are set by the caller's
+    ``connect`` listener; this connection never waits for the lock (``busy_timeout=0``
+    once they are set, see ``no_waiting``).
+    """
+    return create_engine(
+        f"sqlite:///{path}",
+        connect_args={"check_same_thread": False, "factory": _Connection},
+        pool_size=1,
+        max_overflow=4,
+        hide_parameters=hide_parameters,
+    )
+
+
+def no_waiting(dbapi_connection: Any) -> None:
+    """Make ``BEGIN IMMEDIATE`` on this connection answer ``SQLITE_BUSY`` at once."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout=0")
+    finally:
+        cursor.close()
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether ``error`` (or the driver error it wraps) is SQLite's ``SQLITE_BUSY``."""
+    for current in (error, getattr(error, "orig", None), error.__cause__):
+        code = getattr(current, "sqlite_errorcode", None)
+        if isinstance(current, sqlite3.Error) and isinstance(code, int):
+            return code & 0xFF == sqlite3.SQLITE_BUSY  # any SQLITE_BUSY_*
+    return False
 
 
 def checkpoint(path: str, *, busy_timeout_ms: int, truncate: bool = False) -> None:

@@ -18,13 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.consultation.schema import Window
-from pmd_domain.db.dialects import insert_for
+from pmd_domain.db.dialects import INSERTS, dialect_of
 from pmd_domain.db.models import Activity
 
 KEPT = timedelta(hours=48)  # longer than any window and than the anomaly watch
@@ -54,13 +54,24 @@ def moment_of(slot: int) -> datetime:
     return datetime.fromtimestamp(slot * 60, tz=UTC)
 
 
-async def _upsert(session: AsyncSession, *, kind: str, key: str, slot: int, add: int) -> None:
-    statement = insert_for(session, _TABLE).values(kind=kind, key=key[:64], slot=slot, count=add)
-    statement = statement.on_conflict_do_update(
+def _adding(insert: Any) -> Any:
+    statement = insert(_TABLE).values(
+        {name: bindparam(name) for name in ("kind", "key", "slot", "count")}
+    )
+    return statement.on_conflict_do_update(
         index_elements=["kind", "key", "slot"],
         set_={"count": _TABLE.c.count + statement.excluded.count},
     )
-    await session.execute(statement)
+
+
+# Built once per dialect: a step only binds its values.
+_ADD = {dialect: _adding(insert) for dialect, insert in INSERTS.items()}
+
+
+async def _upsert(session: AsyncSession, *, kind: str, key: str, slot: int, add: int) -> None:
+    await session.execute(
+        _ADD[dialect_of(session)], {"kind": kind, "key": key[:64], "slot": slot, "count": add}
+    )
 
 
 async def note(session: AsyncSession, *, kind: Kind, key: str, now: datetime) -> None:

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from pmd_domain import assurance
+from pmd_domain.assurance import PHONE_CHANNELS
 from pmd_domain.clients import Client
 from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
-from pmd_domain.db.dialects import insert_for
+from pmd_domain.db.dialects import INSERTS, dialect_of
 from pmd_domain.db.models import LinkedIdentity, Participant
 from pmd_domain.errors import AddressLimit, Erased, InvalidChoice, NotFound
 from pmd_domain.services import activity
@@ -33,6 +34,40 @@ _STORE_ANSWER = {
     for field in DEMOGRAPHIC_FIELDS
 }
 CHANGES: Bump = ("changes", "total", "all", 1)  # one more change for the next publication
+# The look-ups and the registration of every first step, built once (a step binds values).
+_FIND = select(Participant).where(
+    Participant.channel == bindparam("channel"), Participant.external_id == bindparam("external_id")
+)
+_LINKED = (
+    select(Participant)
+    .join(LinkedIdentity, LinkedIdentity.participant_id == Participant.id)
+    .where(
+        LinkedIdentity.channel == bindparam("channel"),
+        LinkedIdentity.external_id == bindparam("external_id"),
+    )
+)
+_REGISTERED = (
+    "channel",
+    "external_id",
+    "consent_at",
+    "notice_version",
+    "language",
+    "source",
+    "muted",
+    "reachable",
+    "supports_given",
+    "proposals_made",
+    "created_at",
+    "assurance",
+    "origin",
+)
+_REGISTER = {
+    dialect: insert(Participant)
+    .values({name: bindparam(name) for name in _REGISTERED})
+    .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    .returning(Participant)
+    for dialect, insert in INSERTS.items()
+}
 
 
 def campaign_source(consultation: Consultation, payload: str | None) -> str | None:
@@ -42,20 +77,18 @@ def campaign_source(consultation: Consultation, payload: str | None) -> str | No
 
 async def find(session: AsyncSession, *, channel: str, external_id: str) -> Participant | None:
     """The participant behind a chat, if they consented."""
-    return await session.scalar(
-        select(Participant).where(
-            Participant.channel == channel, Participant.external_id == external_id
-        )
-    )
+    return await session.scalar(_FIND, {"channel": channel, "external_id": external_id})
 
 
 async def linked(session: AsyncSession, *, channel: str, external_id: str) -> Participant | None:
-    """The participant another chat identity was linked to (a browser linked to Telegram)."""
-    return await session.scalar(
-        select(Participant)
-        .join(LinkedIdentity, LinkedIdentity.participant_id == Participant.id)
-        .where(LinkedIdentity.channel == channel, LinkedIdentity.external_id == external_id)
-    )
+    """The participant another chat identity was linked to (a browser linked to Telegram).
+
+    Only browser identities are ever linked (``linking.merge``): a phone channel's chat
+    is nobody's alias, and is not looked up.
+    """
+    if channel in PHONE_CHANNELS:
+        return None
+    return await session.scalar(_LINKED, {"channel": channel, "external_id": external_id})
 
 
 async def get(session: AsyncSession, *, participant_id: int) -> Participant:
@@ -104,27 +137,22 @@ async def register(
         ):
             raise AddressLimit(action="participants")
     level = assurance.initial(channel, in_person=client is not None and client.kiosk)
-    statement = (
-        insert_for(session, Participant)
-        .values(
-            channel=channel,
-            external_id=external_id,
-            consent_at=now,
-            notice_version=consultation.privacy.version,
-            language=language if language in consultation.exercise.languages else "es",
-            source=campaign_source(consultation, source),
-            muted=False,
-            reachable=True,
-            supports_given=0,
-            proposals_made=0,
-            created_at=now,
-            assurance=str(level),
-            origin=client.address if client is not None and not client.kiosk else None,
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(Participant)
-    )
-    participant = await session.scalar(statement)
+    values = {
+        "channel": channel,
+        "external_id": external_id,
+        "consent_at": now,
+        "notice_version": consultation.privacy.version,
+        "language": language if language in consultation.exercise.languages else "es",
+        "source": campaign_source(consultation, source),
+        "muted": False,
+        "reachable": True,
+        "supports_given": 0,
+        "proposals_made": 0,
+        "created_at": now,
+        "assurance": str(level),
+        "origin": client.address if client is not None and not client.kiosk else None,
+    }
+    participant = await session.scalar(_REGISTER[dialect_of(session)], values)
     if participant is None:
         # Another process registered the same chat at the same moment.
         again = await find(session, channel=channel, external_id=external_id)

@@ -1,4 +1,4 @@
-"""SQLite write transactions run on the event loop; waiting and disk work do not."""
+"""SQLite write transactions run on the event loop; waiting and disk work do not block it."""
 
 from __future__ import annotations
 
@@ -8,18 +8,20 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
-from contextlib import closing
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.db import Database
-from pmd_domain.db.sqlite_writer import CHECKPOINT_EVERY, WriterConnection
+from pmd_domain.db.faults import describe, is_transient
+from pmd_domain.db.sqlite_writer import CHECKPOINT_EVERY
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOB = 40_000  # bytes a row: ten pages
@@ -38,11 +40,29 @@ def _path(database: Database) -> Path:
     return Path(str(make_url(database.url).database))
 
 
-async def _writer(session: AsyncSession) -> WriterConnection:
-    connection = await (await session.connection()).get_raw_connection()
-    writer = connection.driver_connection
-    assert isinstance(writer, WriterConnection)
-    return writer
+@contextmanager
+def threads_of(database: Database) -> Iterator[list[int]]:
+    """The threads every statement of a write transaction (BEGIN, COMMIT included) ran in."""
+    seen: list[int] = []
+
+    def statement(*_args: Any) -> None:
+        seen.append(threading.get_ident())
+
+    def transaction(_conn: Any) -> None:
+        seen.append(threading.get_ident())
+
+    engines = database.write_engines
+    listeners = [("before_cursor_execute", statement), ("begin", transaction)]
+    listeners.append(("commit", transaction))
+    for engine in engines:
+        for name, listener in listeners:
+            event.listen(engine, name, listener)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            for name, listener in listeners:
+                event.remove(engine, name, listener)
 
 
 def _rows_seen_by_another_connection(path: Path) -> int:
@@ -51,45 +71,71 @@ def _rows_seen_by_another_connection(path: Path) -> int:
 
 
 async def test_a_write_transaction_never_leaves_the_event_loop(database: Database) -> None:
-    async with database.transaction() as session:
-        writer = await _writer(session)
-        hops = writer.hops
-        for _ in range(5):
-            await session.execute(text("INSERT INTO notes (body) VALUES ('x')"))
-        assert (await session.scalar(text("SELECT count(*) FROM notes"))) == 5
-    async with database.transaction() as session:
-        assert await _writer(session) is writer
-        await session.execute(text("DELETE FROM notes WHERE id = 1"))
-    # BEGIN IMMEDIATE (the lock was free), the statements, the fetches and the
-    # commits: none of them went through the connection's thread.
-    assert writer.hops == hops
+    loop_thread = threading.get_ident()
+    with threads_of(database) as threads:
+        async with database.transaction() as session:
+            for _ in range(5):
+                await session.execute(text("INSERT INTO notes (body) VALUES ('x')"))
+            assert (await session.scalar(text("SELECT count(*) FROM notes"))) == 5
+        async with database.transaction() as session:
+            await session.execute(text("DELETE FROM notes WHERE id = 1"))
+    # BEGIN IMMEDIATE (the lock was free), the statements and the commits: all of them
+    # ran in the event loop's thread.
+    assert len(threads) >= 2 + 6 + 1 and set(threads) == {loop_thread}
     assert _rows_seen_by_another_connection(_path(database)) == 4
 
 
-async def test_a_bulk_transaction_runs_in_the_thread_and_the_next_one_inline_again(
-    database: Database,
-) -> None:
-    async with database.transaction(bulk=True) as session:
-        writer = await _writer(session)
-        hops = writer.hops
-        await session.execute(text("INSERT INTO notes (body) VALUES ('x')"))
-        assert writer.hops > hops  # the statement went to the connection's thread
-        hops = writer.hops
-    assert writer.hops > hops  # and so did the commit
-    assert _rows_seen_by_another_connection(_path(database)) == 1
-    async with database.transaction() as session:
-        assert await _writer(session) is writer
-        hops = writer.hops
-        await session.execute(text("INSERT INTO notes (body) VALUES ('y')"))
-    assert writer.hops == hops
+SLOW = text(  # a statement that keeps SQLite busy for a while
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1500000) "
+    "SELECT count(*) FROM c"
+)
 
 
-async def test_a_writer_of_another_process_is_waited_for_off_the_loop(
+async def _ticks_during(work: Any) -> int:
+    """How many turns the event loop took while ``work`` ran."""
+    ticks = 0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    counting = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    start = ticks
+    try:
+        await work()
+    finally:
+        done = True
+        await counting
+    return ticks - start
+
+
+async def test_a_bulk_transaction_leaves_the_loop_free_and_the_next_one_runs_on_it(
     database: Database,
 ) -> None:
-    async with database.transaction() as session:
-        writer = await _writer(session)
-    hops = writer.hops
+    async def bulk() -> None:
+        async with database.transaction(bulk=True) as session:
+            await session.execute(text("INSERT INTO notes (body) VALUES ('x')"))
+            await session.scalar(SLOW)
+
+    async def inline() -> None:
+        async with database.transaction() as session:
+            await session.execute(text("INSERT INTO notes (body) VALUES ('y')"))
+            await session.scalar(SLOW)
+
+    # The bulk transaction's statements ran in its connection's thread: the loop
+    # turned many times meanwhile. The next write ran on the loop: it never yielded.
+    assert await _ticks_during(bulk) > 10
+    assert await _ticks_during(inline) <= 1
+    assert _rows_seen_by_another_connection(_path(database)) == 2
+
+
+async def test_a_writer_of_another_process_is_waited_for_without_blocking_the_loop(
+    database: Database,
+) -> None:
     with closing(sqlite3.connect(_path(database), isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")  # another process is writing
         other.execute("INSERT INTO notes (body) VALUES ('theirs')")
@@ -103,14 +149,30 @@ async def test_a_writer_of_another_process_is_waited_for_off_the_loop(
         for _ in range(10):
             await asyncio.sleep(0.02)
             ticks += 1
-        # The loop kept running while our BEGIN waited for the lock in the thread.
+        # The loop kept running while our BEGIN waited for the lock.
         assert ticks == 10 and not step.done()
         other.execute("COMMIT")
         await asyncio.wait_for(step, timeout=5)
-    assert writer.hops > hops
     with closing(sqlite3.connect(_path(database))) as reader:
         bodies = [r[0] for r in reader.execute("SELECT body FROM notes ORDER BY id")]
     assert bodies == ["theirs", "ours"]
+
+
+async def test_a_writer_that_never_gets_the_lock_fails_as_busy_after_the_busy_timeout(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pmd_domain.db.engine.SQLITE_BUSY_TIMEOUT_MS", 200)
+    with closing(sqlite3.connect(_path(database), isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(Exception) as failed:
+            async with database.transaction() as session:
+                await session.execute(text("INSERT INTO notes (body) VALUES ('ours')"))
+        other.execute("ROLLBACK")
+    # A passing failure, named as such (Database.write tries it again).
+    assert describe(failed.value)["code"] == "SQLITE_BUSY" and is_transient(failed.value)
+    async with database.transaction() as session:  # the lock is free again: usable
+        await session.execute(text("INSERT INTO notes (body) VALUES ('later')"))
+    assert _rows_seen_by_another_connection(_path(database)) == 1
 
 
 async def test_a_failed_statement_inside_the_transaction_rolls_it_back(

@@ -29,11 +29,13 @@ def statements_of(database: Database) -> Iterator[list[str]]:
         if not statement.startswith("BEGIN"):
             sent.append(" ".join(statement.split()))
 
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    for engine in database.write_engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield sent
     finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+        for engine in database.write_engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 def _first_words(statements: list[str]) -> list[str]:
