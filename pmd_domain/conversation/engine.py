@@ -34,6 +34,7 @@ from pmd_domain.conversation.types import Inbound, Outcome
 from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, fit, number, show
 from pmd_domain.db.dialects import INSERTS, dialect_of
 from pmd_domain.db.models import ConversationState, Participant, ProcessedUpdate
+from pmd_domain.db.statements import adopt, execute
 from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.links import Links
 from pmd_domain.services import outbox, participants
@@ -205,6 +206,7 @@ def _normalised(inbound: Inbound) -> Inbound:
 # state is written with plain table statements: no ORM object stands for it.
 _PROCESSED = cast(Table, ProcessedUpdate.__table__)
 _STATES = cast(Table, ConversationState.__table__)
+_PARTICIPANTS = cast(Table, Participant.__table__)
 # The first processed update and the first state: INSERT ... ON CONFLICT DO NOTHING,
 # one statement per dialect.
 _FIRST_TIME = {
@@ -231,11 +233,11 @@ _NEXT_STATE = (
 )
 # SQLite: the participant and the state in one query (see _load).
 _PERSON_AND_STATE = (
-    select(Participant, _STATES.c.state, _STATES.c.data, _STATES.c.version)
-    .outerjoin(_STATES, _STATES.c.participant_id == Participant.id)
+    select(_PARTICIPANTS, _STATES.c.state, _STATES.c.data, _STATES.c.version)
+    .outerjoin(_STATES, _STATES.c.participant_id == _PARTICIPANTS.c.id)
     .where(
-        Participant.channel == bindparam("channel"),
-        Participant.external_id == bindparam("external_id"),
+        _PARTICIPANTS.c.channel == bindparam("channel"),
+        _PARTICIPANTS.c.external_id == bindparam("external_id"),
     )
 )
 # PostgreSQL: the state row locked in its own query (see _locked_state).
@@ -250,11 +252,12 @@ async def _first_time(
     session: AsyncSession, *, channel: str, update_id: str, now: datetime
 ) -> bool:
     # The row count says whether the row went in: no RETURNING, no rows to fetch.
-    result = await session.execute(
+    result = await execute(
+        session,
         _FIRST_TIME[dialect_of(session)],
         {"channel": channel, "update_id": update_id[:64], "now": now},
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)
 
 
 Stored = tuple[str, dict[str, Any], int]
@@ -273,13 +276,14 @@ async def _load(
     # IMMEDIATE), so nothing can change either row before this step commits; both
     # come in one query.
     row = (
-        await session.execute(_PERSON_AND_STATE, {"channel": channel, "external_id": external_id})
+        await execute(session, _PERSON_AND_STATE, {"channel": channel, "external_id": external_id})
     ).first()
     if row is None:
         # Not a participant of its own: maybe a browser linked to a Telegram participant.
         person = await participants.linked(session, channel=channel, external_id=external_id)
         return person, (await _locked_state(session, person.id) if person else None)
-    person, state, data, version = row
+    person = adopt(session, Participant, row)
+    state, data, version = row.state, row.data, row.version
     return person, (None if state is None else (str(state), dict(data or {}), int(version)))
 
 
@@ -287,7 +291,7 @@ async def _locked_state(session: AsyncSession, participant_id: int) -> Stored | 
     # The state row itself is locked, in its own query: locking the participant in a
     # join instead would let PostgreSQL return the state as it was before the other
     # process's step committed (only the locked table's row is re-read).
-    row = (await session.execute(_LOCKED_STATE, {"participant": participant_id})).first()
+    row = (await execute(session, _LOCKED_STATE, {"participant": participant_id})).first()
     if row is None:
         return None
     return str(row[0]), dict(row[1] or {}), int(row[2])
@@ -309,12 +313,16 @@ async def _save(ctx: Ctx, *, exists: bool) -> None:
     if not exists:
         # Two first steps of one chat at once (a double tap on Acepto handled by two
         # processes): the first one stored wins, both answered the same.
-        await ctx.session.execute(
-            _FIRST_STATE[dialect_of(ctx.session)], {"participant_id": ctx.participant.id, **values}
+        await execute(
+            ctx.session,
+            _FIRST_STATE[dialect_of(ctx.session)],
+            {"participant_id": ctx.participant.id, **values},
         )
         return
-    result = await ctx.session.execute(
-        _NEXT_STATE, {"participant": ctx.participant.id, "stored_version": ctx.version, **values}
+    result = await execute(
+        ctx.session,
+        _NEXT_STATE,
+        {"participant": ctx.participant.id, "stored_version": ctx.version, **values},
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         raise StateConflict("conversation state changed under this step")

@@ -57,7 +57,7 @@ class _Cursor(sqlite3.Cursor):
 class _Connection(sqlite3.Connection):
     """A pysqlite connection whose cursors are ``_Cursor``."""
 
-    def cursor(self, factory: Any = _Cursor) -> Any:  # noqa: D102 - sqlite3's
+    def cursor(self, factory: Any = _Cursor) -> Any:
         return super().cursor(factory)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_domain.consultation.schema import Window
 from pmd_domain.db.dialects import INSERTS, dialect_of
 from pmd_domain.db.models import Activity
+from pmd_domain.db.statements import execute
 
 KEPT = timedelta(hours=48)  # longer than any window and than the anomaly watch
 _TABLE = cast(Table, Activity.__table__)
@@ -69,8 +70,10 @@ _ADD = {dialect: _adding(insert) for dialect, insert in INSERTS.items()}
 
 
 async def _upsert(session: AsyncSession, *, kind: str, key: str, slot: int, add: int) -> None:
-    await session.execute(
-        _ADD[dialect_of(session)], {"kind": kind, "key": key[:64], "slot": slot, "count": add}
+    await execute(
+        session,
+        _ADD[dialect_of(session)],
+        {"kind": kind, "key": key[:64], "slot": slot, "count": add},
     )
 
 

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmd_domain.db.statements import execute
+
 NO_ANSWER = "sin_respuesta"
 
 _UPSERT = text(
@@ -39,7 +41,7 @@ async def bump(session: AsyncSession, changes: Iterable[Bump]) -> None:
         if v != 0
     ]
     if rows:
-        await session.execute(_UPSERT, rows)
+        await execute(session, _UPSERT, rows)
 
 
 def bucket(value: str | None) -> str:

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.conversation.types import Button, Document, Outgoing, Reply
 from pmd_domain.db.models import OutboxStep, Participant
+from pmd_domain.db.statements import execute
 
 PUSHED_CHANNELS = frozenset({"telegram", "whatsapp"})
 LEASE = timedelta(seconds=5)
@@ -147,7 +148,8 @@ async def store(
 ) -> Outgoing:
     """Store the replies of the step in ``session``'s transaction; what to deliver."""
     pushed = channel in PUSHED_CHANNELS
-    result = await session.execute(
+    result = await execute(
+        session,
         _STORE,
         {
             "channel": channel,
@@ -164,7 +166,7 @@ async def store(
         },
     )
     return Outgoing(
-        id=int(result.inserted_primary_key[0]),  # type: ignore[attr-defined]
+        id=int(result.inserted_primary_key[0]),
         channel=channel,
         external_id=external_id,
         replies=tuple(replies),

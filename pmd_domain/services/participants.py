@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.dialects import INSERTS, dialect_of
 from pmd_domain.db.models import LinkedIdentity, Participant
+from pmd_domain.db.statements import adopt, execute
 from pmd_domain.errors import AddressLimit, Erased, InvalidChoice, NotFound
 from pmd_domain.services import activity
 from pmd_domain.services.counters import Bump, bucket, bump
@@ -35,12 +36,13 @@ _STORE_ANSWER = {
 }
 CHANGES: Bump = ("changes", "total", "all", 1)  # one more change for the next publication
 # The look-ups and the registration of every first step, built once (a step binds values).
-_FIND = select(Participant).where(
-    Participant.channel == bindparam("channel"), Participant.external_id == bindparam("external_id")
+_FIND = select(_PARTICIPANTS).where(
+    _PARTICIPANTS.c.channel == bindparam("channel"),
+    _PARTICIPANTS.c.external_id == bindparam("external_id"),
 )
 _LINKED = (
-    select(Participant)
-    .join(LinkedIdentity, LinkedIdentity.participant_id == Participant.id)
+    select(_PARTICIPANTS)
+    .join(LinkedIdentity, LinkedIdentity.participant_id == _PARTICIPANTS.c.id)
     .where(
         LinkedIdentity.channel == bindparam("channel"),
         LinkedIdentity.external_id == bindparam("external_id"),
@@ -62,10 +64,10 @@ _REGISTERED = (
     "origin",
 )
 _REGISTER = {
-    dialect: insert(Participant)
+    dialect: insert(_PARTICIPANTS)
     .values({name: bindparam(name) for name in _REGISTERED})
     .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-    .returning(Participant)
+    .returning(*_PARTICIPANTS.c)
     for dialect, insert in INSERTS.items()
 }
 
@@ -77,7 +79,7 @@ def campaign_source(consultation: Consultation, payload: str | None) -> str | No
 
 async def find(session: AsyncSession, *, channel: str, external_id: str) -> Participant | None:
     """The participant behind a chat, if they consented."""
-    return await session.scalar(_FIND, {"channel": channel, "external_id": external_id})
+    return await _one(session, _FIND, {"channel": channel, "external_id": external_id})
 
 
 async def linked(session: AsyncSession, *, channel: str, external_id: str) -> Participant | None:
@@ -88,7 +90,12 @@ async def linked(session: AsyncSession, *, channel: str, external_id: str) -> Pa
     """
     if channel in PHONE_CHANNELS:
         return None
-    return await session.scalar(_LINKED, {"channel": channel, "external_id": external_id})
+    return await _one(session, _LINKED, {"channel": channel, "external_id": external_id})
+
+
+async def _one(session: AsyncSession, statement: Any, params: dict[str, Any]) -> Participant | None:
+    row = (await execute(session, statement, params)).first()
+    return adopt(session, Participant, row) if row is not None else None
 
 
 async def get(session: AsyncSession, *, participant_id: int) -> Participant:
@@ -152,7 +159,8 @@ async def register(
         "assurance": str(level),
         "origin": client.address if client is not None and not client.kiosk else None,
     }
-    participant = await session.scalar(_REGISTER[dialect_of(session)], values)
+    row = (await execute(session, _REGISTER[dialect_of(session)], values)).first()
+    participant = adopt(session, Participant, row) if row is not None else None
     if participant is None:
         # Another process registered the same chat at the same moment.
         again = await find(session, channel=channel, external_id=external_id)
@@ -237,8 +245,10 @@ async def record_answer(
         raise Erased("participant")
     value = validate_answer(consultation, question=question, answer=answer)
     old = getattr(participant, question)
-    await session.execute(
-        _STORE_ANSWER[question], {"participant": participant.id, "value": value, "at": now}
+    await execute(
+        session,
+        _STORE_ANSWER[question],
+        {"participant": participant.id, "value": value, "at": now},
     )
     # The object says what the row now holds, with nothing left for a flush to write.
     set_committed_value(participant, question, value)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_domain.conversation.types import Button
 from pmd_domain.db.dialects import INSERTS, dialect_of
 from pmd_domain.db.models import OutboxStep, WhatsAppContact
+from pmd_domain.db.statements import execute
 from pmd_domain.services import outbox
 
 CHANNEL = "whatsapp"
@@ -52,7 +53,8 @@ async def seen(
     session: AsyncSession, *, external_id: str, sealed_wa_id: str, now: datetime
 ) -> None:
     """The citizen wrote at ``now``: remember the chat (its sealed number) and open the window."""
-    await session.execute(
+    await execute(
+        session,
         _SEEN[dialect_of(session)],
         {
             "external_id": external_id,
@@ -94,7 +96,7 @@ async def forget(session: AsyncSession, *, external_id: str) -> None:
 
 async def latest_choices(session: AsyncSession, *, external_id: str) -> tuple[Button, ...]:
     """The choices of the last reply with buttons sent to the chat (typed answers match them)."""
-    row = (await session.execute(_LATEST_REPLIES, {"external_id": external_id})).first()
+    row = (await execute(session, _LATEST_REPLIES, {"external_id": external_id})).first()
     if row is None:
         return ()
     for reply in reversed(outbox.decode(row)):
