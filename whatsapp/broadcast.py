@@ -1,7 +1,10 @@
 """Campaign messages on WhatsApp (``pmd_domain.campaign_transport.CampaignTransport``).
 
 Within the 24-hour window (the citizen wrote less than a day ago) a campaign goes as
-a text message; outside it as the approved template the consultation file names
+a text message, or as an image with the text as its caption when it has a picture at
+an https address (the web panel's; a photo sent to the bot is a Telegram file, which
+WhatsApp cannot show, and a caption longer than WhatsApp takes goes as text alone);
+outside the window as the approved template the consultation file names
 (``[whatsapp.templates.campaign]``), with its parameters filled from the campaign.
 A campaign for someone outside the window when no template is named is ``failed``.
 """
@@ -31,6 +34,15 @@ def campaign_text(campaign: Campaign) -> str:
     return campaign.text
 
 
+def campaign_message(campaign: Campaign) -> render.Json:
+    """A campaign inside the 24-hour window: its picture with the text, or the text."""
+    text = campaign_text(campaign)
+    photo = campaign.photo or ""
+    if photo.startswith("https://") and len(text) <= render.MAX_CAPTION:
+        return render.image_message(photo, text)
+    return render.text_message(text)
+
+
 class WhatsAppCampaigns:
     """Sends one campaign message through the WhatsApp channel's client."""
 
@@ -52,7 +64,7 @@ class WhatsAppCampaigns:
         if reach is None:
             raise Failed("no number")
         if reach.window_open:
-            message = render.text_message(campaign_text(campaign))
+            message = campaign_message(campaign)
         else:
             rules = whatsapp.conversation.consultation.whatsapp
             template = rules.templates.get("campaign")

@@ -147,6 +147,14 @@ def document_message(media_id: str, document: Document) -> Json:
     return {"type": "document", "document": body}
 
 
+def image_message(link: str, caption: str) -> Json:
+    """A picture at an https address, with its caption (up to ``MAX_CAPTION``)."""
+    body: Json = {"link": link}
+    if caption:
+        body["caption"] = caption[:MAX_CAPTION]
+    return {"type": "image", "image": body}
+
+
 def template_message(name: str, language: str, parameters: Sequence[str]) -> Json:
     """An approved template with its body parameters (no new lines: WhatsApp refuses them)."""
     template: Json = {"name": name, "language": {"code": language}}

@@ -202,3 +202,37 @@ async def test_the_outcome_of_a_proposal_reaches_its_author_as_a_template_after_
         assert folio == mine.folio
         assert outcome == "incluida en el Plan Municipal de Desarrollo"
         assert link.endswith(f"/propuestas/{mine.folio}")
+
+
+async def test_a_campaign_with_a_picture_goes_as_an_image_with_its_caption_inside_the_window(
+    waapi: WhatsAppCloudServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    async with serving(waapi, sqlite_url, consultation) as app:
+        phone = waapi.phone("5217710000991")
+        await onboarded(phone)
+        sent: list[Any] = []
+        for photo in ("https://pachuca.gob.mx/foro.jpg", "AgACAgEAAxkBAAIBsmTelegramFileId"):
+            before = len(phone.messages)
+            async with app[DATABASE].transaction() as session:
+                campaign = await broadcasts.create(
+                    session,
+                    consultation=consultation,
+                    text="Foro vecinal el sábado a las 10:00.",
+                    photo=photo,
+                    button_text="Programa",
+                    button_url="https://pachuca.gob.mx/foro",
+                    audience=broadcasts.Audience(),
+                    created_by=1,
+                    now=utcnow(),
+                )
+                await broadcasts.confirm(session, campaign_id=campaign.id, now=utcnow())
+            await wait_campaign_done(app, campaign.id)
+            sent.extend(phone.messages[before:])
+    picture, words = sent
+    # A picture the web panel gave (an https address) is shown with the text as its caption.
+    assert picture.kind == "image" and picture.image == "https://pachuca.gob.mx/foro.jpg"
+    assert picture.text == (
+        "Foro vecinal el sábado a las 10:00.\n\nPrograma: https://pachuca.gob.mx/foro"
+    )
+    # A Telegram photo cannot be shown on WhatsApp: the text and its link go alone.
+    assert words.kind == "text" and words.text == picture.text

@@ -110,13 +110,14 @@ class PhoneMessage:
     """A message as the citizen's phone shows it."""
 
     id: str
-    kind: str  # text, buttons, list, document, template
+    kind: str  # text, buttons, list, document, image, template
     text: str = ""
     buttons: list[tuple[str, str]] = field(default_factory=list)  # (id, title)
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # (id, title, description)
     list_button: str = ""
     document: bytes | None = None
     filename: str = ""
+    image: str = ""  # the picture's link (or its media id)
     template: str = ""
     language: str = ""
     parameters: list[str] = field(default_factory=list)
@@ -299,7 +300,21 @@ class WhatsAppCloudServer:
             content, _, filename = stored
             return PhoneMessage(wamid, "document", text=caption, document=content,
                                 filename=str(document.get("filename") or filename))  # fmt: skip
+        if kind == "image":
+            return self._image(wamid, body.get("image") or {})
         raise ApiError(100, f"(#100) Param type '{kind}' is not supported by this server.")
+
+    def _image(self, wamid: str, image: Json) -> PhoneMessage:
+        link, media = str(image.get("link", "")), str(image.get("id", ""))
+        if media and media not in self.media:
+            raise ApiError(131053, "(#131053) Media upload error",
+                           details="Unable to find the media with the given id.")  # fmt: skip
+        if not media and not link.startswith("https://"):
+            raise invalid("Param image['link'] must be a valid https URL.")
+        caption = str(image.get("caption", ""))
+        if len(caption) > MAX_CAPTION:
+            raise invalid(f"Param image['caption'] must be at most {MAX_CAPTION} characters long.")
+        return PhoneMessage(wamid, "image", text=caption, image=media or link)
 
     def _interactive(self, wamid: str, interactive: Json) -> PhoneMessage:
         text = str((interactive.get("body") or {}).get("text", ""))
