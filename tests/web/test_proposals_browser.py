@@ -140,7 +140,7 @@ async def test_search_filters_and_the_answer_staff_record_in_the_panel(
     staff_page = await (await chromium.new_context()).new_page()
     link = RouterLinks(server.app.router, base).panel_login(seeded["token"])
     await staff_page.goto(link)
-    await staff_page.goto(f"{base}/panel")
+    await staff_page.wait_for_url(re.compile(r"/panel$"))  # the page moves on by itself
     await staff_page.get_by_role("link", name=seeded["lamp"]).click()
     await staff_page.get_by_label("2.5.1", exact=False).check()
     await staff_page.get_by_role("button", name="Guardar alineación").click()
