@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from pmd_domain.db.faults import describe, is_transient
 from pmd_domain.db.sqlite_writer import (
@@ -213,9 +214,7 @@ class Database:
                         sync.commit()  # flushes; the connection's transaction is ours
                         connection.commit()
                     except BaseException:
-                        sync.rollback()
-                        if connection.in_transaction():
-                            connection.rollback()
+                        self._roll_back_writer(sync, connection)
                         raise
                     finally:
                         sync.close()
@@ -275,6 +274,25 @@ class Database:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, BUSY_PAUSE_MAX)
+
+    def _roll_back_writer(self, sync: Session, connection: Connection) -> None:
+        """Undo a failed write transaction on the writer's connection, to the driver.
+
+        A COMMIT that failed (the disk full) can leave SQLite's transaction open while
+        SQLAlchemy already counts it as ended: the driver's connection is rolled back
+        too, or the next BEGIN would fail. A connection that cannot even roll back is
+        not used again.
+        """
+        try:
+            sync.rollback()
+            connection.rollback()  # also a transaction whose COMMIT failed
+            raw = connection.connection.dbapi_connection
+            if raw is not None and raw.in_transaction:
+                raw.rollback()
+        except Exception:
+            self._writer_connection = None
+            with contextlib.suppress(Exception):
+                connection.invalidate()
 
     def _loop_session(self, connection: Connection) -> AsyncSession:
         """A session on the writer's connection, inside the transaction already begun.

@@ -252,3 +252,24 @@ def test_a_confirmed_write_survives_the_process_being_killed(sqlite_url: str) ->
     with closing(sqlite3.connect(path)) as reader:
         stored = [r[0] for r in reader.execute("SELECT id FROM notes ORDER BY id")]
     assert stored == confirmed
+
+
+async def test_a_commit_that_fails_leaves_the_writer_ready_for_the_next_transaction(
+    database: Database,
+) -> None:
+    # A deferred foreign key is checked at COMMIT, which then fails and leaves SQLite's
+    # transaction open, as a commit into a full disk can.
+    async with database.transaction() as session:
+        await session.execute(text("CREATE TABLE parents (id INTEGER PRIMARY KEY)"))
+        await session.execute(
+            text(
+                "CREATE TABLE children (id INTEGER PRIMARY KEY, parent INTEGER"
+                " REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        async with database.transaction() as session:
+            await session.execute(text("INSERT INTO children (parent) VALUES (7)"))
+    async with database.transaction() as session:  # the next one begins and commits
+        await session.execute(text("INSERT INTO notes (body) VALUES ('after')"))
+    assert _rows_seen_by_another_connection(_path(database)) == 1
