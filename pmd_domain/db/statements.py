@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Executable, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 
 T = TypeVar("T")
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
@@ -49,7 +50,13 @@ def adopt(session: AsyncSession, model: type[T], row: Any) -> T:
     held = sync.identity_map.get(key)
     if held is not None:
         return held
-    instance = model(**{a.key: values[a.columns[0].key] for a in mapper.column_attrs})
-    make_transient_to_detached(instance)  # as freshly loaded: nothing for a flush to write
+    # As the ORM's own loading does: a new instance whose attributes are filled in
+    # directly (no attribute events), then marked as loaded from ``key``'s row, so a
+    # flush has nothing to write until the step changes something.
+    instance = mapper.class_manager.new_instance()
+    instance_state(instance).dict.update(
+        {a.key: values[a.columns[0].key] for a in mapper.column_attrs}
+    )
+    make_transient_to_detached(instance)
     sync.add(instance)
     return instance
