@@ -243,7 +243,9 @@ class StaffConversation:
         if starting is None:
             if inbound.kind == "button" and not BUTTON.match(inbound.data):
                 return None
-            draft = await _in_force(session, user_id=user_id, now=now)
+            draft = await _in_force(
+                session, user_id=user_id, now=now, typed=inbound.kind != "button"
+            )
             if draft is None and inbound.kind != "button":
                 return None
         if draft is not None and not _takes(draft.kind, inbound):
@@ -260,13 +262,16 @@ class StaffConversation:
         return (owner, draft) if staff.may(role, owner.permission) else None
 
 
-async def _in_force(session: AsyncSession, *, user_id: int, now: datetime) -> StaffDraft | None:
-    """The member's flow state, if it is a staff screen's and has not expired."""
+async def _in_force(
+    session: AsyncSession, *, user_id: int, now: datetime, typed: bool
+) -> StaffDraft | None:
+    """The member's flow state, if it is a staff screen's (and, for a ``typed`` input,
+    its screen still takes texts: see ``Rules.ttl``; its buttons keep working)."""
     draft = await staff_drafts.get(session, user_id=user_id)
     if draft is None or draft.kind not in RULES:
         return None
     ttl = RULES[draft.kind].ttl
-    if ttl is not None and as_aware(draft.updated_at) < now - ttl:
+    if typed and ttl is not None and as_aware(draft.updated_at) < now - ttl:
         return None
     return draft
 
@@ -307,8 +312,9 @@ async def _save(ctx: StaffCtx, *, stored: StaffDraft | None) -> None:
     """The flow's new state (or its end), written only over the version this step read."""
     expected = stored.version if stored is not None else None
     if ctx.ended:
-        if stored is not None:
-            await staff_drafts.clear(ctx.session, user_id=ctx.user_id, expected=expected)
+        # A flow started (or a stale press) without reading the state: whatever was
+        # there is over too.
+        await staff_drafts.clear(ctx.session, user_id=ctx.user_id, expected=expected)
         return
     data = {**ctx.data, STATE: ctx.screen, RUN: ctx.run}
     await staff_drafts.put(

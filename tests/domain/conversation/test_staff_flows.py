@@ -147,6 +147,12 @@ async def test_a_rejection_takes_its_typed_reason_for_thirty_minutes_only(
     assert await chat.send(reason, now=chat.now + timedelta(minutes=31)) is None
     async with db.reading() as session:
         assert (await session.get(Proposal, waiting.id)).status == "pending"  # type: ignore[union-attr]
+    # The screen's buttons still work: a quick reason rejects it.
+    quick = Inbound(kind="button", data=chat.data_of("No trata de un asunto"), message_ref="77")
+    outcome = await chat.send(quick, now=chat.now + timedelta(minutes=31))
+    assert outcome is not None and f"{waiting.folio} rechazada" in chat.text
+    async with db.reading() as session:
+        assert (await session.get(Proposal, waiting.id)).status == "rejected"  # type: ignore[union-attr]
 
 
 async def test_a_staff_button_of_an_earlier_screen_draws_the_screen_on_display(
