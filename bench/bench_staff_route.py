@@ -1,7 +1,8 @@
 """What routing by the stored staff draft costs a citizen's message.
 
-Every private message reads the sender's staff draft (one primary-key read in a read
-transaction, ``bot/staff/drafts.py``) before the citizen conversation handles it. This
+Every private message asks the staff flows whether it is theirs (the sender's staff
+state: one primary-key read in a read transaction, ``StaffConversation.takes`` called
+by ``bot/staff/flows.py``) before the citizen conversation handles it. This
 measures that read for senders without a draft (every citizen) on SQLite, against an
 empty read transaction in the same run.
 """
@@ -16,9 +17,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pmd_domain.clock import utcnow
+from pmd_domain.consultation import load_consultation
+from pmd_domain.conversation.staff import StaffConversation
+from pmd_domain.conversation.types import Inbound
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade
+from pmd_domain.i18n import Catalogs
 from pmd_domain.services import staff_drafts
+from tests.e2e.harness import StubLinks
 
 SAMPLES = 2000
 DRAFTS = 50
@@ -30,12 +36,23 @@ async def _measure(url: str) -> tuple[list[float], list[float]]:
         async with database.transaction() as session:
             for user_id in range(1, DRAFTS + 1):
                 await staff_drafts.put(
-                    session, user_id=user_id, kind="reject", data={"proposal_id": 1}, now=utcnow()
+                    session,
+                    user_id=user_id,
+                    kind="mod.reason",
+                    data={"proposal_id": 1},
+                    now=utcnow(),
                 )
+        flows = StaffConversation(
+            consultation=load_consultation(),
+            catalogs=Catalogs.load(),
+            links=StubLinks(),
+            admin_ids=(),
+        )
+        said = Inbound(kind="text", text="Hola")
 
         async def lookup(user_id: int) -> None:
             async with database.reading() as session:
-                await staff_drafts.current(session, user_id=user_id, now=utcnow())
+                await flows.takes(session, user_id=user_id, inbound=said, now=utcnow())
 
         async def bare(user_id: int) -> None:
             async with database.reading():

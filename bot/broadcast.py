@@ -45,6 +45,7 @@ from bot.render import retry_seconds
 from pmd_domain.aio import raise_if_cancelled
 from pmd_domain.campaign_transport import Blocked, CampaignTransport, Failed, Hold
 from pmd_domain.clock import utcnow
+from pmd_domain.conversation.staff.broadcast import progress_reply
 from pmd_domain.db import Database
 from pmd_domain.db.models import Campaign
 from pmd_domain.i18n import Catalogs
@@ -128,46 +129,19 @@ def make_bot(settings: Settings, *, pool_size: int = MAX_IN_FLIGHT + 4) -> Bot:
 
 def progress_text(catalogs: Catalogs, campaign_id: int, progress: Progress) -> str:
     """The progress message of a campaign, for its staff member."""
-    return catalogs.text(
-        LANGUAGE,
-        f"broadcast.progress.{progress.status}",
-        id=campaign_id,
-        sent=progress["sent"],
-        total=progress.total,
-        done=progress.done,
-        blocked=progress["blocked"],
-        failed=progress["failed"],
-        skipped=progress["skipped"],
-    )
+    return progress_reply(catalogs, campaign_id, progress).text
 
 
 def progress_buttons(
-    catalogs: Catalogs, campaign_id: int, status: str
+    catalogs: Catalogs, campaign_id: int, progress: Progress
 ) -> InlineKeyboardMarkup | None:
     """Pausar / Reanudar and Cancelar, while the campaign can still change."""
-    rows: list[InlineKeyboardButton] = []
-    if status in broadcasts.DUE:
-        rows.append(
-            InlineKeyboardButton(
-                catalogs.text(LANGUAGE, "broadcast.button.pause"),
-                callback_data=f"bc:pause:{campaign_id}",
-            )
-        )
-    elif status == "paused":
-        rows.append(
-            InlineKeyboardButton(
-                catalogs.text(LANGUAGE, "broadcast.button.resume"),
-                callback_data=f"bc:resume:{campaign_id}",
-            )
-        )
-    if status in ("queued", "sending", "paused"):
-        rows.append(
-            InlineKeyboardButton(
-                catalogs.text(LANGUAGE, "broadcast.button.cancel"),
-                callback_data=f"bc:cancel:{campaign_id}",
-            )
-        )
-    return InlineKeyboardMarkup([rows]) if rows else None
+    rows = progress_reply(catalogs, campaign_id, progress).buttons
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
+    )
 
 
 async def show_progress(
@@ -181,7 +155,7 @@ async def show_progress(
             progress_text(catalogs, campaign.id, progress),
             chat_id=campaign.progress_chat_id,
             message_id=campaign.progress_message_id,
-            reply_markup=progress_buttons(catalogs, campaign.id, progress.status),
+            reply_markup=progress_buttons(catalogs, campaign.id, progress),
         )
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():

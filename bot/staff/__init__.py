@@ -1,4 +1,4 @@
-"""Staff commands in the bot: moderation, broadcasts, statistics, panel link, staff list.
+"""Staff in the bot: the staff flows (moderation, campaigns), statistics, panel link, staff list.
 
 They run in a handler group before the citizen's (``STAFF_GROUP``). A staff handler
 that is not for this user returns without a word, so the update falls through to the
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import BaseHandler
 
-from bot.staff import broadcast, drafts, moderation, office, team
+from bot.staff import broadcast, flows, office, team
 
 __all__ = ["STAFF_GROUP", "register"]
 
@@ -27,12 +27,11 @@ STAFF_GROUP = -1
 def register(application: BotApplication) -> None:
     """Add every staff handler to ``application``."""
     handlers: list[BaseHandler[Any, Any, Any]] = [
-        *moderation.handlers(),
         *office.handlers(),
         *team.handlers(),
         *broadcast.handlers(),
     ]
     application.add_handlers(handlers, group=STAFF_GROUP)
-    # An unfinished staff flow (a typed reason, a campaign) takes its author's messages
-    # first, routed by the draft stored in the database (group -2).
-    application.add_handlers(drafts.handlers(), group=drafts.DRAFT_GROUP)
+    # The staff flows (/moderar, /difundir, a typed reason, a campaign being written)
+    # take their member's updates first, routed by the state stored in the database.
+    application.add_handlers(flows.handlers(), group=flows.FLOW_GROUP)

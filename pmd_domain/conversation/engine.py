@@ -168,11 +168,7 @@ async def _dispatch(ctx: Ctx) -> Replies:
     if inbound.kind == "button":
         return await _button(ctx, inbound.data)
     if inbound.kind == "text":
-        handler = SCREENS[ctx.state].text
-        replies = await handler(ctx, inbound.text) if handler else None
-        if replies is None:
-            return await draw(ctx, before=ctx.t("input.use_buttons"))
-        return replies
+        return await typed(ctx, inbound.text)
     key = {"edited": "input.edited", "forwarded": "input.forwarded"}.get(
         inbound.kind, "input.media"
     )
@@ -188,12 +184,33 @@ async def _button(ctx: Ctx, data: str) -> Replies:
         if await voting.judged_already(ctx, args):
             text = ctx.t("error.already_judged")
             return await draw(ctx, before=text, notice=text)
-        return await draw(ctx, before=ctx.t("input.stale"), notice=ctx.t("input.stale_notice"))
+        return await stale(ctx)
+    return await pressed(ctx, args)
+
+
+# How a screen takes a button or a text: the same for every flow (the citizen's and
+# the staff's, see pmd_domain.conversation.staff).
+async def pressed(ctx: Ctx, args: list[str]) -> Replies:
+    """A button of the screen on display (``args``: its action and arguments)."""
     handler = SCREENS[ctx.state].button
     replies = await handler(ctx, args[0], args[1:]) if handler else None
     if replies is None:
-        return await draw(ctx, before=ctx.t("input.stale"), notice=ctx.t("input.stale_notice"))
+        return await stale(ctx)
     return replies
+
+
+async def typed(ctx: Ctx, text: str) -> Replies:
+    """A text typed on the screen on display; a screen that expects none is drawn again."""
+    handler = SCREENS[ctx.state].text
+    replies = await handler(ctx, text) if handler else None
+    if replies is None:
+        return await draw(ctx, before=ctx.t("input.use_buttons"))
+    return replies
+
+
+async def stale(ctx: Ctx) -> Replies:
+    """A button of an earlier screen (or one the screen does not know): the screen again."""
+    return await draw(ctx, before=ctx.t("input.stale"), notice=ctx.t("input.stale_notice"))
 
 
 def _normalised(inbound: Inbound) -> Inbound:

@@ -1,39 +1,25 @@
-"""Unfinished multi-step staff commands, one per staff member, versioned like the citizen's state.
+"""The state of a staff member's chat flow, one per member, versioned like the citizen's state.
 
-A broadcast being written or a rejection waiting for its reason lives in the
-database, written in the same transaction as the step, like the citizen's
-conversation state: any bot process can take the staff member's next message. Each
-write after the first names the version it read (``expected``): a step that lost a
-race with another process's step on the same draft changes nothing
+A staff flow (``pmd_domain.conversation.staff``: a moderation walk, a campaign being
+written) keeps the screen on display and its data here, keyed by the Telegram user
+(staff need not be participants), written in the same transaction as the step: any
+bot process can take the member's next message. ``kind`` holds the screen's name.
+Each write after the first names the version it read (``expected``): a step that
+lost a race with another process's step on the same flow changes nothing
 (``DraftConflict``), as a citizen's step does with ``StateConflict``.
-
-How long a draft keeps taking the staff member's texts is a rule of the domain
-(``TTL``): a rejection waiting for its typed reason is ignored after 30 minutes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmd_domain.clock import as_aware
 from pmd_domain.db.models import StaffDraft
 from pmd_domain.errors import DomainError
 
-
-class Kind(StrEnum):
-    """What a draft is for."""
-
-    REJECT = "reject"  # a rejection waiting for its typed reason
-    BROADCAST = "broadcast"  # a campaign being written
-
-
-# After this long without a step, a draft no longer takes the staff member's texts.
-TTL: dict[str, timedelta] = {Kind.REJECT: timedelta(minutes=30)}
 VERSION_KEY = "_v"  # where a step carries the version it read, inside the draft's data
 
 
@@ -46,19 +32,6 @@ class DraftConflict(DomainError):
 async def get(session: AsyncSession, *, user_id: int) -> StaffDraft | None:
     """The staff member's draft, if any."""
     return await session.get(StaffDraft, user_id, populate_existing=True)
-
-
-async def current(
-    session: AsyncSession, *, user_id: int, now: datetime, kind: str | None = None
-) -> StaffDraft | None:
-    """The staff member's draft if it is still in force (of ``kind``, if given)."""
-    draft = await get(session, user_id=user_id)
-    if draft is None or (kind is not None and draft.kind != kind):
-        return None
-    ttl = TTL.get(draft.kind)
-    if ttl is not None and as_aware(draft.updated_at) < now - ttl:
-        return None
-    return draft
 
 
 def data_of(draft: StaffDraft) -> dict[str, Any]:
@@ -103,10 +76,19 @@ async def put(
     await session.flush()
 
 
-async def clear(session: AsyncSession, *, user_id: int, kind: str | None = None) -> bool:
-    """Drop the staff member's draft (only one of ``kind``, if given); True if there was one."""
+async def clear(
+    session: AsyncSession, *, user_id: int, kind: str | None = None, expected: int | None = None
+) -> bool:
+    """Drop the staff member's draft (only one of ``kind``, if given); True if there was one.
+
+    With ``expected``, only the draft at that version: DraftConflict if it moved on.
+    """
     statement = delete(StaffDraft).where(StaffDraft.user_id == user_id)
     if kind is not None:
         statement = statement.where(StaffDraft.kind == kind)
+    if expected is not None:
+        statement = statement.where(StaffDraft.version == expected)
     result = await session.execute(statement)
+    if expected is not None and result.rowcount != 1:  # type: ignore[attr-defined]
+        raise DraftConflict()
     return bool(result.rowcount)  # type: ignore[attr-defined]

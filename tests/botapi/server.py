@@ -594,6 +594,14 @@ class BotApiServer:
         msg = message if isinstance(message, BotMessage) else chat.by_id[message]
         if callback_data not in [b.get("callback_data") for b in msg.inline_buttons]:
             raise ValueError(f"message {msg.message_id} has no button with data {callback_data!r}")
+        return await self.user_presses_shown_before(chat_id, msg, callback_data)
+
+    async def user_presses_shown_before(
+        self, chat_id: int, message: BotMessage | int, callback_data: str
+    ) -> dict[str, Any]:
+        """A press of a button ``message`` showed before an edit (one that raced the edit)."""
+        chat = self._chat_or_error(chat_id)
+        msg = message if isinstance(message, BotMessage) else chat.by_id[message]
         query = {
             "id": str(4_000_000_000_000 + next(self._callback_ids)),
             "from": chat.user(),

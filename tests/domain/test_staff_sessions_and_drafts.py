@@ -1,5 +1,6 @@
-"""Staff drafts are versioned and expire by a domain rule; panel sessions are held on the
-server and end with a logout, a removal or a role change (SQLite and PostgreSQL)."""
+"""Staff drafts are versioned (the flows on them: tests/domain/conversation/test_staff_flows.py);
+panel sessions are held on the server and end with a logout, a removal or a role change
+(SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pmd_domain.db import Database
 from pmd_domain.db.models import AuditEntry, StaffSession
 from pmd_domain.errors import InvalidEmail, NotFound
 from pmd_domain.services import staff, staff_drafts, staff_sessions
-from pmd_domain.services.staff_drafts import DraftConflict, Kind
+from pmd_domain.services.staff_drafts import DraftConflict
 
 ADMIN, MEMBER = 7101, 7102
 
@@ -22,7 +23,7 @@ async def test_a_step_on_a_draft_someone_else_moved_changes_nothing(db: Database
     now = utcnow()
     async with db.transaction() as session:
         await staff_drafts.put(
-            session, user_id=MEMBER, kind=Kind.BROADCAST, data={"step": "text"}, now=now
+            session, user_id=MEMBER, kind="bc.text", data={"step": "text"}, now=now
         )
     async with db.reading() as session:
         draft = await staff_drafts.get(session, user_id=MEMBER)
@@ -32,7 +33,7 @@ async def test_a_step_on_a_draft_someone_else_moved_changes_nothing(db: Database
         await staff_drafts.put(
             session,
             user_id=MEMBER,
-            kind=Kind.BROADCAST,
+            kind="bc.text",
             data={**read_once, "step": "button"},
             now=now,
         )
@@ -41,29 +42,13 @@ async def test_a_step_on_a_draft_someone_else_moved_changes_nothing(db: Database
             await staff_drafts.put(
                 session,
                 user_id=MEMBER,
-                kind=Kind.BROADCAST,
+                kind="bc.text",
                 data={**read_twice, "step": "audience"},
                 now=now,
             )
     async with db.reading() as session:
         stored = await staff_drafts.get(session, user_id=MEMBER)
         assert stored is not None and (stored.data, stored.version) == ({"step": "button"}, 1)
-
-
-async def test_an_old_rejection_no_longer_takes_texts(db: Database) -> None:
-    now = utcnow()
-    async with db.transaction() as session:
-        await staff_drafts.put(
-            session, user_id=MEMBER, kind=Kind.REJECT, data={"proposal_id": 3}, now=now
-        )
-    async with db.reading() as session:
-        assert await staff_drafts.current(session, user_id=MEMBER, now=now) is not None
-        later = now + timedelta(minutes=31)
-        assert await staff_drafts.current(session, user_id=MEMBER, now=later) is None
-        assert (
-            await staff_drafts.current(session, user_id=MEMBER, now=now, kind=Kind.BROADCAST)
-            is None
-        )
 
 
 async def test_sessions_end_with_logout_role_change_and_removal(db: Database) -> None:

@@ -179,7 +179,7 @@ async def test_an_old_moderation_button_pressed_by_a_citizen_changes_nothing(
                 "from": {"id": CITIZEN, "is_bot": False, "first_name": "Ana"},
                 "chat_instance": "1",
                 "message": botapi.last_message(CITIZEN).public(),  # type: ignore[union-attr]
-                "data": f"mod:p:{waiting.id}",
+                "data": "s1.abc:p",  # Publicar, as a moderation card carries it
             }
             replies = await citizen.do(botapi.push_update({"callback_query": query}), **WAIT)
             assert any("¿Qué quieres hacer?" in (m.text or "") for m in replies)

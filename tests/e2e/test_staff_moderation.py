@@ -241,9 +241,12 @@ async def test_a_removed_member_s_old_button_does_nothing(
             [card] = await chat.say("/moderar", **WAIT)
             assert waiting.folio is not None and waiting.folio in (card.text or "")
             await chat.press("❌ Rechazar", **WAIT)  # a rejection waiting for its reason
+            asking = botapi.last_message(moderator)
+            assert asking is not None and asking.message_id == card.message_id
+            quick_reason = asking.inline_buttons[3]["callback_data"]
             await admin.run([(f"/staff quitar {moderator}", "ya no es parte")], **WAIT)
             stranger = await chat.do(
-                botapi.user_presses(moderator, card.message_id, f"mod:rq:{waiting.id}:3"), **WAIT
+                botapi.user_presses(moderator, card.message_id, quick_reason), **WAIT
             )
             typed = await chat.say("Motivo que ya no cuenta", **WAIT)
             # Answered as any citizen who has not started yet: the greeting, nothing else.
@@ -285,7 +288,9 @@ async def test_a_proposal_erased_while_shown_gets_a_kind_answer(
         await database.dispose()
     assert (await stored(database, kept.id)).status == "pending"
     async with database.reading() as session:
-        assert await session.get(StaffDraft, ADMIN) is None
+        # No rejection waits for a reason any more: the flow shows the next proposal.
+        flow = await session.get(StaffDraft, ADMIN)
+    assert flow is not None and (flow.kind, flow.data["proposal_id"]) == ("mod.card", kept.id)
     await database.dispose()
 
 
@@ -314,4 +319,36 @@ async def test_a_member_added_elsewhere_after_start_can_type_a_reason(
     assert (await stored(database, waiting.id)).moderation_reason == (
         "No es un asunto del municipio."
     )
+    await database.dispose()
+
+
+async def test_a_staff_button_of_an_earlier_screen_is_answered_like_a_citizen_s(
+    botapi: BotApiServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    database = Database(sqlite_url)
+    [waiting] = await waiting_proposals(database, consultation, [(ANA, "es", "Faltan bancas.")])
+    try:
+        async with polling_bot(botapi, database, consultation, **ADMINS):
+            chat = botapi.chat(ADMIN)
+            [card] = await chat.say("/moderar", **WAIT)
+            publish = next(
+                b["callback_data"] for b in card.inline_buttons if "Publicar" in b["text"]
+            )
+            await chat.run([(press("❌ Rechazar"), "¿Por qué rechazas")], **WAIT)
+            # Publicar of the card this message showed before it asked for the reason.
+            cursor = botapi.change_count(ADMIN)
+            stale = await botapi.user_presses_shown_before(ADMIN, card.message_id, publish)
+            [answer] = await botapi.wait_for_changes(ADMIN, cursor, **WAIT)
+            notice = await botapi.wait_for_callback_answer(stale["id"])
+            # As a citizen's stale button: the screen on display again, and the same toast.
+            text = answer.text or ""
+            assert text.startswith("Ese botón es de un mensaje anterior. Sigamos aquí:")
+            assert f"¿Por qué rechazas {waiting.folio}?" in text
+            assert notice.get("text") == "Ese botón ya no está activo."
+            # The screen drawn again still takes its reason.
+            await chat.run([("No es un asunto del municipio.", "rechazada")], **WAIT)
+    finally:
+        await database.dispose()
+    found = await stored(database, waiting.id)
+    assert (found.status, found.moderation_reason) == ("rejected", "No es un asunto del municipio.")
     await database.dispose()
