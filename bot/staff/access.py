@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from functools import wraps
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, CallbackContext, filters
 
@@ -54,19 +53,6 @@ def staff_only(
         return guarded
 
     return decorate
-
-
-async def require_again(
-    session: AsyncSession, update: Update, context: Context, permission: str
-) -> str:
-    """Check the role once more inside the transaction that acts (NotAllowed if withdrawn)."""
-    assert update.effective_user is not None
-    return await staff.require(
-        session,
-        user_id=update.effective_user.id,
-        admin_ids=services_of(context).settings.admin_ids,
-        permission=permission,
-    )
 
 
 def language_of(update: Update, catalogs: Catalogs) -> str:

@@ -34,11 +34,17 @@ async def create_login_link(
     admin_ids: Iterable[int],
     now: datetime,
     ttl: timedelta = LINK_TTL,
+    permission: str | None = None,
 ) -> str:
-    """A fresh login token for a staff member (NotAllowed for anybody else)."""
+    """A fresh login token for a staff member (NotAllowed for anybody else).
+
+    ``permission``: the member's role must also grant it, checked in this transaction
+    (the bot's ``/panel`` asks for ``analyse``).
+    """
     admins = set(admin_ids)
-    role = await staff.role_of(session, user_id=user_id, admin_ids=admins)
-    if role is None:
+    if permission is not None:
+        await staff.require(session, user_id=user_id, admin_ids=admins, permission=permission)
+    elif await staff.role_of(session, user_id=user_id, admin_ids=admins) is None:
         raise NotAllowed(permission="panel")
     if await session.get(StaffMember, user_id) is None:
         # A bootstrap admin from PMD_ADMIN_IDS: the login row needs a staff row.
