@@ -16,17 +16,6 @@ from pmd_domain.errors import DomainError
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import staff
 
-# Role names an admin may type, in Spanish or English.
-ROLE_NAMES = {
-    "admin": "admin",
-    "administrador": "admin",
-    "administradora": "admin",
-    "moderator": "moderator",
-    "moderador": "moderator",
-    "moderadora": "moderator",
-    "analyst": "analyst",
-    "analista": "analyst",
-}
 ADD = ("agregar", "add")
 REMOVE = ("quitar", "remove")
 NAME_MAX_CHARS = 120
@@ -51,7 +40,7 @@ async def team(update: Update, context: Context, role: str) -> None:
         await say(update, context, roster_text(catalogs, lang, members))
         return
     action, target = args[0].lower(), _user_id(args[1]) if len(args) > 1 else None
-    new_role = ROLE_NAMES.get(args[2].lower()) if len(args) > 2 else None
+    new_role = staff.role_named(args[2]) if len(args) > 2 else None
     adding = action in ADD and target is not None and new_role is not None
     removing = action in REMOVE and target is not None and len(args) == 2
     if not (adding or removing) or target is None:

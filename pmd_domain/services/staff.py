@@ -23,6 +23,22 @@ from pmd_domain.errors import (
 from pmd_domain.services import audit, staff_drafts
 
 ROLES = ("admin", "moderator", "analyst")
+# The names a role may be typed by (in a chat command), in Spanish or English.
+ROLE_NAMES = {
+    "admin": "admin",
+    "administrador": "admin",
+    "administradora": "admin",
+    "moderator": "moderator",
+    "moderador": "moderator",
+    "moderadora": "moderator",
+    "analyst": "analyst",
+    "analista": "analyst",
+}
+
+
+def role_named(name: str) -> str | None:
+    """The role a typed name stands for (``moderadora`` -> ``moderator``), None if none."""
+    return ROLE_NAMES.get(name.strip().lower())
 # What each role may do; admins may do everything.
 PERMISSIONS = {
     "admin": {"moderate", "broadcast", "analyse", "stats", "manage_staff", "revoke", "integrity"},
