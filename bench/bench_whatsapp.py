@@ -217,13 +217,12 @@ def _report(
             f"- {width} citizen(s) at a time: mean ratio **{ratio:.2f}×** ({verdict} ≤ 2×)"
         )
     summary.append(
-        "- The same Participa PMD step costs about what it costs on Telegram (see above); "
-        "the bare aiohttp echo is the leaner baseline (a Telegram echo bot pays "
-        "python-telegram-bot's and httpx's work on every call). What the step adds to it "
-        "is the SQLite write transaction (seven statements: the processed message, the "
-        "participant and state, the answer, counters, the state, the outbox row; and the "
-        "chat's inbound time at most every ten minutes), nearly all of it SQLAlchemy's "
-        "own work per statement."
+        "- What Participa PMD's step adds to the echo's work is the conversation engine and "
+        "its SQLite write transaction (about six short statements and a commit, run on the "
+        'event loop: see "Cost of a conversation step" in `docs/architecture.md`), and the '
+        "outbox's bookkeeping; the webhook and the Graph API call are the same for both. "
+        "Four at a time, the steps take turns on the one event loop, so the ratio there is "
+        "the ratio of the two servers' work per step."
     )
     return "\n".join([*lines, "", *summary])
 
