@@ -107,6 +107,11 @@ class WhatsAppChannel:
         self.chrome = render.Chrome.of(
             catalogs, conversation.consultation.exercise.default_language
         )
+        # The channel's own words in each language (the list button, the numbered hint).
+        self._chromes = {
+            language: render.Chrome.of(catalogs, language) for language in catalogs.messages
+        }
+        self._languages: OrderedDict[str, str] = OrderedDict()  # external id -> language
         self.sender = OutboxSender(database, WhatsAppTransport(self), metrics=metrics)
         self.turns = ChatTurns()
         self._numbers: OrderedDict[str, str] = OrderedDict()  # external id -> WhatsApp id
@@ -164,6 +169,8 @@ class WhatsAppChannel:
                 self._seen[chat] = when
                 while len(self._seen) > NUMBERS_KEPT:
                     self._seen.popitem(last=False)
+            if outcome.language is not None:
+                self._keep(self._languages, chat, outcome.language)
             if outcome.outgoing is not None:
                 await self.sender.deliver(outcome.outgoing)
         return outcome
@@ -201,10 +208,18 @@ class WhatsAppChannel:
 
     # ------------------------------------------------------------------ numbers
     def _remember(self, chat: str, wa_id: str) -> None:
-        self._numbers[chat] = wa_id
-        self._numbers.move_to_end(chat)
-        while len(self._numbers) > NUMBERS_KEPT:
-            self._numbers.popitem(last=False)
+        self._keep(self._numbers, chat, wa_id)
+
+    @staticmethod
+    def _keep(kept: OrderedDict[str, str], chat: str, value: str) -> None:
+        kept[chat] = value
+        kept.move_to_end(chat)
+        while len(kept) > NUMBERS_KEPT:
+            kept.popitem(last=False)
+
+    def chrome_for(self, chat: str) -> render.Chrome:
+        """The channel's words in the language of the chat's last step (the default one if unknown)."""
+        return self._chromes.get(self._languages.get(chat, ""), self.chrome)
 
     async def reach(self, chat: str) -> Reach | None:
         """The chat's number and window, from its contact row (``None``: it never wrote)."""
@@ -252,7 +267,8 @@ class WhatsAppTransport:
             raise Unreachable("no number")
         client = self.whatsapp.client
         try:
-            for piece in render.pieces(outgoing.replies[index], self.whatsapp.chrome):
+            chrome = self.whatsapp.chrome_for(outgoing.external_id)
+            for piece in render.pieces(outgoing.replies[index], chrome):
                 if isinstance(piece, render.Upload):
                     document = piece.document
                     media = await client.upload(

@@ -135,7 +135,7 @@ class Conversation:
         registered = ctx.participant.id if person is None and ctx.participant else None
         fitted = tuple(replace(r, text=fit(r.text)) for r in replies)
         if not fitted:
-            return Outcome(replies=(), registered=registered)
+            return Outcome(replies=(), registered=registered, language=ctx.lang)
         outgoing = await outbox.store(
             session,
             channel=channel,
@@ -145,7 +145,7 @@ class Conversation:
             replies=fitted,
             now=now,
         )
-        return Outcome(replies=fitted, outgoing=outgoing, registered=registered)
+        return Outcome(replies=fitted, outgoing=outgoing, registered=registered, language=ctx.lang)
 
     def _language(self, hint: str | None) -> str:
         code = (hint or "").lower().split("-")[0]

@@ -108,6 +108,7 @@ class Outcome:
     duplicate: bool = False  # the input had already been handled (same update_id)
     registered: int | None = None  # the participant this step registered (consent)
     outgoing: Outgoing | None = None
+    language: str | None = None  # the language the replies are in (None: not known)
 
 
 def split_text(text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:

@@ -39,6 +39,8 @@ ROLE_NAMES = {
 def role_named(name: str) -> str | None:
     """The role a typed name stands for (``moderadora`` -> ``moderator``), None if none."""
     return ROLE_NAMES.get(name.strip().lower())
+
+
 # What each role may do; admins may do everything.
 PERMISSIONS = {
     "admin": {"moderate", "broadcast", "analyse", "stats", "manage_staff", "revoke", "integrity"},

@@ -236,3 +236,16 @@ async def test_a_campaign_with_a_picture_goes_as_an_image_with_its_caption_insid
     )
     # A Telegram photo cannot be shown on WhatsApp: the text and its link go alone.
     assert words.kind == "text" and words.text == picture.text
+
+
+async def test_the_channel_s_own_words_follow_the_citizen_s_language(
+    waapi: WhatsAppCloudServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    async with serving(waapi, sqlite_url, consultation):
+        phone = waapi.phone("5217710000992")
+        await onboarded(phone)
+        await phone.run([("/idioma", "idioma"), (press("English"), "")])
+        [menu] = await phone.say("/menu")
+        assert menu.kind == "list" and "What would you like to do?" in menu.text
+        # The list's button is WhatsApp's own word, in the citizen's language too.
+        assert menu.list_button == "See options"
