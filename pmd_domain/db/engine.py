@@ -29,7 +29,6 @@ from pmd_domain.db.sqlite_writer import (
     LoopBind,
     checkpoint,
     is_busy,
-    no_waiting,
     wal_bytes,
     writer_engine,
 )
@@ -81,8 +80,12 @@ def _prepare_sqlite_file(url: str) -> None:
             name.chmod(0o600)
 
 
-def _sqlite_pragmas(engine: Engine, *, writer: bool, begin: str) -> None:
-    """The pragmas of every connection of ``engine`` and the BEGIN of its transactions."""
+def _sqlite_pragmas(engine: Engine, *, begin: str, on_loop: bool = False) -> None:
+    """The pragmas of every connection of ``engine`` and the BEGIN of its transactions.
+
+    ``on_loop``: the writer run on the event loop, whose BEGIN must not wait for the
+    lock (``busy_timeout=0`` once the other pragmas are set: see sqlite_writer).
+    """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -102,9 +105,11 @@ def _sqlite_pragmas(engine: Engine, *, writer: bool, begin: str) -> None:
         # When the log starts again after a checkpoint, its file is cut back to this
         # size: the disk space comes back, and the size says how much the log holds.
         cursor.execute(f"PRAGMA journal_size_limit={CHECKPOINT_WAL_BYTES}")
-        if writer:
+        if begin == BEGIN_WRITE:
             # Commits run on the event loop; the checkpoint's disk work runs apart.
             cursor.execute("PRAGMA wal_autocheckpoint=0")
+        if on_loop:
+            cursor.execute("PRAGMA busy_timeout=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -124,7 +129,7 @@ def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
     engine = create_async_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
     )
-    _sqlite_pragmas(engine.sync_engine, writer=begin == BEGIN_WRITE, begin=begin)
+    _sqlite_pragmas(engine.sync_engine, begin=begin)
     return engine
 
 
@@ -132,8 +137,7 @@ def _sqlite_writer(url: str) -> Engine:
     """The synchronous engine of the write transactions run on the loop (sqlite_writer)."""
     _prepare_sqlite_file(url)
     engine = writer_engine(make_url(url).database or ":memory:")
-    _sqlite_pragmas(engine, writer=True, begin=BEGIN_WRITE)
-    event.listen(engine, "connect", lambda dbapi_connection, _record: no_waiting(dbapi_connection))
+    _sqlite_pragmas(engine, begin=BEGIN_WRITE, on_loop=True)
     return engine
 
 

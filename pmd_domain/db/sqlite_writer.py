@@ -10,7 +10,7 @@ of the asynchronous adapter's work per statement (aiosqlite's round trips to its
 thread, SQLAlchemy's greenlet switches for each cursor, execute, fetch and close,
 about 60 microseconds a statement on the ordinary 2-core machine). The sessions still
 have ``AsyncSession``'s interface, so the services are the same for both databases:
-``LoopBind`` gives ``AsyncSession`` the synchronous engine, and its methods then run
+``LoopBind`` gives ``AsyncSession`` the synchronous connection, and its methods then run
 the synchronous session's in a greenlet that never has anything to wait for.
 
 What may wait stays off the loop or is waited for without blocking it:
@@ -74,8 +74,8 @@ def writer_engine(path: str, *, hide_parameters: bool = True) -> Engine:
 
     One connection is enough (a process runs one write transaction at a time); it is
     used from the event loop's thread only. Its pragmas are set by the caller's
-    ``connect`` listener; this connection never waits for the lock (``busy_timeout=0``
-    once they are set, see ``no_waiting``).
+    ``connect`` listener, the last of them ``busy_timeout=0``: this connection never
+    waits for the lock.
     """
     return create_engine(
         f"sqlite:///{path}",
@@ -84,15 +84,6 @@ def writer_engine(path: str, *, hide_parameters: bool = True) -> Engine:
         max_overflow=4,
         hide_parameters=hide_parameters,
     )
-
-
-def no_waiting(dbapi_connection: Any) -> None:
-    """Make ``BEGIN IMMEDIATE`` on this connection answer ``SQLITE_BUSY`` at once."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA busy_timeout=0")
-    finally:
-        cursor.close()
 
 
 def is_busy(error: BaseException) -> bool:
