@@ -215,7 +215,9 @@ class Database:
                     # on the loop (sqlite_writer), and no other chat's slips in.
                     try:
                         yield session
-                        sync.commit()  # flushes; the connection's transaction is ours
+                        # What the ORM still holds goes into the transaction, which is
+                        # the connection's to commit (the session only ever rolls back).
+                        sync.flush()
                         connection.commit()
                     except BaseException:
                         self._roll_back_writer(sync, connection)

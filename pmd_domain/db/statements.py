@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 
+from pmd_domain.db.prepared import prepared
+
 T = TypeVar("T")
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
@@ -37,6 +39,9 @@ async def execute(session: AsyncSession, statement: Executable, params: Params =
     """Run a Core ``statement`` in ``session``'s transaction (see the module docstring)."""
     bind = session.sync_session.bind
     if isinstance(bind, Connection):  # the SQLite writer's connection, on the loop
+        fast = prepared(statement, bind, params)
+        if fast is not None:
+            return fast.run(bind, params)
         return bind.execute(statement, params)
     return await session.execute(statement, params)
 
