@@ -219,10 +219,12 @@ def _report(
     summary.append(
         "- What Participa PMD's step adds to the echo's work is the conversation engine and "
         "its SQLite write transaction (about six short statements and a commit, run on the "
-        'event loop: see "Cost of a conversation step" in `docs/architecture.md`), and the '
-        "outbox's bookkeeping; the webhook and the Graph API call are the same for both. "
-        "Four at a time, the steps take turns on the one event loop, so the ratio there is "
-        "the ratio of the two servers' work per step."
+        'event loop: see "Cost of a conversation step" in `docs/architecture.md`), the '
+        "channel's bookkeeping (the chat's turn, the outbox sender) and the application's "
+        "middlewares; the webhook and the Graph API call are the same for both. Four at a "
+        "time, Participa PMD's event loop is busy all the time, so its steps wait for each "
+        "other; the echo's is not, and its steps wait mostly for the simulated citizens' "
+        "side of the exchange."
     )
     return "\n".join([*lines, "", *summary])
 

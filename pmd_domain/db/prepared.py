@@ -69,6 +69,24 @@ class Result:
     def scalar(self) -> Any:
         return self._rows[0][0] if self._rows else None
 
+    def one_or_none(self) -> Any:
+        if len(self._rows) > 1:
+            raise exc.MultipleResultsFound("Multiple rows were found when one or none was required")
+        return self.first()
+
+    def one(self) -> Any:
+        row = self.one_or_none()
+        if row is None:
+            raise exc.NoResultFound("No row was found when one was required")
+        return row
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+    def scalar_one_or_none(self) -> Any:
+        row = self.one_or_none()
+        return row[0] if row is not None else None
+
     @property
     def inserted_primary_key(self) -> tuple[int | None]:
         return (self._lastrowid,)

@@ -115,6 +115,15 @@ async def test_many_rows_at_once_and_a_textual_statement(sqlite_db: Database) ->
     async with sqlite_db.transaction() as session:
         await execute(session, _PROCESSED, rows)
         assert (await execute(session, _COUNT, {"channel": "bench"})).scalar() == 5
+        assert (await execute(session, _COUNT, {"channel": "bench"})).scalar_one() == 5
+        everything = await execute(session, select(PROCESSED.c.update_id))
+        assert sorted(row.update_id for row in everything) == [f"u{i}" for i in range(5)]
+        with pytest.raises(exc.MultipleResultsFound):
+            (await execute(session, select(PROCESSED.c.update_id))).one()
+        nothing = select(PROCESSED.c.update_id).where(PROCESSED.c.channel == "none")
+        assert (await execute(session, nothing)).scalar_one_or_none() is None
+        with pytest.raises(exc.NoResultFound):
+            (await execute(session, nothing)).one()
 
 
 async def test_its_errors_are_sqlalchemy_s_and_the_transaction_is_undone(
