@@ -10,7 +10,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the placeholder that refuses to start
@@ -154,6 +154,17 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @model_validator(mode="after")
+    def _local_address(self) -> Settings:
+        """Without ``PMD_PUBLIC_URL``, development links point at the port it listens on."""
+        if "public_url" not in self.model_fields_set and self.is_development and self.port:
+            every = ("", "0.0.0.0", "::")  # noqa: S104 - read, not bound: the local address stands in
+            host = "127.0.0.1" if self.host in every else self.host
+            if ":" in host:
+                host = f"[{host}]"  # an IPv6 address in a URL
+            self.public_url = f"http://{host}:{self.port}"
+        return self
+
     @field_validator(
         "telegram_bot_token",
         "telegram_webhook_secret",
@@ -210,6 +221,12 @@ class Settings(BaseSettings):
             ):
                 if value and weak_secret(value):
                     raise SettingsError(_weak_message(name))
+            if "public_url" not in self.model_fields_set:
+                raise SettingsError(
+                    "Falta PMD_PUBLIC_URL: la dirección pública de Participa PMD (por ejemplo "
+                    "https://participa.example.mx), con la que se forman los enlaces y el código "
+                    "QR de las constancias."
+                )
         if self.whatsapp_enabled:
             missing = [
                 name

@@ -72,3 +72,27 @@ def test_development_accepts_the_placeholder_and_short_secrets() -> None:
         TELEGRAM_MODE="webhook",
         TELEGRAM_WEBHOOK_SECRET="x",
     ).check_for_serving()
+
+
+def test_production_refuses_to_serve_without_its_public_address() -> None:
+    # Every link and the certificates' QR codes are built from it: a default pointing
+    # at the server itself would print QR codes nobody else can open.
+    with pytest.raises(SettingsError, match="PMD_PUBLIC_URL") as refused:
+        production(PMD_SECRET_KEY=GOOD).check_for_serving()
+    assert "QR" in str(refused.value)
+    production(
+        PMD_SECRET_KEY=GOOD, PMD_PUBLIC_URL="https://participa.example.mx"
+    ).check_for_serving()
+
+
+def test_in_development_the_links_follow_the_port_the_server_listens_on() -> None:
+    def development(**values: str) -> Settings:
+        return Settings(PMD_ENV="development", **values)  # type: ignore[arg-type]
+
+    assert development().public_url == "http://127.0.0.1:8080"
+    assert development(PMD_PORT="9000").public_url == "http://127.0.0.1:9000"
+    assert development(PMD_HOST="0.0.0.0", PMD_PORT="9000").public_url == "http://127.0.0.1:9000"
+    assert development(PMD_HOST="::", PMD_PORT="9000").public_url == "http://127.0.0.1:9000"
+    assert development(PMD_HOST="::1", PMD_PORT="9000").public_url == "http://[::1]:9000"
+    given = development(PMD_PORT="9000", PMD_PUBLIC_URL="https://participa.example.mx/")
+    assert given.public_url == "https://participa.example.mx"

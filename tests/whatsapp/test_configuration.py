@@ -19,7 +19,8 @@ WHATSAPP = {
 
 
 def production(**values: str) -> Settings:
-    return Settings(PMD_ENV="production", PMD_SECRET_KEY=GOOD, **values)  # type: ignore[arg-type]
+    given = {"PMD_SECRET_KEY": GOOD, "PMD_PUBLIC_URL": "https://participa.example.mx", **values}
+    return Settings(PMD_ENV="production", **given)  # type: ignore[arg-type]
 
 
 def test_the_channel_needs_all_four_settings_and_the_default_api_url() -> None:
