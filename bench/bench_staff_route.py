@@ -1,10 +1,11 @@
 """What routing by the stored staff draft costs a citizen's message.
 
 Every private message asks the staff flows whether it is theirs (the sender's staff
-state: one primary-key read in a read transaction, ``StaffConversation.takes`` called
-by ``bot/staff/flows.py``) before the citizen conversation handles it. This
-measures that read for senders without a draft (every citizen) on SQLite, against an
-empty read transaction in the same run.
+state: one primary-key read, ``StaffConversation.wants`` called by
+``bot/staff/flows.py``, a glance: on SQLite on the event loop) before the citizen
+conversation handles it. This measures that read for senders without a draft (every
+citizen) on SQLite, against an empty read transaction (``Database.reading``, the
+asynchronous driver's) in the same run.
 """
 
 from __future__ import annotations
@@ -51,8 +52,7 @@ async def _measure(url: str) -> tuple[list[float], list[float]]:
         said = Inbound(kind="text", text="Hola")
 
         async def lookup(user_id: int) -> None:
-            async with database.reading() as session:
-                await flows.takes(session, user_id=user_id, inbound=said, now=utcnow())
+            await flows.wants(database, user_id=user_id, inbound=said, now=utcnow(), patience=1)
 
         async def bare(user_id: int) -> None:
             async with database.reading():

@@ -7,7 +7,7 @@ campaign being written) is the domain's decision
 (``pmd_domain.conversation.staff``), read from the database in whichever process
 the update arrives: a flow started behind one process of a load balancer is
 finished by another. Everybody without a flow in force (every citizen) costs one
-primary-key read here and goes on untouched; a staff step runs in one write
+primary-key read here (a glance: on SQLite, on the event loop) and goes on untouched; a staff step runs in one write
 transaction and stops the update.
 """
 
@@ -17,7 +17,6 @@ import contextlib
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, MessageHandler
 
@@ -74,12 +73,11 @@ async def step(update: Update, context: Context) -> None:
         return
     services = services_of(context)
     flows, now = conversation(services), utcnow()
-
-    async def look(session: AsyncSession) -> bool:
-        return await flows.takes(session, user_id=user.id, inbound=inbound, now=now)
-
     # Through a database outage this waits as the citizen's step would (step_patience).
-    if not await services.database.read(look, patience=step_patience()):
+    wanted = await flows.wants(
+        services.database, user_id=user.id, inbound=inbound, now=now, patience=step_patience()
+    )
+    if not wanted:
         return
     outcome: StaffOutcome | None = StaffOutcome(replies=())
     # Another process may take this flow's step first: its answer stands.

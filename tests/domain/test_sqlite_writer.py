@@ -273,3 +273,52 @@ async def test_a_commit_that_fails_leaves_the_writer_ready_for_the_next_transact
     async with database.transaction() as session:  # the next one begins and commits
         await session.execute(text("INSERT INTO notes (body) VALUES ('after')"))
     assert _rows_seen_by_another_connection(_path(database)) == 1
+
+
+async def test_a_glance_reads_on_the_loop_without_the_write_lock(database: Database) -> None:
+    async with database.transaction() as session:
+        await session.execute(text("INSERT INTO notes (body) VALUES ('x')"))
+    loop_thread = threading.get_ident()
+    with threads_of(database) as threads:
+        async with database.glance() as session:
+            assert (await session.scalar(text("SELECT count(*) FROM notes"))) == 1
+            # Its BEGIN took no write lock: another process writes meanwhile.
+            with closing(sqlite3.connect(_path(database), isolation_level=None)) as other:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("INSERT INTO notes (body) VALUES ('other')")
+                other.execute("COMMIT")
+    assert threads and set(threads) == {loop_thread}
+    # The writer goes on as before, and sees the other process's row.
+    async with database.transaction() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM notes"))) == 2
+
+
+async def test_a_glance_during_a_write_in_progress_reads_apart_and_sees_only_commits(
+    database: Database,
+) -> None:
+    written = asyncio.Event()
+    release = asyncio.Event()
+
+    async def bulk() -> None:
+        async with database.transaction(bulk=True) as session:
+            await session.execute(text("INSERT INTO notes (body) VALUES ('x')"))
+            written.set()
+            await release.wait()
+
+    writing = asyncio.create_task(bulk())
+    await written.wait()
+    async with database.glance() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM notes"))) == 0
+    release.set()
+    await writing
+    async with database.glance() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM notes"))) == 1
+
+
+async def test_a_failed_glance_leaves_the_writer_ready(database: Database) -> None:
+    with pytest.raises(OperationalError):
+        async with database.glance() as session:
+            await session.execute(text("SELECT * FROM no_such_table"))
+    async with database.transaction() as session:
+        await session.execute(text("INSERT INTO notes (body) VALUES ('x')"))
+    assert _rows_seen_by_another_connection(_path(database)) == 1

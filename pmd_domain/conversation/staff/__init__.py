@@ -39,6 +39,7 @@ from pmd_domain.consultation import Consultation
 from pmd_domain.conversation import engine
 from pmd_domain.conversation.types import Inbound, Reply
 from pmd_domain.conversation.ui import SCREENS, Ctx, OnButton, OnText, Prompt, Replies, screen
+from pmd_domain.db import Database
 from pmd_domain.db.models import StaffDraft
 from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.links import Links
@@ -179,6 +180,17 @@ class StaffConversation:
         a write transaction.
         """
         return await self._route(session, user_id=user_id, inbound=inbound, now=now) is not None
+
+    async def wants(
+        self, database: Database, *, user_id: int, inbound: Inbound, now: datetime, patience: float
+    ) -> bool:
+        """``takes``, read as a glance (every private message pays it: see
+        ``Database.glance``), through an outage for up to ``patience`` seconds."""
+
+        async def look(session: AsyncSession) -> bool:
+            return await self.takes(session, user_id=user_id, inbound=inbound, now=now)
+
+        return await database.read(look, patience=patience, glance=True)
 
     async def handle(
         self,
