@@ -22,7 +22,6 @@ from __future__ import annotations
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from keyword import iskeyword
 from typing import Any, cast
 
 from sqlalchemy import Connection, exc
@@ -93,9 +92,17 @@ class Result:
 
 
 def _row_type(keys: Sequence[str]) -> Any:
-    """A tuple with the columns by name too, and ``_mapping`` as ``Row`` has it."""
-    base = namedtuple("Row", keys)  # type: ignore[misc]
-    return type("Row", (base,), {"__slots__": (), "_mapping": property(base._asdict)})
+    """A tuple with the columns by name too, and ``_mapping`` as ``Row`` has it.
+
+    A name that cannot be an attribute (``count(*)``) is only in ``_mapping``.
+    """
+    base = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
+    names = tuple(keys)
+
+    def mapping(row: tuple[Any, ...]) -> dict[str, Any]:
+        return dict(zip(names, row, strict=True))
+
+    return type("Row", (base,), {"__slots__": (), "_mapping": property(mapping)})
 
 
 class Prepared:
@@ -134,9 +141,7 @@ class Prepared:
         columns = list(getattr(statement, "exported_columns", ())) if self._returns else []
         if columns:
             names = [column.key for column in columns]
-            if len(set(names)) != len(names) or any(
-                not name.isidentifier() or name.startswith("_") or iskeyword(name) for name in names
-            ):
+            if len(set(names)) != len(names):
                 raise _Declined
             self._row = _row_type(names)
             self._results = [
@@ -146,6 +151,7 @@ class Prepared:
         elif self._returns and not isinstance(statement, TextClause):
             raise _Declined  # rows whose columns it cannot name
         self._hide = connection.engine.hide_parameters
+        self._text_rows: dict[tuple[str, ...], Any] = {}  # a textual query's rows, by names
 
     def _values(self, params: Mapping[str, Any] | None) -> tuple[Any, ...]:
         given = params or {}
@@ -175,7 +181,8 @@ class Prepared:
                 cursor.executemany(self.sql, values)
             else:
                 cursor.execute(self.sql, values)
-            rows = cursor.fetchall() if cursor.description is not None else []
+            described = cursor.description
+            rows = cursor.fetchall() if described is not None else []
         except sqlite3.Error as error:
             raise exc.DBAPIError.instance(
                 self.sql,
@@ -190,7 +197,13 @@ class Prepared:
             lastrowid = cursor.lastrowid if self._is_insert else None
             rowcount = cursor.rowcount
             cursor.close()
-        if self._row is not None and rows:
+        if self._row is None and rows:  # a textual query: its columns as SQLite names them
+            names = tuple(column[0] for column in described)
+            kind = self._text_rows.get(names)
+            if kind is None:
+                kind = self._text_rows[names] = _row_type(names)
+            rows = [kind._make(row) for row in rows]
+        elif self._row is not None and rows:
             make = self._row._make
             processors = self._results
             if any(processors):

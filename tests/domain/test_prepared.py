@@ -116,6 +116,11 @@ async def test_many_rows_at_once_and_a_textual_statement(sqlite_db: Database) ->
         await execute(session, _PROCESSED, rows)
         assert (await execute(session, _COUNT, {"channel": "bench"})).scalar() == 5
         assert (await execute(session, _COUNT, {"channel": "bench"})).scalar_one() == 5
+        counted = (await execute(session, _COUNT, {"channel": "bench"})).one()
+        assert counted._mapping == {"count(*)": 5}
+        named = text("SELECT update_id AS id, channel FROM processed_updates ORDER BY update_id")
+        first = (await execute(session, named)).first()
+        assert (first.id, first.channel, first._mapping["id"]) == ("u0", "bench", "u0")
         everything = await execute(session, select(PROCESSED.c.update_id))
         assert sorted(row.update_id for row in everything) == [f"u{i}" for i in range(5)]
         with pytest.raises(exc.MultipleResultsFound):
