@@ -25,7 +25,7 @@ from bot.context import Services, services_of
 from bot.inbound import step_patience
 from bot.render import render
 from bot.staff.access import PRIVATE_MESSAGE, Context, wake_notifications
-from bot.updates import to_inbound
+from bot.updates import CHANNEL, to_inbound
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation.staff import BUTTON, StaffConversation, StaffOutcome
 from pmd_domain.conversation.types import Inbound
@@ -51,6 +51,7 @@ def conversation(services: Services) -> StaffConversation:
         catalogs=services.catalogs,
         links=services.links,
         admin_ids=services.settings.admin_ids,
+        channel=CHANNEL,  # its updates' ids recorded as the citizen conversation's
     )
 
 

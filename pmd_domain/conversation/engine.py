@@ -83,7 +83,7 @@ class Conversation:
         The replies are stored in the outbox in the same transaction; the outcome's
         ``outgoing`` is what the channel delivers once it has committed.
         """
-        if inbound.update_id is not None and not await _first_time(
+        if inbound.update_id is not None and not await first_time(
             session, channel=channel, update_id=inbound.update_id, now=now
         ):
             again = await outbox.replay(
@@ -265,9 +265,13 @@ _LOCKED_STATE = (
 )
 
 
-async def _first_time(
-    session: AsyncSession, *, channel: str, update_id: str, now: datetime
-) -> bool:
+async def first_time(session: AsyncSession, *, channel: str, update_id: str, now: datetime) -> bool:
+    """Record the update as handled; whether it was new (a redelivered one is not).
+
+    One record per channel and update for every handler of the channel (the citizen
+    conversation, the staff flows): an update one of them handled is not handled again
+    by either.
+    """
     # The row count says whether the row went in: no RETURNING, no rows to fetch.
     result = await execute(
         session,

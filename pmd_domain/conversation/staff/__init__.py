@@ -156,7 +156,11 @@ class StaffOutcome:
 
 
 class StaffConversation:
-    """The staff flows of a chat channel, on the conversation's screens and engine."""
+    """The staff flows of a chat channel, on the conversation's screens and engine.
+
+    ``channel``: the one whose updates it handles (their ids are recorded as the
+    citizen conversation records them: see ``handle``).
+    """
 
     def __init__(
         self,
@@ -165,11 +169,13 @@ class StaffConversation:
         catalogs: Catalogs,
         links: Links,
         admin_ids: Iterable[int],
+        channel: str = "telegram",
     ):
         self.consultation = consultation
         self.catalogs = catalogs
         self.links = links
         self.admin_ids = tuple(admin_ids)
+        self.channel = channel
 
     async def takes(
         self, session: AsyncSession, *, user_id: int, inbound: Inbound, now: datetime
@@ -207,10 +213,18 @@ class StaffConversation:
         of the picture in ``data``. Raises ``staff_drafts.DraftConflict`` when another
         step of this member's flow was stored since this one read it (nothing of this
         step must be kept: the caller's transaction rolls back).
+
+        An input with an ``update_id`` is recorded as handled, as the citizen
+        conversation records its own: the same update delivered again (its answer was
+        lost) is answered with nothing, here or there.
         """
         route = await self._route(session, user_id=user_id, inbound=inbound, now=now)
         if route is None:
             return None
+        if inbound.update_id is not None and not await engine.first_time(
+            session, channel=self.channel, update_id=inbound.update_id, now=now
+        ):
+            return StaffOutcome(replies=())
         current, draft = route
         ctx = StaffCtx(
             session=session,

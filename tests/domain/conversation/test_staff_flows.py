@@ -22,7 +22,7 @@ from pmd_domain.db.models import Campaign, Proposal, StaffDraft
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import staff_drafts
 from pmd_domain.services.staff_drafts import DraftConflict
-from tests.domain.conversation.chat import FixedLinks
+from tests.domain.conversation.chat import FixedLinks, new_conversation
 from tests.factories import make_participant, make_proposal, make_recipients
 
 ADMIN, MODERATOR = 7501, 7502
@@ -258,3 +258,25 @@ async def _someone_waits_for_a_lock(db: Database) -> bool:
             )
         )
     return bool(waiting)
+
+
+async def test_a_redelivered_update_is_handled_once_and_never_by_the_citizen_conversation(
+    db: Database, consultation: Consultation
+) -> None:
+    # Telegram delivers an update again when its answer was lost: the staff step it
+    # made must not run twice, nor may the citizen conversation take it instead (the
+    # member's reason stored as their own proposal's text, say).
+    chat = StaffChat(db, staff_conversation(consultation))
+    await chat.say("/difundir")
+    typed = Inbound(kind="text", text="Mañana cierra la consulta.", update_id="9001")
+    first = await chat.send(typed)
+    assert first is not None and first.replies
+    again = await chat.send(typed)
+    assert again is not None and again.replies == ()
+    draft = await stored(db)
+    assert draft is not None and (draft.kind, draft.version) == ("bc.button", 1)
+    async with db.transaction() as session:
+        outcome = await new_conversation(consultation).handle(
+            session, channel="telegram", external_id=str(ADMIN), inbound=typed, now=utcnow()
+        )
+    assert outcome.duplicate and outcome.replies == ()
