@@ -269,14 +269,7 @@ class Database:
                 yield session
             return
         async with self._write_turn:  # free: taken at once, and no write begins meanwhile
-            connection = self._writer_connection
-            if connection is None or connection.closed or connection.invalidated:
-                connection = self._writer_connection = self.writer.connect()
-            connection.info[GLANCING] = True
-            try:
-                connection.begin()
-            finally:
-                connection.info.pop(GLANCING, None)
+            connection = self._begin_writer(glance=True)
             session = self._loop_session(connection)
             try:
                 yield session
@@ -294,27 +287,42 @@ class Database:
         other work for a moment and the BEGIN is tried again, up to the busy timeout,
         then the error is raised.
         """
-        assert self.writer is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SQLITE_BUSY_TIMEOUT_MS / 1000
         pause = BUSY_PAUSE_FIRST
         while True:
-            connection = self._writer_connection
             try:
-                if connection is None or connection.closed or connection.invalidated:
-                    connection = self._writer_connection = self.writer.connect()
-                connection.begin()
-                return connection
+                return self._begin_writer()
             except Exception as error:
-                # A connection whose BEGIN failed is not used again.
-                self._writer_connection = None
-                if connection is not None:
-                    with contextlib.suppress(Exception):
-                        connection.invalidate()
                 if not is_busy(error) or loop.time() >= deadline:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, BUSY_PAUSE_MAX)
+
+    def _begin_writer(self, *, glance: bool = False) -> Connection:
+        """Begin on the writer's kept connection (a new one if it is gone).
+
+        ``glance``: a read transaction (plain ``BEGIN``) instead of ``BEGIN IMMEDIATE``.
+        A connection whose BEGIN failed is not used again.
+        """
+        assert self.writer is not None
+        connection = self._writer_connection
+        try:
+            if connection is None or connection.closed or connection.invalidated:
+                connection = self._writer_connection = self.writer.connect()
+            if glance:
+                connection.info[GLANCING] = True
+            try:
+                connection.begin()
+            finally:
+                connection.info.pop(GLANCING, None)
+            return connection
+        except Exception:
+            self._writer_connection = None
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.invalidate()
+            raise
 
     def _roll_back_writer(self, sync: Session, connection: Connection) -> None:
         """Undo a failed write transaction on the writer's connection, to the driver.

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Table, event, select
+from sqlalchemy import Table, select
 
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
@@ -14,24 +12,9 @@ from pmd_domain.db import Database
 from pmd_domain.db.models import Participant
 from pmd_domain.db.statements import adopt, execute
 from pmd_domain.services import participants
+from tests.domain.conversation.test_step_cost import statements_of
 
 PARTICIPANTS = cast(Table, Participant.__table__)
-
-
-@contextmanager
-def statements_of(database: Database) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement.split()[0].upper())
-
-    for engine in database.write_engines:
-        event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        for engine in database.write_engines:
-            event.remove(engine, "before_cursor_execute", record)
 
 
 async def _registered(db: Database, consultation: Consultation) -> int:
@@ -57,7 +40,7 @@ async def test_an_adopted_row_is_the_session_s_object_with_nothing_to_write(
             # The same row adopted again, or loaded by the ORM, is the same object.
             assert adopt(session, Participant, row) is person
             assert await session.get(Participant, person_id) is person
-    assert sent == ["SELECT"]  # nothing for the commit to write
+    assert [s.split()[0] for s in sent] == ["SELECT"]  # nothing for the commit to write
 
 
 async def test_a_change_to_an_adopted_object_is_written_at_the_commit(
