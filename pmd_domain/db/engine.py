@@ -430,11 +430,21 @@ class Database:
             self._checkpointing.add_done_callback(_report_failure)
 
     async def checkpoint(self, *, truncate: bool = False) -> None:
-        """SQLite: copy the write-ahead log into the database file, in a worker thread."""
+        """SQLite: copy the write-ahead log into the database file, in a worker thread.
+
+        It holds the process's write turn meanwhile: a write landing during the copy
+        would leave the log never wholly copied, and SQLite starts the log again from
+        the top only after a copy of all of it. Under writes that never pause the log
+        would then grow without end, and be copied again at every look at its size.
+        """
         if self._path is not None and self._path != ":memory:":
-            await asyncio.to_thread(
-                checkpoint, self._path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS, truncate=truncate
-            )
+            async with self._write_turn or contextlib.nullcontext():
+                await asyncio.to_thread(
+                    checkpoint,
+                    self._path,
+                    busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS,
+                    truncate=truncate,
+                )
 
     async def settled(self) -> None:
         """Wait for a checkpoint started in the background, if one is running."""

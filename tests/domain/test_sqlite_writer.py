@@ -20,8 +20,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from pmd_domain.db import Database
+from pmd_domain.db.engine import SIZE_CHECK_EVERY
 from pmd_domain.db.faults import describe, is_transient
-from pmd_domain.db.sqlite_writer import CHECKPOINT_EVERY
+from pmd_domain.db.sqlite_writer import CHECKPOINT_EVERY, CHECKPOINT_WAL_BYTES, wal_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOB = 40_000  # bytes a row: ten pages
@@ -215,6 +216,41 @@ async def test_the_log_is_copied_into_the_database_apart_every_so_many_writes(
     # the caller.
     await database.settled()
     assert path.stat().st_size > (CHECKPOINT_EVERY - 1) * small
+
+
+async def test_under_writes_without_a_pause_the_log_is_copied_and_starts_again(
+    database: Database,
+) -> None:
+    # Writes follow one another with no quiet moment for the copy: each time the log
+    # outgrows its limit it must still be copied whole and start again from the top,
+    # so its file stays near the limit instead of growing with every write.
+    path = _path(database)
+    started = _checkpoints(database)
+    largest = 0
+    for _ in range(3 * CHECKPOINT_WAL_BYTES // BLOB):
+        async with database.transaction() as session:
+            await session.execute(
+                text("INSERT INTO notes (body) VALUES (randomblob(:n))"), {"n": BLOB}
+            )
+        largest = max(largest, wal_bytes(str(path)))
+        await asyncio.sleep(0)  # other work of the loop, a checkpoint starting among it
+    await database.settled()
+    assert largest <= CHECKPOINT_WAL_BYTES + (SIZE_CHECK_EVERY + 2) * 2 * BLOB
+    # A copy each time the log filled up, not one at every look at its size.
+    assert len(started) <= 6
+
+
+def _checkpoints(database: Database) -> list[str]:
+    """The checkpoints the database starts from now on (a list that fills up)."""
+    started: list[str] = []
+    original = database.checkpoint
+
+    async def counted(*, truncate: bool = False) -> None:
+        started.append("truncate" if truncate else "passive")
+        await original(truncate=truncate)
+
+    database.checkpoint = counted  # type: ignore[method-assign]
+    return started
 
 
 def test_a_confirmed_write_survives_the_process_being_killed(sqlite_url: str) -> None:
