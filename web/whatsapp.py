@@ -140,9 +140,10 @@ async def receive(request: web.Request) -> web.Response:
     work = app[WORK]
     work.add(task)
     task.add_done_callback(work.discard)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(task), WEBHOOK_HOLD_SECONDS)
-    if not task.done():
+    # ``wait`` never cancels the task: past the hold, or if this request is cancelled,
+    # the delivery goes on to its end.
+    done, _ = await asyncio.wait((task,), timeout=WEBHOOK_HOLD_SECONDS)
+    if not done:
         return web.Response(status=503, text="retry later")
     return web.Response(text="ok")
 
@@ -163,7 +164,10 @@ async def _handle_all(
                 raise_if_cancelled()
                 channel.failures.failure(log, "whatsapp message failed", error)
 
-    await asyncio.gather(*(one_chat(m) for m in chats.values()))
+    if len(chats) == 1:  # the usual delivery: one message, so one chat
+        await one_chat(next(iter(chats.values())))
+    else:
+        await asyncio.gather(*(one_chat(m) for m in chats.values()))
     for status in statuses:
         with contextlib.suppress(Exception):
             await channel.status(status)
