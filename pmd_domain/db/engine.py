@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -432,19 +433,19 @@ class Database:
     async def checkpoint(self, *, truncate: bool = False) -> None:
         """SQLite: copy the write-ahead log into the database file, in a worker thread.
 
-        It holds the process's write turn meanwhile: a write landing during the copy
-        would leave the log never wholly copied, and SQLite starts the log again from
-        the top only after a copy of all of it. Under writes that never pause the log
-        would then grow without end, and be copied again at every look at its size.
+        SQLite starts the log again from the top only once all of it was copied, and
+        under writes that never pause, some always landed during the copy: the log
+        grew without end, and was copied again at every look at its size. So the copy
+        runs twice: first while the process's writes go on (most of the log), then
+        holding the process's write turn, which copies the little written meanwhile
+        with no write landing, so that the next write starts the log again.
         """
-        if self._path is not None and self._path != ":memory:":
-            async with self._write_turn or contextlib.nullcontext():
-                await asyncio.to_thread(
-                    checkpoint,
-                    self._path,
-                    busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS,
-                    truncate=truncate,
-                )
+        if self._path is None or self._path == ":memory:":
+            return
+        copy = functools.partial(checkpoint, self._path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+        await asyncio.to_thread(copy)
+        async with self._write_turn or contextlib.nullcontext():
+            await asyncio.to_thread(copy, truncate=truncate)
 
     async def settled(self) -> None:
         """Wait for a checkpoint started in the background, if one is running."""

@@ -22,8 +22,9 @@ What may wait stays off the loop or is waited for without blocking it:
   off on this connection (``wal_autocheckpoint=0``) and done by ``checkpoint()`` on a
   connection of its own, in a worker thread, once every ``CHECKPOINT_EVERY`` write
   transactions or as soon as the log holds ``CHECKPOINT_WAL_BYTES``, and right after a
-  write found the disk full; the process's writes wait for it (``Database.checkpoint``),
-  so it copies the whole log and SQLite starts the log again from the top;
+  write found the disk full; its last part holds the process's write turn
+  (``Database.checkpoint``), so the whole log is copied and SQLite starts it again
+  from the top;
 - a write transaction that may touch many rows (a campaign's recipient snapshot, the
   hourly clean-up) asks for it (``Database.transaction(bulk=True)``) and runs on an
   aiosqlite engine instead, all of it in that connection's thread, so the event loop
