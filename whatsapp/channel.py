@@ -36,7 +36,7 @@ from pmd_domain.logs import RepeatedLog
 from pmd_domain.metrics import Metrics
 from pmd_domain.outbox_sender import OutboxSender, Refused, TryLater, Unreachable
 from pmd_domain.sealing import Sealer
-from pmd_domain.services import outbox, whatsapp_contacts
+from pmd_domain.services import outbox, participants, whatsapp_contacts
 from pmd_domain.settings import Settings
 from whatsapp import render
 from whatsapp.client import UNDELIVERABLE, GraphClient, GraphError
@@ -217,9 +217,19 @@ class WhatsAppChannel:
         while len(kept) > NUMBERS_KEPT:
             kept.popitem(last=False)
 
-    def chrome_for(self, chat: str) -> render.Chrome:
-        """The channel's words in the language of the chat's last step (the default one if unknown)."""
-        return self._chromes.get(self._languages.get(chat, ""), self.chrome)
+    async def chrome_for(self, chat: str) -> render.Chrome:
+        """The channel's words in the chat's language (the default one if it has none).
+
+        The language of the chat's last step in this process, else its participant's:
+        a reply that another process left behind comes in the citizen's language too.
+        """
+        language = self._languages.get(chat)
+        if language is None:
+            async with self.database.glance() as session:
+                participant = await participants.find(session, channel=CHANNEL, external_id=chat)
+                language = participant.language if participant is not None else ""
+            self._keep(self._languages, chat, language)
+        return self._chromes.get(language, self.chrome)
 
     async def reach(self, chat: str) -> Reach | None:
         """The chat's number and window, from its contact row (``None``: it never wrote)."""
@@ -260,6 +270,7 @@ class WhatsAppTransport:
         """Deliver ``outgoing.replies[index]`` (no edits on WhatsApp: always new messages)."""
         try:
             to = await self.whatsapp.number_of(outgoing.external_id)
+            chrome = await self.whatsapp.chrome_for(outgoing.external_id)
         except Exception as error:  # the database falters: the reply waits
             raise_if_cancelled()
             raise TryLater(type(error).__name__) from None
@@ -267,7 +278,6 @@ class WhatsAppTransport:
             raise Unreachable("no number")
         client = self.whatsapp.client
         try:
-            chrome = self.whatsapp.chrome_for(outgoing.external_id)
             for piece in render.pieces(outgoing.replies[index], chrome):
                 if isinstance(piece, render.Upload):
                     document = piece.document

@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
-from pmd_domain.db.models import Delivery, Participant, Proposal, WhatsAppContact
+from pmd_domain.db import Database
+from pmd_domain.db.models import Delivery, OutboxStep, Participant, Proposal, WhatsAppContact
 from pmd_domain.services import analysis, broadcasts, moderation
 from tests.e2e.citizens import PROBLEM, PROPOSAL
 from tests.waapi import Phone, WhatsAppCloudServer, press
@@ -248,4 +249,30 @@ async def test_the_channel_s_own_words_follow_the_citizen_s_language(
         [menu] = await phone.say("/menu")
         assert menu.kind == "list" and "What would you like to do?" in menu.text
         # The list's button is WhatsApp's own word, in the citizen's language too.
+        assert menu.list_button == "See options"
+
+
+async def test_a_reply_left_behind_comes_in_the_citizen_s_language_from_the_next_process(
+    waapi: WhatsAppCloudServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    phone = waapi.phone("5217710000993")
+    async with serving(waapi, sqlite_url, consultation):
+        await onboarded(phone)
+        await phone.run([("/idioma", "idioma"), (press("English"), "")])
+        waapi.fail(130429, times=1000)  # the number's throughput: nothing goes out
+        assert await phone.say("/menu") == []
+        assert phone.last_status == 200  # stored: the reply waits in the outbox
+    # The process ended before it could send it, and its lease has run out since.
+    database = Database(sqlite_url)
+    try:
+        async with database.transaction() as session:
+            await session.execute(update(OutboxStep).values(lease_until=utcnow()))
+    finally:
+        await database.dispose()
+    waapi.rules.clear()
+    async with serving(waapi, sqlite_url, consultation) as app:
+        # A new process, which knows nothing of the chat yet, sends what was left.
+        assert await app[WHATSAPP].sender.claim_left_behind() == 1
+        [menu] = (await waapi.wait_for(phone.wa_id, len(phone.messages) + 1))[-1:]
+        assert menu.kind == "list" and "What would you like to do?" in menu.text
         assert menu.list_button == "See options"
