@@ -9,6 +9,9 @@ round trip is the step. The echo checks the signature, reads the message and ans
 with a reply button, nothing else; Participa PMD runs the channel, the engine and a
 SQLite write transaction per step, and sends the reply from the outbox.
 
+Beside the step's time, each server process's CPU time per step is reported (from
+``/proc``), a steadier figure than the times on a shared machine.
+
 A citizen says "Hola", then taps the first choice of the latest message (consent,
 then demographic answers; a numbered menu is answered with "1"). The two take turns
 (``BENCH_ROUNDS``, default 6), one citizen at a time and ``BENCH_CONCURRENCY`` (4) at
@@ -162,7 +165,9 @@ async def _run(citizens: int, steps: int, at_once: int, rounds: int, folder: Pat
         ECHO: f"http://127.0.0.1:{echo_port}/whatsapp/webhook",
         REAL: f"http://127.0.0.1:{real_port}/whatsapp/webhook",
     }
+    pids = {ECHO: echo.pid, REAL: real.pid}
     results: dict[tuple[str, int], list[float]] = {}
+    busy: dict[tuple[str, int], float] = {}  # the server process's CPU seconds
     try:
         await _wait_up(f"http://127.0.0.1:{real_port}/healthz")
         await _wait_up(f"http://127.0.0.1:{echo_port}/")
@@ -171,19 +176,35 @@ async def _run(citizens: int, steps: int, at_once: int, rounds: int, folder: Pat
             for width in (1, at_once):
                 for name in (ECHO, REAL):
                     server.webhook_url = urls[name]
+                    before = _cpu_seconds(pids[name])
                     results.setdefault((name, width), []).extend(
                         await _citizens(server, share, steps, width)
+                    )
+                    busy[(name, width)] = busy.get((name, width), 0.0) + (
+                        _cpu_seconds(pids[name]) - before
                     )
     finally:
         for process in (real, echo):
             process.terminate()
             await process.wait()
         await server.stop()
-    return _report(results, citizens=share * rounds, steps=steps, at_once=at_once, rounds=rounds)
+    return _report(
+        results, busy, citizens=share * rounds, steps=steps, at_once=at_once, rounds=rounds
+    )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process ``pid`` has used so far (Linux's ``/proc``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _report(
     results: dict[tuple[str, int], list[float]],
+    busy: dict[tuple[str, int], float],
     *,
     citizens: int,
     steps: int,
@@ -197,24 +218,30 @@ def _report(
         f"turns each), one citizen at a time and {at_once} at a time. Both servers are "
         "aiohttp processes of their own behind the same local Cloud API (`tests/waapi`), "
         "which runs with the simulated citizens in the benchmark's process; a step is a "
-        "signed webhook delivery until the reply reached `/messages`.",
+        "signed webhook delivery until the reply reached `/messages`. The server's CPU is "
+        "its process's user and system time during its turns (all its threads), divided by "
+        "its steps; the simulated citizens' side is not in it.",
         "",
-        "| server | citizens at a time | mean ms | p50 ms | p95 ms |",
-        "|---|---|---|---|---|",
+        "| server | citizens at a time | mean ms | p50 ms | p95 ms | server CPU ms a step |",
+        "|---|---|---|---|---|---|",
     ]
     summary = []
     for width in (1, at_once):
         for name in (ECHO, REAL):
             times = sorted(results[(name, width)])
             p95 = times[int(0.95 * (len(times) - 1))]
+            cpu = busy[(name, width)] / len(times) * 1000
             lines.append(
                 f"| {name} | {width} | {statistics.fmean(times) * 1000:.1f} | "
-                f"{statistics.median(times) * 1000:.1f} | {p95 * 1000:.1f} |"
+                f"{statistics.median(times) * 1000:.1f} | {p95 * 1000:.1f} | {cpu:.2f} |"
             )
         ratio = statistics.fmean(results[(REAL, width)]) / statistics.fmean(results[(ECHO, width)])
         verdict = "meets" if ratio <= 2 else "misses"
+        spent = busy[(REAL, width)] / len(results[(REAL, width)])
+        spent_echo = busy[(ECHO, width)] / len(results[(ECHO, width)])
         summary.append(
-            f"- {width} citizen(s) at a time: mean ratio **{ratio:.2f}×** ({verdict} ≤ 2×)"
+            f"- {width} citizen(s) at a time: mean ratio **{ratio:.2f}×** ({verdict} ≤ 2×); "
+            f"server CPU a step {spent / spent_echo:.1f}× the echo's"
         )
     summary.append(
         "- What Participa PMD's step adds to the echo's work is the conversation engine and "
