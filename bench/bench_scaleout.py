@@ -35,6 +35,7 @@ from pathlib import Path
 from aiohttp import ClientSession
 
 from bench.bench_conversation import _drive
+from bench.proc import TICKS, cpu_seconds
 from tests.botapi import DEFAULT_TOKEN, BotApiServer
 from tests.pg import PostgresServer, free_port, unavailable_reason
 
@@ -42,7 +43,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PMD = Path(sys.executable).parent / "pmd"
 NGINX_SITE = ROOT / "deploy" / "nginx" / "participa-pmd.conf"
 SECRET = "bench-webhook-secret-Zq8xW2pLm4Nv7Rt"
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # ------------------------------------------------------------------ the Telegram side
@@ -91,17 +91,6 @@ class TelegramSide:
 
 
 # ------------------------------------------------------------------ CPU time from /proc
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
-
-
 def _machine_busy() -> float:
     """CPU seconds the whole machine spent busy so far (every program, all cores)."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -215,11 +204,11 @@ async def _configuration(
             "nginx": [nginx.pid, *_children(nginx.pid)],
             "telegram": [telegram.pid],
         }
-        before = {name: _cpu_seconds(pids) for name, pids in parts.items()}
+        before = {name: cpu_seconds(pids) for name, pids in parts.items()}
         machine = _machine_busy()
         timings, wall = await telegram.drive(first_chat, citizens, steps, at_once)
         machine = _machine_busy() - machine
-        after = {name: _cpu_seconds(pids + _postgres_pids(url) if name == "postgres" else pids)
+        after = {name: cpu_seconds(pids + _postgres_pids(url) if name == "postgres" else pids)
                  for name, pids in parts.items()}  # fmt: skip
     finally:
         for process in serving:

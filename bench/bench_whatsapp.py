@@ -34,6 +34,7 @@ from pathlib import Path
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from bench.proc import cpu_seconds
 from tests.e2e.hosting import PMD, free_port
 from tests.waapi import ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN, Phone, WhatsAppCloudServer
 
@@ -176,12 +177,12 @@ async def _run(citizens: int, steps: int, at_once: int, rounds: int, folder: Pat
             for width in (1, at_once):
                 for name in (ECHO, REAL):
                     server.webhook_url = urls[name]
-                    before = _cpu_seconds(pids[name])
+                    before = cpu_seconds([pids[name]])
                     results.setdefault((name, width), []).extend(
                         await _citizens(server, share, steps, width)
                     )
                     busy[(name, width)] = busy.get((name, width), 0.0) + (
-                        _cpu_seconds(pids[name]) - before
+                        cpu_seconds([pids[name]]) - before
                     )
     finally:
         for process in (real, echo):
@@ -191,15 +192,6 @@ async def _run(citizens: int, steps: int, at_once: int, rounds: int, folder: Pat
     return _report(
         results, busy, citizens=share * rounds, steps=steps, at_once=at_once, rounds=rounds
     )
-
-
-def _cpu_seconds(pid: int) -> float:
-    """The CPU time (user and system) process ``pid`` has used so far (Linux's ``/proc``)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _report(

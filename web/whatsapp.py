@@ -164,10 +164,7 @@ async def _handle_all(
                 raise_if_cancelled()
                 channel.failures.failure(log, "whatsapp message failed", error)
 
-    if len(chats) == 1:  # the usual delivery: one message, so one chat
-        await one_chat(next(iter(chats.values())))
-    else:
-        await asyncio.gather(*(one_chat(m) for m in chats.values()))
+    await asyncio.gather(*(one_chat(m) for m in chats.values()))
     for status in statuses:
         with contextlib.suppress(Exception):
             await channel.status(status)
