@@ -1,7 +1,8 @@
 """Sends the notification queue (e.g. proposal outcomes) of one channel.
 
-Each notification is claimed in the database before it is sent, so several processes
-can run this at once without sending anything twice. The channel gives a ``Send``
+Each notification is taken in the database for a lease before it is sent and marked
+sent after, so several processes can run this at once without sending anything twice,
+and a crash or a failure on the way delays a notification instead of losing it. The channel gives a ``Send``
 that delivers one notification's text and raises what
 ``pmd_domain.campaign_transport`` defines: ``Hold`` (a passing failure: the
 notification is put back and the round ends), ``Blocked`` (the citizen is marked
@@ -42,15 +43,21 @@ async def send_pending(
     limit: int = 50,
     links: Links | None = None,
 ) -> int:
-    """Send up to ``limit`` pending notifications of ``channel``; how many were delivered."""
+    """Send up to ``limit`` pending notifications of ``channel``; how many were delivered.
+
+    Each is taken for ``notifications.LEASE`` before it is sent and marked once it
+    went. What fails on the way (the send, the write that marks it, the process) stays
+    taken until the lease ends and is sent then: nothing is lost.
+    """
     async with database.reading() as session:
-        batch = await notifications.pending(session, limit=limit, channel=channel)
+        batch = await notifications.pending(session, now=utcnow(), limit=limit, channel=channel)
     delivered = 0
     for item in batch:
         async with database.transaction() as session:
             if not await notifications.claim(session, notification_id=item.id, now=utcnow()):
                 continue  # another process took it
         if item.erased or not item.external_id:
+            await _settle(database, item, unreachable=False)
             continue
         text = notifications.render(
             catalogs,
@@ -62,8 +69,7 @@ async def send_pending(
         try:
             await send(item, text)
         except Blocked:
-            async with database.transaction() as session:
-                await notifications.mark_unreachable(session, participant_id=item.participant_id)
+            await _settle(database, item, unreachable=True)
             continue
         except Hold:
             async with database.transaction() as session:
@@ -74,9 +80,28 @@ async def send_pending(
             log.warning(
                 "notification dropped", extra={"notification": item.id, "error": failed.reason}
             )
+            await _settle(database, item, unreachable=False)
             continue
+        except Exception as error:
+            raise_if_cancelled()
+            # Not given up: it stays taken and goes again once its lease ends.
+            log.warning(
+                "notification failed, tried again later",
+                extra={"notification": item.id, "error": type(error).__name__},
+            )
+            continue
+        await _settle(database, item, unreachable=False)
         delivered += 1
     return delivered
+
+
+async def _settle(database: Database, item: Pending, *, unreachable: bool) -> None:
+    """Mark it done (and its citizen unreachable). Should the write fail, the lease ends
+    and the notification goes once more: a duplicate rather than a loss."""
+    async with database.transaction() as session:
+        await notifications.mark_sent(session, notification_id=item.id, now=utcnow())
+        if unreachable:
+            await notifications.mark_unreachable(session, participant_id=item.participant_id)
 
 
 async def notification_loop(

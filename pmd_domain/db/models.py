@@ -350,7 +350,10 @@ class StatCounter(Base):
 
 
 class Notification(Base):
-    """A message for one participant waiting to be sent by the bot (e.g. an outcome)."""
+    """A message for one participant waiting to be sent by the bot (e.g. an outcome).
+
+    ``claimed_until``: a process is sending it until then; ``sent_at``: it went out
+    (or was given up)."""
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_pending", "sent_at", "id"),)
@@ -361,6 +364,7 @@ class Notification(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(Moment)
     sent_at: Mapped[datetime | None] = mapped_column(Moment)
+    claimed_until: Mapped[datetime | None] = mapped_column(Moment)
 
 
 class StaffDraft(Base):

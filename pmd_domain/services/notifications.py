@@ -2,17 +2,19 @@
 
 A notification is written in the same transaction as the fact it announces; a
 sender on the channel side (``bot.notify``) delivers it later in the citizen's
-language. Sending claims a row first (a conditional update), so two processes
-never send the same notification; a crash in flight loses at most that message.
+language. Sending takes a row for ``LEASE`` first (a conditional update), so two
+processes never send it at once, and marks it sent once it went out. A process that
+dies, or a send or a database write that fails, leaves it taken until the lease
+ends; then it is sent again: at least once, twice only after such a failure.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.db.models import Notification, Participant
@@ -22,6 +24,9 @@ from pmd_domain.links import Links
 OUTCOME_KEY = "notify.outcome"
 # Channels with a sender; the browser chat shows outcomes in Mi participación instead.
 CHANNELS = ("telegram", "whatsapp")
+# How long a process has to send a notification it took (one message, its retries
+# within the client included) before another process may take it.
+LEASE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -57,14 +62,22 @@ async def queue(
     return record
 
 
+def _free(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Not sent, and not taken by a process whose lease is still running."""
+    return (
+        Notification.sent_at.is_(None),
+        or_(Notification.claimed_until.is_(None), Notification.claimed_until <= now),
+    )
+
+
 async def pending(
-    session: AsyncSession, *, limit: int = 50, channel: str = "telegram"
+    session: AsyncSession, *, now: datetime, limit: int = 50, channel: str = "telegram"
 ) -> list[Pending]:
-    """The oldest unsent notifications of ``channel``."""
+    """The oldest unsent notifications of ``channel`` that no process is sending."""
     rows = await session.execute(
         select(Notification, Participant)
         .join(Participant, Participant.id == Notification.participant_id)
-        .where(Notification.sent_at.is_(None), Participant.channel == channel)
+        .where(*_free(now), Participant.channel == channel)
         .order_by(Notification.id)
         .limit(limit)
     )
@@ -84,22 +97,32 @@ async def pending(
 
 
 async def claim(session: AsyncSession, *, notification_id: int, now: datetime) -> bool:
-    """Mark a notification sent unless another process already did; True if it is ours."""
+    """Take a notification for ``LEASE`` unless it went or another process has it; True if ours."""
     result = await session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.sent_at.is_(None))
-        .values(sent_at=now)
+        .where(Notification.id == notification_id, *_free(now))
+        .values(claimed_until=now + LEASE)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def release(session: AsyncSession, *, notification_id: int) -> None:
-    """Put a claimed notification back in the queue (the send failed for a passing reason)."""
+async def mark_sent(session: AsyncSession, *, notification_id: int, now: datetime) -> None:
+    """It went out, or was given up (dropped, or its citizen is unreachable): never again."""
     await session.execute(
         update(Notification)
         .where(Notification.id == notification_id)
-        .values(sent_at=None)
+        .values(sent_at=now, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def release(session: AsyncSession, *, notification_id: int) -> None:
+    """Put a taken notification back in the queue (the send failed for a passing reason)."""
+    await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.sent_at.is_(None))
+        .values(claimed_until=None)
         .execution_options(synchronize_session=False)
     )
 

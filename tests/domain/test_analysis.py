@@ -203,7 +203,7 @@ async def test_outcome_is_recorded_and_the_author_is_told(
         assert stored is not None
         assert (stored.outcome, stored.outcome_note) == ("incluida", "Eje 2, acción 2.1.1")
         queued = list(await session.scalars(select(Notification)))
-        waiting = await notifications.pending(session)
+        waiting = await notifications.pending(session, now=utcnow())
     assert len(queued) == 1
     assert queued[0].participant_id == author.id and queued[0].sent_at is None
     assert queued[0].params == {
@@ -228,7 +228,9 @@ async def test_outcome_is_recorded_and_the_author_is_told(
         assert await notifications.claim(session, notification_id=queued[0].id, now=now)
         assert not await notifications.claim(session, notification_id=queued[0].id, now=now)
     async with db.reading() as session:
-        assert [w.params["outcome"] for w in await notifications.pending(session)] == ["no_procede"]
+        assert [
+            w.params["outcome"] for w in await notifications.pending(session, now=utcnow())
+        ] == ["no_procede"]
 
 
 async def test_browser_chat_authors_see_outcomes_in_mi_participacion_only(
