@@ -88,7 +88,8 @@ class Settings(BaseSettings):
     # How long ``pmd serve`` waits for an unreachable database at start before it exits.
     database_wait: float = Field(default=300.0, alias="PMD_DATABASE_WAIT", ge=0)
     telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
-    # The bot's username (without @): the dashboard's t.me link and its QR code.
+    # The bot's username (without @): the dashboard's t.me link and its QR code. When
+    # unset, the name Telegram gives for the token once the bot started.
     telegram_bot_username: str | None = Field(
         default=None, alias="TELEGRAM_BOT_USERNAME", pattern=r"^[A-Za-z0-9_]{5,32}$"
     )

@@ -18,9 +18,8 @@ from pmd_domain import tabular
 from pmd_domain.i18n import Catalogs
 from pmd_domain.publication import HIDDEN
 from pmd_domain.services import open_catalog, open_data
-from pmd_domain.settings import Settings
 from web import charts
-from web.keys import CATALOGS, CONSULTATION, DATABASE, SETTINGS
+from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, SETTINGS
 from web.links import route_url
 from web.live_stats import ChartStore, Published, SnapshotCache
 
@@ -84,9 +83,10 @@ def _cached(request: web.Request, published: Published, body: bytes, content_typ
     return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)
 
 
-def telegram_link(settings: Settings) -> str | None:
-    """The bot's t.me link, when its username is known (``TELEGRAM_BOT_USERNAME``)."""
-    name = settings.telegram_bot_username
+def telegram_link(app: web.Application) -> str | None:
+    """The bot's t.me link, when its username is known: ``TELEGRAM_BOT_USERNAME``, else
+    the name Telegram gave when this process's bot started."""
+    name = app[SETTINGS].telegram_bot_username or app[BOT_STATUS].get("username")
     return f"https://t.me/{name}?start=tablero" if name else None
 
 
@@ -105,7 +105,7 @@ QR_SVG = web.AppKey("dashboard_telegram_qr", dict[str, bytes])
 @routes.get("/participa/telegram.png", name="telegram_qr")
 async def telegram_qr(request: web.Request) -> web.Response:
     """The QR code of the bot's t.me link, as PNG (drawn once, off the event loop)."""
-    link = telegram_link(request.app[SETTINGS])
+    link = telegram_link(request.app)
     if link is None:
         raise web.HTTPNotFound()
     drawn = request.app[QR_SVG]
@@ -133,7 +133,8 @@ def dashboard_url(public_url: str) -> str:
 async def dashboard(request: web.Request) -> web.Response:
     """The live participation dashboard (server-rendered once per snapshot)."""
     published = await request.app[SNAPSHOTS].get()
-    if published.page is None:
+    link = telegram_link(request.app)
+    if published.page is None or published.page_link != link:
         consultation = request.app[CONSULTATION]
         zone = ZoneInfo(consultation.exercise.timezone)
         published_at = _moment(request, published.snapshot["breakdowns"]["published_at"])
@@ -154,11 +155,11 @@ async def dashboard(request: web.Request) -> web.Response:
                 f"{published.snapshot['breakdowns']['participants']:,}"
             ),
             "updated": f"{datetime.fromisoformat(published.snapshot['generated_at']).astimezone(zone):%H:%M:%S}",
-            "telegram_link": telegram_link(request.app[SETTINGS]),
+            "telegram_link": link,
             **_support_forms(request),
         }
         html = aiohttp_jinja2.render_string("dashboard.html", request, context)
-        published.page = html.encode()
+        published.page, published.page_link = html.encode(), link
     return _cached(request, published, published.page, "text/html")
 
 

@@ -42,6 +42,7 @@ class Published:
     version: str
     at: float
     page: bytes | None = field(default=None, repr=False)
+    page_link: str | None = field(default=None, repr=False)  # the bot's link in ``page``
 
 
 class SnapshotCache:

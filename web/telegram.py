@@ -155,6 +155,9 @@ async def _start(app: web.Application, application: BotApplication) -> None:
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_SECONDS)
             continue
+        # The name Telegram knows the bot by (from getMe at start-up): the dashboard's
+        # t.me link when TELEGRAM_BOT_USERNAME is not set.
+        status["username"] = application.bot.username
         status["state"] = "up"
         log.info("bot up", extra={"mode": settings.telegram_mode})
         return

@@ -48,6 +48,18 @@ async def test_long_polling_is_the_default_and_healthz_reports_the_bot(
     assert bot_state(app) == "down"
 
 
+async def test_without_the_username_setting_the_dashboard_links_to_the_bot_telegram_names(
+    botapi: BotApiServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    app = create_app(hosted_settings(botapi, sqlite_url), consultation=consultation)
+    async with TestClient(TestServer(app)) as client:
+        await wait_bot_state(client, "up")
+        link = f"https://t.me/{botapi.bot_username}?start=tablero"
+        page = await (await client.get("/")).text()
+        assert f'href="{link}"' in page
+        assert (await client.get("/participa/telegram.png")).status == 200
+
+
 async def test_webhook_checks_the_secret_header(
     botapi: BotApiServer, sqlite_url: str, consultation: Consultation
 ) -> None:
