@@ -70,8 +70,10 @@ NO_SENDER = "no sender for this channel"
 WORKER = "pmd_broadcast_worker"  # key in application.bot_data
 
 
-class RateLimiter:
-    """A token bucket shared by every send, plus a global hold after a 429."""
+class SendPace:
+    """The pace of one channel's campaign sends: a token bucket shared by every send,
+    plus a hold for all of them after a 429 (not ``web.ratelimit.RateLimiter``, which
+    limits requests per client)."""
 
     def __init__(self, rate: float, *, burst: float = 2.0):
         self.rate = rate
@@ -253,7 +255,7 @@ class BroadcastWorker:
         self.catalogs = catalogs
         own = (TelegramCampaigns(bot),) if bot is not None else ()
         self.transports: dict[str, CampaignTransport] = {t.channel: t for t in (*own, *transports)}
-        self.limiters = {channel: RateLimiter(rate) for channel in self.transports}
+        self.paces = {channel: SendPace(rate) for channel in self.transports}
         self.owner = f"{uuid.uuid4().hex[:12]}"
         self.poll_seconds = poll_seconds
         self.progress_every = progress_every
@@ -355,14 +357,14 @@ class BroadcastWorker:
                 await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 continue
             recipient = round_.queue.popleft()
-            limiter = self.limiters.get(recipient.channel)
-            if limiter is None:
+            pace = self.paces.get(recipient.channel)
+            if pace is None:
                 round_.outcomes.append(
                     Outcome(recipient.delivery_id, recipient.participant_id, "skipped", NO_SENDER)
                 )
                 continue
             await self._chat_turn(recipient.chat_id)
-            if not await self._unless_stopped(limiter.acquire()):
+            if not await self._unless_stopped(pace.acquire()):
                 round_.queue.appendleft(recipient)
                 break  # stopping during a long 429 hold: record what was done
             if not await self._still_sending(round_.campaign.id):
@@ -429,16 +431,16 @@ class BroadcastWorker:
         self, round_: _Round, recipient: Recipient, slots: asyncio.Semaphore
     ) -> None:
         """Send to one chat and note the outcome (or put it back in the queue)."""
-        limiter = self.limiters[recipient.channel]
+        pace = self.paces[recipient.channel]
         transport = self.transports[recipient.channel]
         try:
-            await limiter.wait_hold()  # a 429 may have come back since the token
+            await pace.wait_hold()  # a 429 may have come back since the token
             self._last_sent[recipient.chat_id] = time.monotonic()
             status, error = "sent", None
             try:
                 await transport.send(round_.campaign, recipient.chat_id)
             except Hold as hold:
-                limiter.hold(hold.after)
+                pace.hold(hold.after)
                 log.info(
                     "broadcast held",
                     extra={"retry_after": hold.after, "channel": recipient.channel},

@@ -154,7 +154,7 @@ async def record_outcome(
         raise TextTooLong(max=NOTE_MAX_CHARS, length=len(cleaned))
     before = await proposals.get(session, proposal_id=proposal_id)
     unchanged = (before.outcome, before.outcome_note) == (outcome, cleaned)
-    record = await proposals.record_outcome(
+    record = await proposals.set_outcome(
         session, proposal_id=proposal_id, outcome=outcome, now=now, note=cleaned
     )
     if not unchanged:

@@ -222,7 +222,7 @@ async def pending_queue(
     return list(rows)
 
 
-async def record_outcome(
+async def set_outcome(
     session: AsyncSession,
     *,
     proposal_id: int,
@@ -230,7 +230,9 @@ async def record_outcome(
     now: datetime,
     note: str | None = None,
 ) -> Proposal:
-    """Record the analysis outcome (incluida en el PMD / considerada / no procede)."""
+    """Write the analysis outcome (incluida en el PMD / considerada / no procede) on the
+    proposal, nothing else: ``analysis.record_outcome`` is the operation staff run (it
+    also tells the author)."""
     if outcome not in OUTCOMES:
         raise InvalidChoice(outcome=outcome)
     record = await get(session, proposal_id=proposal_id)

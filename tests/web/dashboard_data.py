@@ -107,7 +107,7 @@ async def build(database: Database, consultation: Consultation) -> KnownData:
             verdict="support",
             now=now,
         )
-        await proposals.record_outcome(session, proposal_id=made[1].id, outcome="incluida", now=now)
+        await proposals.set_outcome(session, proposal_id=made[1].id, outcome="incluida", now=now)
         data.published_folios = [str(p.folio) for p in made]
         data.supported_folio = str(made[0].folio)
         for person, name in ((a, "Xochiquetzal Ramírez Zúñiga"), (c, "Tlacaélel Domínguez Ortega")):

@@ -34,7 +34,7 @@ async def test_my_participation_lists_status_outcome_and_supports(
             now=now,
             reason="Es un reporte de servicio, no una propuesta.",
         )
-        await proposals.record_outcome(
+        await proposals.set_outcome(
             session, proposal_id=published.id, outcome="incluida", now=now, note="Eje 2.2"
         )
         person.supports_given = 3
