@@ -54,6 +54,7 @@ from pmd_domain.metrics import Metrics
 from pmd_domain.services import broadcasts
 from pmd_domain.services.broadcasts import Outcome, Progress, Recipient
 from pmd_domain.settings import Settings
+from pmd_domain.statuses import DeliveryStatus
 
 log = logging.getLogger("pmd.broadcast")
 
@@ -360,7 +361,12 @@ class BroadcastWorker:
             pace = self.paces.get(recipient.channel)
             if pace is None:
                 round_.outcomes.append(
-                    Outcome(recipient.delivery_id, recipient.participant_id, "skipped", NO_SENDER)
+                    Outcome(
+                        recipient.delivery_id,
+                        recipient.participant_id,
+                        DeliveryStatus.SKIPPED,
+                        NO_SENDER,
+                    )
                 )
                 continue
             await self._chat_turn(recipient.chat_id)
@@ -379,7 +385,7 @@ class BroadcastWorker:
         for task in in_flight:
             task.cancel()  # (only on stop) those deliveries stay "sending": uncertain
         round_.outcomes.extend(
-            Outcome(r.delivery_id, r.participant_id, "pending") for r in round_.queue
+            Outcome(r.delivery_id, r.participant_id, DeliveryStatus.PENDING) for r in round_.queue
         )
         return round_.outcomes
 
@@ -436,7 +442,7 @@ class BroadcastWorker:
         try:
             await pace.wait_hold()  # a 429 may have come back since the token
             self._last_sent[recipient.chat_id] = time.monotonic()
-            status, error = "sent", None
+            status, error = DeliveryStatus.SENT, None
             try:
                 await transport.send(round_.campaign, recipient.chat_id)
             except Hold as hold:
@@ -448,7 +454,7 @@ class BroadcastWorker:
                 round_.queue.appendleft(recipient)
                 return
             except Blocked:
-                status, error = "blocked", "blocked"
+                status, error = DeliveryStatus.BLOCKED, "blocked"
             except Failed as failed:
                 tries = round_.tries[recipient.delivery_id] = (
                     round_.tries.get(recipient.delivery_id, 0) + 1
@@ -456,7 +462,7 @@ class BroadcastWorker:
                 if failed.again and tries < MAX_ATTEMPTS:
                     round_.queue.append(recipient)
                     return
-                status, error = "failed", failed.reason[:200]
+                status, error = DeliveryStatus.FAILED, failed.reason[:200]
             round_.outcomes.append(
                 Outcome(recipient.delivery_id, recipient.participant_id, status, error)
             )

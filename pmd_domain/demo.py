@@ -26,6 +26,7 @@ from pmd_domain.search import search_text_of
 from pmd_domain.services import exposure, ranking
 from pmd_domain.services.counters import bucket, bump
 from pmd_domain.services.proposals import CROSS_DIMENSIONS, folio_for
+from pmd_domain.statuses import ProposalStatus
 
 CHANNEL = "demo"
 LEVEL = str(Assurance.PHONE)  # synthetic participants stand for Telegram ones
@@ -222,7 +223,11 @@ async def generate(
                 pillar = rng.choice(pillars)
                 topic = rng.choice(pillar.topics)
                 roll = rng.random()
-                status = "published" if roll < 0.82 else ("pending" if roll < 0.92 else "rejected")
+                status = (
+                    ProposalStatus.PUBLISHED
+                    if roll < 0.82
+                    else (ProposalStatus.PENDING if roll < 0.92 else ProposalStatus.REJECTED)
+                )
                 pdayt = min(
                     when + timedelta(minutes=rng.randint(2, 30)), end - timedelta(seconds=1)
                 )
@@ -241,22 +246,22 @@ async def generate(
                         else "Una ciudad más segura, limpia y con oportunidades para todas las personas.",
                         "status": status,
                         "moderation_reason": "Contenido ofensivo."
-                        if status == "rejected"
+                        if status == ProposalStatus.REJECTED
                         else None,
                         "views": 0,
                         "supports": 0,
                         "reports": 0,
                         "submitted_at": pdayt,
-                        "published_at": pdayt if status == "published" else None,
+                        "published_at": pdayt if status == ProposalStatus.PUBLISHED else None,
                         "counted_as": {dim: answers.get(dim) for dim in CROSS_DIMENSIONS},
                     }
                 )
                 proposal_rows[-1]["search_text"] = search_text_of(
                     SimpleNamespace(**proposal_rows[-1])
                 )
-                if status == "published":
+                if status == ProposalStatus.PUBLISHED:
                     published.append((next_proposal, pillar.key, pid))
-                    counters[("proposals", "status", "published")] += 1
+                    counters[("proposals", "status", ProposalStatus.PUBLISHED)] += 1
                     counters[(exposure.METRIC, exposure.DIMENSION, "0")] += 1
                 counters[("proposals", "total", "all")] += 1
                 counters[("changes", "total", "all")] += 1

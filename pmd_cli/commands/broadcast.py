@@ -17,6 +17,7 @@ from pmd_domain.db import Database
 from pmd_domain.errors import NotFound, WrongCampaignState
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import broadcasts
+from pmd_domain.statuses import DeliveryStatus
 
 AUDIENCE_HELP = (
     "all | pillar:EJE | gender:VALOR | age_group:VALOR | sector:VALOR | postal_code:CP | "
@@ -90,12 +91,12 @@ def _describe(campaign_id: int, progress: broadcasts.Progress) -> str:
     counts = ", ".join(
         f"{progress[s]} {name}"
         for s, name in (
-            ("sent", "enviados"),
-            ("blocked", "bloqueados"),
-            ("failed", "fallidos"),
-            ("skipped", "omitidos"),
-            ("pending", "pendientes"),
-            ("sending", "en curso"),
+            (DeliveryStatus.SENT, "enviados"),
+            (DeliveryStatus.BLOCKED, "bloqueados"),
+            (DeliveryStatus.FAILED, "fallidos"),
+            (DeliveryStatus.SKIPPED, "omitidos"),
+            (DeliveryStatus.PENDING, "pendientes"),
+            (DeliveryStatus.SENDING, "en curso"),
         )
     )
     status = _status_name(progress.status)

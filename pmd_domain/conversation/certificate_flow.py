@@ -21,6 +21,7 @@ from pmd_domain.i18n import Catalogs
 from pmd_domain.links import Links
 from pmd_domain.services import certificates, proposals
 from pmd_domain.services.texts import require_name
+from pmd_domain.statuses import ProposalStatus
 
 STATE = "cert_name"
 
@@ -59,7 +60,7 @@ async def issue_certificate(
 async def _eligible(ctx: Ctx) -> bool:
     assert ctx.participant is not None
     records = await proposals.of_participant(ctx.session, participant_id=ctx.participant.id)
-    return any(r.status != "rejected" for r in records)
+    return any(r.status != ProposalStatus.REJECTED for r in records)
 
 
 async def _issued_name(ctx: Ctx) -> str | None:

@@ -6,6 +6,7 @@ from pmd_domain.conversation.types import Reply
 from pmd_domain.conversation.ui import Ctx, Replies, clip, rows, screen, show
 from pmd_domain.db.models import Proposal
 from pmd_domain.services import proposals
+from pmd_domain.statuses import ProposalStatus
 
 STATE = "mine"
 LINE_CHARS = 120
@@ -20,7 +21,7 @@ def _line(ctx: Ctx, record: Proposal) -> str:
     pillar = ctx.consultation.pillar(record.pillar)
     topic = pillar.topic(record.topic) if pillar else None
     status = ctx.t(f"mine.status.{record.status}")
-    if record.status == "rejected" and record.moderation_reason:
+    if record.status == ProposalStatus.REJECTED and record.moderation_reason:
         status += " — " + ctx.t("mine.reason", reason=clip(record.moderation_reason, 200))
     lines = [
         f"{record.folio} · {ctx.c(topic.name) if topic else record.topic}",
@@ -33,7 +34,7 @@ def _line(ctx: Ctx, record: Proposal) -> str:
         if record.outcome_note:
             outcome += f" ({clip(record.outcome_note, 200)})"
         lines.append(ctx.t("mine.outcome", outcome=outcome))
-    if record.status == "published" and record.folio:
+    if record.status == ProposalStatus.PUBLISHED and record.folio:
         lines.append(ctx.t("mine.public_link", url=ctx.links.proposal(record.folio)))
     return "\n".join(lines)
 

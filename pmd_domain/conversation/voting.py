@@ -15,6 +15,7 @@ from pmd_domain.conversation.ui import Ctx, Replies, attempt, fit, number, rows,
 from pmd_domain.db.models import Proposal, Vote
 from pmd_domain.errors import AddressLimit, ExerciseClosed
 from pmd_domain.services import votes
+from pmd_domain.statuses import ProposalStatus
 
 PICK, SHOW, REPORT = "v_pick", "v_show", "v_report"
 
@@ -87,7 +88,7 @@ def describe(ctx: Ctx, record: Proposal) -> str:
 async def _shown(ctx: Ctx) -> Proposal | None:
     pid = ctx.data.get("pid")
     record = await ctx.session.get(Proposal, int(pid)) if isinstance(pid, int) else None
-    return record if record is not None and record.status == "published" else None
+    return record if record is not None and record.status == ProposalStatus.PUBLISHED else None
 
 
 async def show_prompt(ctx: Ctx) -> Replies:

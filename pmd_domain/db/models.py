@@ -25,6 +25,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from pmd_domain.statuses import (
+    CampaignStatus,
+    DeliveryStatus,
+    OutboxStatus,
+    ProposalStatus,
+    one_of,
+)
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -127,7 +135,7 @@ class Proposal(Base):
 
     __tablename__ = "proposals"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'published', 'rejected')", name="status"),
+        CheckConstraint(one_of(ProposalStatus), name="status"),
         CheckConstraint(
             "outcome IS NULL OR outcome IN ('incluida', 'considerada', 'no_procede')",
             name="outcome",
@@ -150,7 +158,7 @@ class Proposal(Base):
     problem: Mapped[str] = mapped_column(Text)
     proposal: Mapped[str] = mapped_column(Text)
     vision: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=ProposalStatus.PENDING)
     moderation_reason: Mapped[str | None] = mapped_column(Text)
     moderated_by: Mapped[int | None] = mapped_column(BigInteger)
     moderated_at: Mapped[datetime | None] = mapped_column(Moment)
@@ -286,11 +294,7 @@ class Campaign(Base):
     """A broadcast message to an audience of participants."""
 
     __tablename__ = "campaigns"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('draft', 'queued', 'sending', 'paused', 'cancelled', 'done')", name="status"
-        ),
-    )
+    __table_args__ = (CheckConstraint(one_of(CampaignStatus), name="status"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     text: Mapped[str] = mapped_column(Text)
@@ -298,7 +302,7 @@ class Campaign(Base):
     button_text: Mapped[str | None] = mapped_column(String(64))
     button_url: Mapped[str | None] = mapped_column(Text)
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="draft")
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.DRAFT)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -317,17 +321,14 @@ class Delivery(Base):
         UniqueConstraint(
             "campaign_id", "participant_id", name="uq_deliveries_campaign_participant"
         ),
-        CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'blocked', 'failed', 'skipped')",
-            name="status",
-        ),
+        CheckConstraint(one_of(DeliveryStatus), name="status"),
         Index("ix_deliveries_campaign_status", "campaign_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(Moment)
@@ -508,7 +509,7 @@ class OutboxStep(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("channel", "update_id", name="uq_outbox_channel_update"),
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        CheckConstraint(one_of(OutboxStatus), name="status"),
         Index(
             "ix_outbox_pending",
             "channel",
@@ -526,7 +527,7 @@ class OutboxStep(Base):
     edit_target: Mapped[str | None] = mapped_column(String(64))
     replies: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     document: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     progress: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(200))

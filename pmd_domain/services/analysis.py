@@ -24,10 +24,11 @@ from pmd_domain.errors import InvalidChoice, NotADuplicate, TextTooLong
 from pmd_domain.search import contains_pattern
 from pmd_domain.services import notifications, proposals, ranking
 from pmd_domain.services.texts import clean_text
+from pmd_domain.statuses import ProposalStatus
 
 NOTE_MAX_CHARS = 1_000
 NO_OUTCOME = "sin_resultado"
-STATUSES = ("pending", "published", "rejected")
+STATUSES = tuple(ProposalStatus)
 SORTS = ("supports", "recent", "oldest")
 EXPORT_PAGE = 2_000
 
@@ -235,7 +236,7 @@ async def search(
 
 async def counts(session: AsyncSession) -> dict[str, dict[str, int]]:
     """How many proposals there are by status and by outcome (``sin_resultado`` included)."""
-    by_status = {key: 0 for key in STATUSES}
+    by_status: dict[str, int] = {key: 0 for key in STATUSES}
     for status, number in await session.execute(
         select(Proposal.status, func.count()).group_by(Proposal.status)
     ):

@@ -30,6 +30,7 @@ from pmd_domain.db.models import Campaign, Delivery, Participant, Proposal
 from pmd_domain.errors import InvalidAudience, InvalidCampaign, NotFound, WrongCampaignState
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import audit, staff
+from pmd_domain.statuses import CampaignStatus, DeliveryStatus
 
 CHANNEL = "telegram"
 CAMPAIGN_CHANNELS = ("telegram", "whatsapp")  # channels that take campaign messages
@@ -41,8 +42,10 @@ MAX_BUTTON_TEXT = 64
 LEASE = timedelta(seconds=10)
 INTERRUPTED = "interrupted"
 # Statuses a sender works on; a paused or cancelled campaign is left alone.
-DUE = ("queued", "sending")
-FINAL = ("sent", "blocked", "failed", "skipped")
+DUE = (CampaignStatus.QUEUED, CampaignStatus.SENDING)
+# Campaigns that started and have not ended (paused ones included).
+UNFINISHED = (CampaignStatus.QUEUED, CampaignStatus.SENDING, CampaignStatus.PAUSED)
+FINAL = (DeliveryStatus.SENT, DeliveryStatus.BLOCKED, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,7 @@ async def create(
         button_text=button_text,
         button_url=button_url,
         audience=audience.as_json(),
-        status="draft",
+        status=CampaignStatus.DRAFT,
         created_by=created_by,
         created_at=now,
     )
@@ -280,16 +283,18 @@ async def confirm(
     campaign = await _transition(
         session,
         campaign_id=campaign_id,
-        allowed=("draft",),
+        allowed=(CampaignStatus.DRAFT,),
         values={
-            "status": "queued",
+            "status": CampaignStatus.QUEUED,
             "progress_chat_id": progress_chat_id,
             "progress_message_id": progress_message_id,
         },
     )
     audience = audience_from_json(campaign.audience)
     recipients = (
-        select(literal(campaign_id), Participant.id, literal("pending"), literal(0))
+        select(
+            literal(campaign_id), Participant.id, literal(str(DeliveryStatus.PENDING)), literal(0)
+        )
         .where(_matches(audience))
         .order_by(Participant.id)
     )
@@ -370,14 +375,17 @@ async def queue(
 async def pause(session: AsyncSession, *, campaign_id: int) -> Campaign:
     """Stop sending after the batch in flight; ``resume`` continues."""
     return await _transition(
-        session, campaign_id=campaign_id, allowed=DUE, values={"status": "paused"}
+        session, campaign_id=campaign_id, allowed=DUE, values={"status": CampaignStatus.PAUSED}
     )
 
 
 async def resume(session: AsyncSession, *, campaign_id: int) -> Campaign:
     """Queue a paused campaign again."""
     return await _transition(
-        session, campaign_id=campaign_id, allowed=("paused",), values={"status": "queued"}
+        session,
+        campaign_id=campaign_id,
+        allowed=(CampaignStatus.PAUSED,),
+        values={"status": CampaignStatus.QUEUED},
     )
 
 
@@ -386,8 +394,8 @@ async def cancel(session: AsyncSession, *, campaign_id: int, now: datetime) -> C
     return await _transition(
         session,
         campaign_id=campaign_id,
-        allowed=("draft", "queued", "sending", "paused"),
-        values={"status": "cancelled", "finished_at": now},
+        allowed=(CampaignStatus.DRAFT, *UNFINISHED),
+        values={"status": CampaignStatus.CANCELLED, "finished_at": now},
     )
 
 
@@ -426,9 +434,7 @@ async def progress(session: AsyncSession, *, campaign_id: int) -> Progress:
 async def unfinished_progress(session: AsyncSession) -> list[tuple[int, Progress]]:
     """The progress of every campaign queued, sending or paused (for monitoring)."""
     rows = await session.scalars(
-        select(Campaign.id)
-        .where(Campaign.status.in_(("queued", "sending", "paused")))
-        .order_by(Campaign.id)
+        select(Campaign.id).where(Campaign.status.in_(UNFINISHED)).order_by(Campaign.id)
     )
     return [(cid, await progress(session, campaign_id=cid)) for cid in list(rows)]
 
@@ -452,7 +458,7 @@ class Outcome:
 
     delivery_id: int
     participant_id: int
-    status: str
+    status: DeliveryStatus
     error: str | None = None
 
 
@@ -504,13 +510,15 @@ async def record(session: AsyncSession, *, outcomes: Iterable[Outcome], now: dat
     blocked: list[int] = []
     for outcome in outcomes:
         by_status.setdefault((outcome.status, outcome.error), []).append(outcome.delivery_id)
-        if outcome.status == "blocked":
+        if outcome.status == DeliveryStatus.BLOCKED:
             blocked.append(outcome.participant_id)
     for (status, error), ids in by_status.items():
         await session.execute(
             update(Delivery)
             .where(Delivery.id.in_(ids))
-            .values(status=status, error=error, sent_at=now if status == "sent" else None)
+            .values(
+                status=status, error=error, sent_at=now if status == DeliveryStatus.SENT else None
+            )
         )
     if blocked:
         await session.execute(
@@ -533,7 +541,7 @@ async def _lease(session: AsyncSession, *, campaign: Campaign, owner: str, now: 
             ),
         )
         .values(
-            status="sending",
+            status=DeliveryStatus.SENDING,
             lock_owner=owner,
             lock_until=now + LEASE,
             started_at=func.coalesce(Campaign.started_at, now),
@@ -547,8 +555,8 @@ async def _lease(session: AsyncSession, *, campaign: Campaign, owner: str, now: 
         # citizen: never send it again.
         await session.execute(
             update(Delivery)
-            .where(Delivery.campaign_id == campaign.id, Delivery.status == "sending")
-            .values(status="failed", error=INTERRUPTED)
+            .where(Delivery.campaign_id == campaign.id, Delivery.status == DeliveryStatus.SENDING)
+            .values(status=DeliveryStatus.FAILED, error=INTERRUPTED)
         )
     await session.refresh(campaign)
     return True
@@ -579,7 +587,7 @@ async def _claim(
                 Participant.channel,
             )
             .join(Participant, Participant.id == Delivery.participant_id)
-            .where(Delivery.campaign_id == campaign_id, Delivery.status == "pending")
+            .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.PENDING)
             .order_by(Delivery.id)
             .limit(limit)
         )
@@ -594,13 +602,13 @@ async def _claim(
             recipients.append(Recipient(delivery_id, participant_id, chat, channel))
     if skipped:
         await session.execute(
-            update(Delivery).where(Delivery.id.in_(skipped)).values(status="skipped")
+            update(Delivery).where(Delivery.id.in_(skipped)).values(status=DeliveryStatus.SKIPPED)
         )
     if recipients:
         await session.execute(
             update(Delivery)
             .where(Delivery.id.in_([r.delivery_id for r in recipients]))
-            .values(status="sending", attempts=Delivery.attempts + 1)
+            .values(status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1)
         )
     return recipients, len(rows)
 
@@ -649,14 +657,14 @@ async def next_batch(
         in_flight = await session.scalar(
             select(func.count())
             .select_from(Delivery)
-            .where(Delivery.campaign_id == campaign.id, Delivery.status == "sending")
+            .where(Delivery.campaign_id == campaign.id, Delivery.status == DeliveryStatus.SENDING)
         )
         if in_flight:
             return None  # cannot happen with one owner; wait for their outcome
         await session.execute(
             update(Campaign)
             .where(Campaign.id == campaign.id)
-            .values(status="done", finished_at=now, lock_owner=None, lock_until=None)
+            .values(status=CampaignStatus.DONE, finished_at=now, lock_owner=None, lock_until=None)
         )
         await session.refresh(campaign)
         return Batch(campaign, [])

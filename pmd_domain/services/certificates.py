@@ -36,6 +36,7 @@ from pmd_domain.errors import (
 )
 from pmd_domain.services import audit, cache_versions, public_proposals, staff
 from pmd_domain.services.texts import clean_text, require_name
+from pmd_domain.statuses import ProposalStatus
 
 TOKEN_BYTES = 24  # the tokens issued before the legible alphabet (still verified)
 # A token is 32 characters: the older ones of the URL-safe base64 alphabet, the newer
@@ -120,7 +121,9 @@ async def participation_topics(
     """The distinct [pillar, topic] of a participant's proposals (rejected ones excluded)."""
     rows = await session.execute(
         select(Proposal.pillar, Proposal.topic)
-        .where(Proposal.participant_id == participant_id, Proposal.status != "rejected")
+        .where(
+            Proposal.participant_id == participant_id, Proposal.status != ProposalStatus.REJECTED
+        )
         .distinct()
     )
     pairs = {(pillar, topic) for pillar, topic in rows}
@@ -131,7 +134,9 @@ async def can_issue(session: AsyncSession, *, participant_id: int) -> bool:
     """Whether the participant has the proposal a certificate requires."""
     found = await session.scalar(
         select(Proposal.id)
-        .where(Proposal.participant_id == participant_id, Proposal.status != "rejected")
+        .where(
+            Proposal.participant_id == participant_id, Proposal.status != ProposalStatus.REJECTED
+        )
         .limit(1)
     )
     return found is not None

@@ -25,6 +25,7 @@ from pmd_domain.services import cache_versions, exposure, outbox, ranking, whats
 from pmd_domain.services import participants as participants_service
 from pmd_domain.services.counters import NO_ANSWER, Bump, bucket, bump
 from pmd_domain.services.proposals import CROSS_DIMENSIONS
+from pmd_domain.statuses import ProposalStatus
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -152,7 +153,7 @@ async def erase(
     await participants_service.uncount(session, consultation=consultation, person=person)
     changes: list[Bump] = []
     own = list(await session.scalars(select(Proposal).where(Proposal.participant_id == person.id)))
-    doomed = [p.id for p in own if not (keep and p.status == "published")]
+    doomed = [p.id for p in own if not (keep and p.status == ProposalStatus.PUBLISHED)]
     for record in own:
         frozen = record.counted_as or {d: getattr(person, d) for d in CROSS_DIMENSIONS}
         cells = [(d, bucket(frozen.get(d))) for d in CROSS_DIMENSIONS]
@@ -165,8 +166,8 @@ async def erase(
                 ("proposals", "source", bucket(person.source), -1),
             ]
             changes += [("proposals", f"{d}:pillar", f"{b}|{record.pillar}", -1) for d, b in cells]
-            if record.status == "published":
-                changes.append(("proposals", "status", "published", -1))
+            if record.status == ProposalStatus.PUBLISHED:
+                changes.append(("proposals", "status", ProposalStatus.PUBLISHED, -1))
                 changes += exposure.left(record.views)
         else:  # kept as an anonymous contribution: counted without its author
             changes += [

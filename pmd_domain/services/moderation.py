@@ -22,6 +22,7 @@ from pmd_domain.db.models import Participant, Proposal
 from pmd_domain.errors import AlreadyModerated, InvalidChoice, NotFound
 from pmd_domain.services import audit, notifications, proposals, staff
 from pmd_domain.services.texts import require_text
+from pmd_domain.statuses import ProposalStatus
 
 DECISIONS = ("publish", "reject", "reassign")
 # Quick reasons offered on a rejection; their texts are ``moderation.reason.<key>``.
@@ -67,7 +68,7 @@ async def waiting_proposal(session: AsyncSession, *, proposal_id: int) -> Propos
     )
     if record is None:
         raise NotFound("proposal")
-    if record.status != "pending" and record.review_since is None:
+    if record.status != ProposalStatus.PENDING and record.review_since is None:
         raise AlreadyModerated(status=record.status, folio=record.folio)
     return record
 

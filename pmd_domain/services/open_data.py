@@ -17,6 +17,7 @@ from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Proposal
 from pmd_domain.services import ranking
+from pmd_domain.statuses import ProposalStatus
 
 PAGE = 2_000
 
@@ -74,7 +75,7 @@ async def published_page(
                 Proposal.outcome,
                 Proposal.views,
             )
-            .where(Proposal.status == "published", Proposal.id > after_id)
+            .where(Proposal.status == ProposalStatus.PUBLISHED, Proposal.id > after_id)
             .order_by(Proposal.id)
             .limit(limit)
         )

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_domain.conversation.types import Button, Document, Outgoing, Reply
 from pmd_domain.db.models import OutboxStep, Participant
 from pmd_domain.db.statements import execute
+from pmd_domain.statuses import OutboxStatus
 
 PUSHED_CHANNELS = frozenset({"telegram", "whatsapp"})
 LEASE = timedelta(seconds=5)
@@ -157,7 +158,7 @@ async def store(
             "update_id": update_id[:64] if update_id else None,
             "edit_target": edit_target,
             **encode(replies),
-            "status": "pending" if pushed else "sent",
+            "status": OutboxStatus.PENDING if pushed else OutboxStatus.SENT,
             "progress": 0,
             "attempts": 0,
             "lease_until": now + LEASE if pushed else None,
@@ -190,7 +191,7 @@ async def replay(
     row = (
         await session.execute(
             update(_TABLE)
-            .where(*key, _TABLE.c.status == "pending", _FREE)
+            .where(*key, _TABLE.c.status == OutboxStatus.PENDING, _FREE)
             .values(lease_until=now + CLAIM)
             .returning(*_FIELDS),
             {"now": now},
@@ -203,7 +204,7 @@ async def claimable(session: AsyncSession, *, channel: str, now: datetime) -> bo
     """Whether ``channel`` has a pending row nobody is sending (a read: cheap when idle)."""
     found = await session.execute(
         select(_TABLE.c.id)
-        .where(_TABLE.c.channel == channel, _TABLE.c.status == "pending", _FREE)
+        .where(_TABLE.c.channel == channel, _TABLE.c.status == OutboxStatus.PENDING, _FREE)
         .limit(1),
         {"now": now},
     )
@@ -219,7 +220,7 @@ async def claim(
     limit: int = 100,
 ) -> list[Outgoing]:
     """Lease the oldest pending rows of ``channel`` nobody is sending (all, ``adopt``)."""
-    free = [_TABLE.c.channel == channel, _TABLE.c.status == "pending"]
+    free = [_TABLE.c.channel == channel, _TABLE.c.status == OutboxStatus.PENDING]
     if not adopt:
         free.append(_FREE)
     oldest = select(_TABLE.c.id).where(*free).order_by(_TABLE.c.id).limit(limit)
@@ -238,7 +239,7 @@ async def renew(session: AsyncSession, *, ids: Iterable[int], until: datetime) -
     for chunk in _chunks(ids):
         await session.execute(
             update(_TABLE)
-            .where(_TABLE.c.id.in_(chunk), _TABLE.c.status == "pending")
+            .where(_TABLE.c.id.in_(chunk), _TABLE.c.status == OutboxStatus.PENDING)
             .values(lease_until=until)
         )
 
@@ -248,8 +249,8 @@ async def mark_sent(session: AsyncSession, *, ids: Iterable[int], now: datetime)
     for chunk in _chunks(ids):
         await session.execute(
             update(_TABLE)
-            .where(_TABLE.c.id.in_(chunk), _TABLE.c.status == "pending")
-            .values(status="sent", sent_at=now, lease_until=None)
+            .where(_TABLE.c.id.in_(chunk), _TABLE.c.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None)
         )
 
 
@@ -259,7 +260,7 @@ async def postpone(
     """A try failed for a passing reason: record how far it got and why; next try ``until``."""
     await session.execute(
         update(_TABLE)
-        .where(_TABLE.c.id == outbox_id, _TABLE.c.status == "pending")
+        .where(_TABLE.c.id == outbox_id, _TABLE.c.status == OutboxStatus.PENDING)
         .values(
             progress=progress,
             attempts=_TABLE.c.attempts + 1,
@@ -274,8 +275,8 @@ async def give_up(session: AsyncSession, *, ids: Iterable[int], reason: str, now
     for chunk in _chunks(ids):
         await session.execute(
             update(_TABLE)
-            .where(_TABLE.c.id.in_(chunk), _TABLE.c.status == "pending")
-            .values(status="failed", error=reason[:MAX_ERROR_CHARS], lease_until=None)
+            .where(_TABLE.c.id.in_(chunk), _TABLE.c.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.FAILED, error=reason[:MAX_ERROR_CHARS], lease_until=None)
         )
 
 
@@ -325,12 +326,14 @@ async def move_chat(session: AsyncSession, *, channel: str, old: str, new: str) 
 async def prune(session: AsyncSession, *, now: datetime) -> int:
     """Delete rows settled more than ``KEPT`` ago; give up rows pending too long."""
     result = await session.execute(
-        delete(_TABLE).where(_TABLE.c.status != "pending", _TABLE.c.created_at < now - KEPT)
+        delete(_TABLE).where(
+            _TABLE.c.status != OutboxStatus.PENDING, _TABLE.c.created_at < now - KEPT
+        )
     )
     await session.execute(
         update(_TABLE)
-        .where(_TABLE.c.status == "pending", _TABLE.c.created_at < now - EXPIRE_AFTER)
-        .values(status="failed", error="expired", lease_until=None)
+        .where(_TABLE.c.status == OutboxStatus.PENDING, _TABLE.c.created_at < now - EXPIRE_AFTER)
+        .values(status=OutboxStatus.FAILED, error="expired", lease_until=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

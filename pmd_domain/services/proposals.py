@@ -23,6 +23,7 @@ from pmd_domain.search import search_text_of
 from pmd_domain.services import exposure
 from pmd_domain.services.counters import Bump, bucket, bump
 from pmd_domain.services.texts import require_text
+from pmd_domain.statuses import ProposalStatus
 
 CROSS_DIMENSIONS = ("gender", "age_group", "sector")
 OUTCOMES = ("incluida", "considerada", "no_procede")
@@ -86,7 +87,7 @@ async def submit(
         problem=problem,
         proposal=proposal,
         vision=vision,
-        status="pending",
+        status=ProposalStatus.PENDING,
         views=0,
         supports=0,
         reports=0,
@@ -153,9 +154,13 @@ async def moderate(
     """Publish, reject (with a reason) or reassign the topic of a proposal."""
     record = await get(session, proposal_id=proposal_id)
     if decision == "publish":
-        if record.status != "published":
+        if record.status != ProposalStatus.PUBLISHED:
             await bump(
-                session, [("proposals", "status", "published", 1), *exposure.entered(record.views)]
+                session,
+                [
+                    ("proposals", "status", ProposalStatus.PUBLISHED, 1),
+                    *exposure.entered(record.views),
+                ],
             )
         if record.published_at is None:
             record.published_at = now
@@ -164,15 +169,23 @@ async def moderate(
             # is not zeroed); only reports from now on can send it back, at the higher
             # threshold of a confirmed proposal (votes.judge).
             record.confirmed_at, record.confirmed_reports = now, record.reports
-        record.status, record.moderation_reason, record.review_since = "published", None, None
+        record.status, record.moderation_reason, record.review_since = (
+            ProposalStatus.PUBLISHED,
+            None,
+            None,
+        )
     elif decision == "reject":
         if not reason or not reason.strip():
             raise NotAllowed("a rejection needs a reason")
-        if record.status == "published":
+        if record.status == ProposalStatus.PUBLISHED:
             await bump(
-                session, [("proposals", "status", "published", -1), *exposure.left(record.views)]
+                session,
+                [
+                    ("proposals", "status", ProposalStatus.PUBLISHED, -1),
+                    *exposure.left(record.views),
+                ],
             )
-        record.status, record.moderation_reason = "rejected", reason.strip()[:500]
+        record.status, record.moderation_reason = ProposalStatus.REJECTED, reason.strip()[:500]
         record.review_since = None
     elif decision == "reassign":
         if topic is None:
@@ -198,7 +211,7 @@ async def moderate(
 
 def waiting() -> Any:
     """What waits for a moderator: pending proposals, and published ones under review again."""
-    return or_(Proposal.status == "pending", Proposal.review_since.is_not(None))
+    return or_(Proposal.status == ProposalStatus.PENDING, Proposal.review_since.is_not(None))
 
 
 async def pending_queue(

@@ -23,6 +23,7 @@ from pmd_domain.errors import NotFound
 from pmd_domain.search import contains_pattern, search_key
 from pmd_domain.services import ranking
 from pmd_domain.services.proposals import OUTCOMES
+from pmd_domain.statuses import ProposalStatus
 
 PER_PAGE = 20
 QUERY_MAX_CHARS = 100
@@ -102,7 +103,7 @@ class Page:
 
 
 def _where(query: Query) -> list[Any]:
-    clauses: list[Any] = [Proposal.status == "published"]
+    clauses: list[Any] = [Proposal.status == ProposalStatus.PUBLISHED]
     if query.pillar:
         clauses.append(Proposal.pillar == query.pillar)
         if query.topic:
@@ -203,7 +204,7 @@ async def detail(session: AsyncSession, *, folio: str) -> Detail:
     """The public view of the published proposal ``folio``; NotFound for any other."""
     record = await session.scalar(
         select(Proposal).where(
-            Proposal.folio == folio.strip().upper(), Proposal.status == "published"
+            Proposal.folio == folio.strip().upper(), Proposal.status == ProposalStatus.PUBLISHED
         )
     )
     if record is None:
@@ -241,7 +242,9 @@ async def published_folios(session: AsyncSession, *, participant_id: int) -> lis
     """The folios of a participant's published proposals, oldest first."""
     rows = await session.scalars(
         select(Proposal.folio)
-        .where(Proposal.participant_id == participant_id, Proposal.status == "published")
+        .where(
+            Proposal.participant_id == participant_id, Proposal.status == ProposalStatus.PUBLISHED
+        )
         .order_by(Proposal.id)
     )
     return [folio for folio in rows if folio]

@@ -19,6 +19,7 @@ from pmd_domain.clock import as_aware
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Proposal, ProposalAction, StatCounter
 from pmd_domain.services.proposals import OUTCOMES
+from pmd_domain.statuses import ProposalStatus
 
 NO_OUTCOME = "sin_resultado"
 KINDS = (*OUTCOMES, NO_OUTCOME)
@@ -51,7 +52,7 @@ async def compute(
         select(Proposal.pillar, Proposal.outcome, func.count(), func.max(Proposal.outcome_at))
         # ``outcome > ''`` (every outcome key is longer): a range the (status, outcome, id)
         # index serves, which SQLite does not choose for ``IS NOT NULL`` or ``IN``.
-        .where(Proposal.status == "published", Proposal.outcome > "")
+        .where(Proposal.status == ProposalStatus.PUBLISHED, Proposal.outcome > "")
         .group_by(Proposal.pillar, Proposal.outcome)
     ):
         answered.setdefault(pillar_key, {})[str(outcome)] = int(number)
@@ -64,7 +65,7 @@ async def compute(
         # The status through coalesce: no index on it is usable, so the read starts from
         # the alignments (the staff's work) and looks each proposal up by id, instead of
         # walking every published proposal for its alignments.
-        .where(func.coalesce(Proposal.status, "") == "published")
+        .where(func.coalesce(Proposal.status, "") == ProposalStatus.PUBLISHED)
         .group_by(ProposalAction.action, Proposal.outcome)
     ):
         aligned.setdefault(action_key, {})[outcome or NO_OUTCOME] = int(number)
@@ -72,7 +73,7 @@ async def compute(
         select(StatCounter.value).where(
             StatCounter.metric == "proposals",
             StatCounter.dimension == "status",
-            StatCounter.bucket == "published",
+            StatCounter.bucket == ProposalStatus.PUBLISHED,
         )
     )
     pillars: list[dict[str, Any]] = []

@@ -31,6 +31,7 @@ from pmd_domain.db.models import (
     Proposal,
     Vote,
 )
+from pmd_domain.statuses import ProposalStatus
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ async def purge(
     if now < date:
         return Purge(due=False, date=date)
     identified = Participant.erased_at.is_(None)
-    unpublished = Proposal.status != "published"
+    unpublished = Proposal.status != ProposalStatus.PUBLISHED
     found = Purge(
         due=True,
         date=date,

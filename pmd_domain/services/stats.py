@@ -19,6 +19,7 @@ from pmd_domain.db.models import Proposal
 from pmd_domain.publication import HIDDEN
 from pmd_domain.services import disclosure, exposure, moderation, ranking
 from pmd_domain.services.counters import NO_ANSWER
+from pmd_domain.statuses import ProposalStatus
 
 TOP_PER_PILLAR = 5
 SUPPORT_DIMENSIONS = ("total", "pillar", "day")
@@ -82,7 +83,7 @@ async def top_proposals(
     for pillar in consultation.pillars:
         rows = await session.scalars(
             select(Proposal)
-            .where(Proposal.status == "published", Proposal.pillar == pillar.key)
+            .where(Proposal.status == ProposalStatus.PUBLISHED, Proposal.pillar == pillar.key)
             .order_by(Proposal.supports.desc(), Proposal.id)
             .limit(limit)
         )
@@ -225,7 +226,7 @@ def exact(
         "totals": {
             "participants": total(table, "participants"),
             "proposals": total(table, "proposals"),
-            "published": table.get(("proposals", "status"), {}).get("published", 0),
+            "published": table.get(("proposals", "status"), {}).get(ProposalStatus.PUBLISHED, 0),
             "supports": total(table, "supports"),
         },
         "breakdowns": {

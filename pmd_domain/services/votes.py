@@ -25,6 +25,7 @@ from pmd_domain.errors import (
 )
 from pmd_domain.services import activity, exposure, ranking
 from pmd_domain.services.counters import bump
+from pmd_domain.statuses import ProposalStatus
 
 VERDICTS = ("support", "skip", "report")
 _CANDIDATES = 24
@@ -44,7 +45,7 @@ async def next_proposal(
     """
     judged = exists().where(Vote.proposal_id == Proposal.id, Vote.participant_id == participant.id)
     query = select(Proposal).where(
-        Proposal.status == "published",
+        Proposal.status == ProposalStatus.PUBLISHED,
         Proposal.participant_id != participant.id,
         ~judged,
     )
@@ -61,7 +62,7 @@ async def record_view(session: AsyncSession, *, proposal_id: int) -> None:
     """Count one showing of a published proposal (and move it in the exposure histogram)."""
     views = await session.scalar(
         update(Proposal)
-        .where(Proposal.id == proposal_id, Proposal.status == "published")
+        .where(Proposal.id == proposal_id, Proposal.status == ProposalStatus.PUBLISHED)
         .values(views=Proposal.views + 1)
         .returning(Proposal.views)
         .execution_options(synchronize_session=False)
@@ -95,7 +96,7 @@ async def judge(
     if not consultation.is_open(now):
         raise ExerciseClosed()
     proposal = await session.get(Proposal, proposal_id)
-    if proposal is None or proposal.status != "published":
+    if proposal is None or proposal.status != ProposalStatus.PUBLISHED:
         raise NotPublished()
     if proposal.participant_id == participant.id:
         raise OwnProposal()
@@ -204,18 +205,20 @@ async def _count_report(
         update(Proposal)
         .where(
             Proposal.id == proposal_id,
-            Proposal.status == "published",
+            Proposal.status == ProposalStatus.PUBLISHED,
             Proposal.confirmed_at.is_(None),
             Proposal.reports >= consultation.limits.reports_to_requeue,
             Proposal.reports * BASIS_POINTS >= Proposal.views * base_share,
         )
-        .values(status="pending")
+        .values(status=ProposalStatus.PENDING)
         .returning(Proposal.views)
         .execution_options(synchronize_session=False)
     )
     left = requeued.scalar_one_or_none()
     if left is not None:
-        await bump(session, [("proposals", "status", "published", -1), *exposure.left(left)])
+        await bump(
+            session, [("proposals", "status", ProposalStatus.PUBLISHED, -1), *exposure.left(left)]
+        )
         return
     since = Proposal.reports - Proposal.confirmed_reports
     confirmed_share = round(rules.confirmed_share_of_views * BASIS_POINTS)
@@ -223,7 +226,7 @@ async def _count_report(
         update(Proposal)
         .where(
             Proposal.id == proposal_id,
-            Proposal.status == "published",
+            Proposal.status == ProposalStatus.PUBLISHED,
             Proposal.confirmed_at.is_not(None),
             Proposal.review_since.is_(None),
             since >= rules.confirmed_min_reports,

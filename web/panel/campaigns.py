@@ -28,6 +28,7 @@ from pmd_domain.errors import (
 )
 from pmd_domain.services import broadcasts
 from pmd_domain.services.broadcasts import Audience, Content
+from pmd_domain.statuses import DeliveryStatus
 from web.keys import CATALOGS, CONSULTATION, DATABASE, SETTINGS
 from web.panel.common import back, notice_key, wake_broadcasts
 from web.panel.session import LANGUAGE, Staff, form_of, page, panel_text, redirect, staff_only
@@ -195,7 +196,10 @@ def _figures(progress: broadcasts.Progress) -> dict[str, Any]:
         "status": progress.status,
         "total": progress.total,
         "done": progress.done,
-        **{key: progress[key] for key in ("pending", "sending", *broadcasts.FINAL)},
+        **{
+            key: progress[key]
+            for key in (DeliveryStatus.PENDING, DeliveryStatus.SENDING, *broadcasts.FINAL)
+        },
     }
 
 
@@ -218,7 +222,7 @@ async def status(request: web.Request, who: Staff) -> web.StreamResponse:
             broadcasts.audience_from_json(campaign.audience),
             lang,
         ),
-        "live": progress.status in ("queued", "sending"),
+        "live": progress.status in broadcasts.DUE,
         "refresh": REFRESH_SECONDS,
         "notice": notice_key(request, NOTICES),
     }

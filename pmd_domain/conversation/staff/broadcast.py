@@ -22,6 +22,7 @@ from pmd_domain.errors import InvalidCampaign
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import broadcasts
 from pmd_domain.services.broadcasts import Audience, Progress
+from pmd_domain.statuses import CampaignStatus, DeliveryStatus
 
 LANGUAGE = "es"
 CHOICE_KINDS = ("pillar", "gender", "age_group", "sector", "source")
@@ -210,19 +211,19 @@ def progress_reply(catalogs: Catalogs, campaign_id: int, progress: Progress) -> 
         LANGUAGE,
         f"broadcast.progress.{progress.status}",
         id=campaign_id,
-        sent=progress["sent"],
+        sent=progress[DeliveryStatus.SENT],
         total=progress.total,
         done=progress.done,
-        blocked=progress["blocked"],
-        failed=progress["failed"],
-        skipped=progress["skipped"],
+        blocked=progress[DeliveryStatus.BLOCKED],
+        failed=progress[DeliveryStatus.FAILED],
+        skipped=progress[DeliveryStatus.SKIPPED],
     )
     actions = []
     if progress.status in broadcasts.DUE:
         actions.append("pause")
-    elif progress.status == "paused":
+    elif progress.status == CampaignStatus.PAUSED:
         actions.append("resume")
-    if progress.status in ("queued", "sending", "paused"):
+    if progress.status in broadcasts.UNFINISHED:
         actions.append("cancel")
     buttons = tuple(
         Button(
