@@ -37,11 +37,18 @@ class Catalogs:
         catalogs = cls()
         for folder in sorted(p for p in base.iterdir() if p.is_dir()):
             merged: dict[str, str] = {}
+            origin: dict[str, str] = {}  # key -> the file that gave it
             for po in sorted(folder.glob("*.po")):
                 with po.open("rb") as handle:
                     catalog = read_po(handle, locale=None)
                 for message in catalog:
                     if message.id and isinstance(message.id, str) and message.string:
+                        if message.id in origin:  # one text would hide the other
+                            raise ValueError(
+                                f"{message.id!r} is in {origin[message.id]} and in {po.name}"
+                                f" ({folder.name})"
+                            )
+                        origin[message.id] = po.name
                         merged[message.id] = str(message.string)
             catalogs.messages[folder.name] = merged
         return catalogs

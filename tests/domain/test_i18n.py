@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pmd_domain.errors import DomainError
 from pmd_domain.i18n import Catalogs
 
@@ -25,3 +27,14 @@ def test_params_are_filled_and_missing_language_falls_back_to_spanish() -> None:
         "Tu texto es muy corto. Escribe al menos 10 caracteres, por favor."
     )
     assert catalogs.text("nah", "error.closed").startswith("La consulta ya cerró")
+
+
+def test_a_key_given_twice_in_the_catalogues_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Two files of a language giving the same key: one of the texts would be lost
+    # silently, depending on the order the files are read in.
+    folder = tmp_path / "es"
+    folder.mkdir()
+    for name, text in (("a.po", "Folio"), ("b.po", "Folio (por ejemplo, C23-000045)")):
+        (folder / name).write_text(f'msgid "verify.folio"\nmsgstr "{text}"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"verify\.folio.*a\.po.*b\.po"):
+        Catalogs.load(tmp_path)

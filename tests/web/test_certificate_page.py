@@ -135,7 +135,7 @@ async def test_the_qr_of_the_pdf_opens_the_verification_page(
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert "Constancia válida" in page
     assert "Ximena Ñúñez-O&#39;Farrill" in page  # escaped, accents intact
-    assert issued.folio in page
+    assert f'<dt>Folio</dt><dd class="cert-folio">{issued.folio}</dd>' in page
     assert issued.pillar_name in page and issued.topic_name in page
     assert consultation.text(consultation.exercise.title, "es") in page
     # Nothing beyond SPEC §4: no chat id, no demographics, no proposal texts.
