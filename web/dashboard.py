@@ -90,6 +90,22 @@ def telegram_link(app: web.Application) -> str | None:
     return f"https://t.me/{name}?start=tablero" if name else None
 
 
+# The page script's texts (web/static/dashboard.js reads them from data-texts).
+SCRIPT_TEXTS = {
+    "empty": "dashboard.table.empty",
+    "underReview": "dashboard.top.under_review",
+    "noTop": "dashboard.top.none",
+    "open": "dashboard.open",
+    "closed": "dashboard.closed",
+    "announce": "dashboard.announce",
+}
+
+
+def _script_texts(request: web.Request) -> dict[str, str]:
+    catalogs = request.app[CATALOGS]
+    return {name: catalogs.text("es", key) for name, key in SCRIPT_TEXTS.items()}
+
+
 def _support_forms(request: web.Request) -> dict[str, str]:
     # the page script fills in {total}: "1 apoyo", "2 apoyos"
     catalogs = request.app[CATALOGS]
@@ -154,9 +170,12 @@ async def dashboard(request: web.Request) -> web.Response:
             "people_span": Markup('<span data-field="published-people">{}</span>').format(
                 f"{published.snapshot['breakdowns']['participants']:,}"
             ),
-            "updated": f"{datetime.fromisoformat(published.snapshot['generated_at']).astimezone(zone):%H:%M:%S}",
+            "updated_span": Markup('<span data-field="updated">{}</span>').format(
+                f"{datetime.fromisoformat(published.snapshot['generated_at']).astimezone(zone):%H:%M:%S}"
+            ),
             "telegram_link": link,
             **_support_forms(request),
+            "script_texts": _script_texts(request),
         }
         html = aiohttp_jinja2.render_string("dashboard.html", request, context)
         published.page, published.page_link = html.encode(), link

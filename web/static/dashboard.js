@@ -8,6 +8,14 @@
   var every = parseInt(root.getAttribute("data-poll-ms"), 10) || 5000;
   var version = root.getAttribute("data-version");
   var announcer = document.getElementById("anuncio");
+  // The page's texts, from the catalogue (the template's data-texts)
+  var texts = {};
+  try { texts = JSON.parse(root.getAttribute("data-texts") || "{}"); } catch (e) { texts = {}; }
+  function say(name, values) {
+    return (texts[name] || "").replace(/\{(\w+)\}/g, function (all, key) {
+      return values && key in values ? values[key] : all;
+    });
+  }
   var number = new Intl.NumberFormat("es-MX");
 
   function fmt(value) { return typeof value === "number" ? number.format(value) : String(value); }
@@ -40,7 +48,7 @@
       var rows = series.map(function (item) {
         return [cell("th", item.label, { scope: "row" }), cell("td", fmt(item.count), { "class": "num" })];
       });
-      if (!rows.length) { rows = [[cell("td", "Aún no hay datos.", { colspan: "2" })]]; }
+      if (!rows.length) { rows = [[cell("td", say("empty"), { colspan: "2" })]]; }
       fill(table.tBodies[0], rows);
     });
     document.querySelectorAll("table[data-crosstab]").forEach(function (table) {
@@ -72,20 +80,20 @@
         meta.appendChild(cell("span", supportsText(p.supports)));
         if (p.under_review) {
           meta.appendChild(document.createTextNode(" · "));
-          meta.appendChild(cell("span", "En revisión", { "class": "tag" }));
+          meta.appendChild(cell("span", say("underReview"), { "class": "tag" }));
         }
         li.appendChild(meta);
         li.appendChild(cell("p", p.proposal, { "class": "text" }));
         list.appendChild(li);
       });
-      if (!items.length) { list.appendChild(cell("li", "Aún no hay propuestas publicadas en este eje.", { "class": "empty" })); }
+      if (!items.length) { list.appendChild(cell("li", say("noTop"), { "class": "empty" })); }
     });
     document.querySelectorAll("img[data-chart]").forEach(function (img) {
       var chart = data.charts[img.getAttribute("data-chart")];
       if (chart && img.getAttribute("src") !== chart.url) { img.setAttribute("src", chart.url); }
     });
     var status = document.querySelector("[data-field=status]");
-    if (status) { status.textContent = data.exercise.open ? "La consulta está abierta: ¡participa!" : "La consulta está cerrada."; }
+    if (status) { status.textContent = say(data.exercise.open ? "open" : "closed"); }
     var breakdowns = data.breakdowns || {};
     var published = document.querySelector("[data-field=published]");
     if (published && breakdowns.published_at) {
@@ -97,8 +105,11 @@
     var updated = document.querySelector("[data-field=updated]");
     if (updated) { updated.textContent = localTime(data.generated_at); }
     if (announcer) {
-      announcer.textContent = "Cifras actualizadas: " + fmt(data.totals.participants) + " participantes, " +
-        fmt(data.totals.proposals) + " propuestas y " + fmt(data.totals.supports) + " apoyos.";
+      announcer.textContent = say("announce", {
+        participants: fmt(data.totals.participants),
+        proposals: fmt(data.totals.proposals),
+        supports: fmt(data.totals.supports)
+      });
     }
   }
 
