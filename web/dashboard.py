@@ -258,6 +258,7 @@ async def _proposal_pages(request: web.Request) -> AsyncIterator[list[dict[str, 
             page, after = await open_data.published_page(
                 session,
                 consultation=request.app[CONSULTATION],
+                catalogs=request.app[CATALOGS],
                 after_id=after,
                 limit=open_data.PAGE,
             )

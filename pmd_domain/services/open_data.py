@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_domain.clock import local_day
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Proposal
+from pmd_domain.i18n import Catalogs
 from pmd_domain.services import ranking
+from pmd_domain.services.proposals import OUTCOMES
 from pmd_domain.statuses import ProposalStatus
 
 PAGE = 2_000
@@ -39,22 +41,20 @@ PROPOSAL_COLUMNS = (
     "vistas",  # times the voting showed it: anyone can check the rotation (services/exposure)
 )
 PARTICIPATION_COLUMNS = ("medida", "dimension", "clave", "etiqueta", "columna", "valor")
-OUTCOME_LABELS = {
-    "incluida": "Incluida en el PMD",
-    "considerada": "Considerada",
-    "no_procede": "No procede",
-}
 
 
 async def published_page(
     session: AsyncSession,
     *,
     consultation: Consultation,
+    catalogs: Catalogs,
     after_id: int = 0,
     limit: int = PAGE,
     language: str = "es",
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of published proposals after ``after_id`` and the last id read (0 at the end)."""
+    """One page of published proposals after ``after_id`` and the last id read (0 at the end).
+
+    The outcome is written as the public pages name it (``public.outcome.*``)."""
     rows = (
         await session.execute(
             select(
@@ -81,6 +81,7 @@ async def published_page(
         )
     ).all()
     names = _names(consultation, language)
+    outcomes = {key: catalogs.text(language, f"public.outcome.{key}") for key in OUTCOMES}
     zone = consultation.exercise.timezone
     page = [
         {
@@ -95,7 +96,7 @@ async def published_page(
             "apoyos": int(row.supports),
             **ranking.file_values(row),
             "fecha": local_day(row.submitted_at, zone),
-            "resultado": OUTCOME_LABELS.get(row.outcome or "", ""),
+            "resultado": outcomes.get(row.outcome or "", ""),
             "vistas": int(row.views),
         }
         for row in rows
