@@ -147,15 +147,7 @@ def setup(app: web.Application) -> None:
 
 
 def _names(request: web.Request) -> dict[str, str]:
-    consultation = request.app[CONSULTATION]
-    names: dict[str, str] = {}
-    for pillar in consultation.pillars:
-        names[pillar.key] = consultation.text(pillar.name, "es")
-        for topic in pillar.topics:
-            names[f"{pillar.key}.{topic.key}"] = consultation.text(topic.name, "es")
-        for action in pillar.actions:
-            names[f"action:{action.key}"] = consultation.text(action.name, "es")
-    return names
+    return request.app[CONSULTATION].labels("es")
 
 
 def _date(request: web.Request, moment: Any) -> str:

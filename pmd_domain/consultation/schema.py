@@ -377,6 +377,19 @@ class Consultation(Strict):
         """The demographic question with ``key``, if any."""
         return next((q for q in self.demographics if q.key == key), None)
 
+    def labels(self, language: str, *, numbered: bool = False) -> dict[str, str]:
+        """The names of the plan's parts by key: a pillar by its key (``"2. Name"`` when
+        ``numbered``), a topic by ``pillar.topic``, a strategic action by ``action:key``."""
+        names: dict[str, str] = {}
+        for pillar in self.pillars:
+            name = self.text(pillar.name, language)
+            names[pillar.key] = f"{pillar.number}. {name}" if numbered else name
+            for topic in pillar.topics:
+                names[f"{pillar.key}.{topic.key}"] = self.text(topic.name, language)
+            for action in pillar.actions:
+                names[f"action:{action.key}"] = self.text(action.name, language)
+        return names
+
     def is_open(self, now: datetime) -> bool:
         """Whether proposals and votes are accepted at ``now`` (aware datetime)."""
         return self.exercise.opens <= now < self.exercise.closes

@@ -80,7 +80,7 @@ async def published_page(
             .limit(limit)
         )
     ).all()
-    names = _names(consultation, language)
+    names = consultation.labels(language)
     outcomes = {key: catalogs.text(language, f"public.outcome.{key}") for key in OUTCOMES}
     zone = consultation.exercise.timezone
     page = [
@@ -102,15 +102,6 @@ async def published_page(
         for row in rows
     ]
     return page, (int(rows[-1].id) if len(rows) == limit else 0)
-
-
-def _names(consultation: Consultation, language: str) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for pillar in consultation.pillars:
-        names[pillar.key] = consultation.text(pillar.name, language)
-        for topic in pillar.topics:
-            names[f"{pillar.key}.{topic.key}"] = consultation.text(topic.name, language)
-    return names
 
 
 def participation_rows(snapshot: dict[str, Any]) -> list[dict[str, Any]]:

@@ -151,3 +151,15 @@ def test_campaign_sources_are_read_again_when_the_file_changes(tmp_path: Path) -
     path.write_text(text.replace("[sources]", "[sources]\notra = 'x'"), "utf-8")  # refused
     assert consultation.reload_sources() is False
     assert "volante_mercado" in consultation.source_list()
+
+
+def test_the_plan_s_labels_by_key_for_pages_files_and_the_panel() -> None:
+    consultation = load_consultation()
+    pillar = consultation.pillars[1]
+    topic, action = pillar.topics[0], pillar.actions[0]
+    labels = consultation.labels("es")
+    assert labels[pillar.key] == "Servicios públicos y desarrollo sostenible"
+    assert labels[f"{pillar.key}.{topic.key}"] == consultation.text(topic.name, "es")
+    assert labels[f"action:{action.key}"] == consultation.text(action.name, "es")
+    numbered = consultation.labels("es", numbered=True)
+    assert numbered[pillar.key] == f"{pillar.number}. Servicios públicos y desarrollo sostenible"

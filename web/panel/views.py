@@ -58,13 +58,8 @@ def _page_number(query: Any) -> int:
 
 
 def names_of(consultation: Consultation) -> dict[str, str]:
-    """Pillar labels by key and topic labels by ``pillar.topic`` (Spanish)."""
-    names: dict[str, str] = {}
-    for pillar in consultation.pillars:
-        names[pillar.key] = f"{pillar.number}. {consultation.text(pillar.name, 'es')}"
-        for topic in pillar.topics:
-            names[f"{pillar.key}.{topic.key}"] = consultation.text(topic.name, "es")
-    return names
+    """Pillar labels by key (numbered) and topic labels by ``pillar.topic`` (Spanish)."""
+    return consultation.labels("es", numbered=True)
 
 
 @routes.get("/panel", name="panel")
