@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 from telegram import Chat, Message, Update
 
+from pmd_domain.conversation.typed import inbound_of_text
 from pmd_domain.conversation.types import Inbound
 
 CHANNEL = "telegram"
@@ -87,27 +88,4 @@ def _from_message(message: Message) -> Inbound:
     if text is None:
         # A service message or something newer than this code: treat it as media.
         return Inbound(kind="media", media="other")
-    command = _command(message)
-    if command is not None:
-        name, arguments = command
-        if name == "start":
-            return Inbound(kind="start", text=arguments)
-        return Inbound(kind="command", command=name, text=arguments)
-    return Inbound(kind="text", text=text)
-
-
-def _command(message: Message) -> tuple[str, str] | None:
-    """``(name, arguments)`` when the message starts with a bot command."""
-    text = message.text or ""
-    entities = message.entities or ()
-    starts_with_command = any(e.type == "bot_command" and e.offset == 0 for e in entities)
-    if not starts_with_command and not (text.startswith("/") and len(text) > 1):
-        return None
-    parts = text[1:].split(maxsplit=1)
-    if not parts:
-        return None
-    name = parts[0].split("@", 1)[0].lower()
-    arguments = parts[1] if len(parts) > 1 else ""
-    if not name or not name.replace("_", "").isalnum():
-        return None
-    return name, arguments.strip()
+    return inbound_of_text(text)

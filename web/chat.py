@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_domain.clients import Client
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation import Conversation
+from pmd_domain.conversation.typed import inbound_of_text
 from pmd_domain.conversation.types import Inbound, Outcome, Reply
 from pmd_domain.db.faults import is_transient
 from pmd_domain.services import outbox
@@ -127,13 +128,7 @@ def _inbound(payload: Any) -> Inbound | None:
     if kind == "button" and data:
         return Inbound(kind="button", data=data[:64], update_id=update_id)
     if kind == "text":
-        stripped = text.strip()
-        if stripped.startswith("/") and len(stripped) > 1:
-            name, _, args = stripped[1:].partition(" ")
-            if name.lower() == "start":
-                return Inbound(kind="start", text=args.strip(), update_id=update_id)
-            return Inbound(kind="command", command=name.lower(), text=args, update_id=update_id)
-        return Inbound(kind="text", text=text, update_id=update_id)
+        return inbound_of_text(text, update_id=update_id)
     return None
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pmd_domain.conversation.typed import inbound_of_text
 from pmd_domain.conversation.types import Button, Inbound
 
 CHANNEL = "whatsapp"
@@ -160,12 +161,7 @@ def _from_text(text: str) -> Inbound:
     stripped = text.strip()
     if fold(stripped) in OPT_OUT_WORDS:
         return Inbound(kind="command", command="silenciar")
-    if stripped.startswith("/") and len(stripped) > 1:
-        name, _, args = stripped[1:].partition(" ")
-        if name.lower() == "start":
-            return Inbound(kind="start", text=args.strip()[:64])
-        return Inbound(kind="command", command=name.lower()[:32], text=args.strip())
-    return Inbound(kind="text", text=text)
+    return inbound_of_text(text)
 
 
 def chosen(text: str, choices: Sequence[Button], *, numbered: bool) -> Button | None:
