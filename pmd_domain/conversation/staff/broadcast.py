@@ -22,7 +22,7 @@ from pmd_domain.conversation.ui import Replies, attempt, draw, number, rows, sho
 from pmd_domain.errors import InvalidCampaign
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import broadcasts
-from pmd_domain.services.broadcasts import Audience, Progress
+from pmd_domain.services.broadcasts import Audience, CampaignControl, Progress
 from pmd_domain.statuses import CampaignStatus, DeliveryStatus
 
 LANGUAGE = "es"
@@ -231,13 +231,13 @@ def progress_reply(catalogs: Catalogs, campaign_id: int, progress: Progress) -> 
         failed=progress[DeliveryStatus.FAILED],
         skipped=progress[DeliveryStatus.SKIPPED],
     )
-    actions = []
+    actions: list[CampaignControl] = []
     if progress.status in broadcasts.DUE:
-        actions.append("pause")
+        actions.append(CampaignControl.PAUSE)
     elif progress.status == CampaignStatus.PAUSED:
-        actions.append("resume")
+        actions.append(CampaignControl.RESUME)
     if progress.status in broadcasts.UNFINISHED:
-        actions.append("cancel")
+        actions.append(CampaignControl.CANCEL)
     buttons = tuple(
         Button(
             label=catalogs.text(LANGUAGE, f"broadcast.button.{action}"),
