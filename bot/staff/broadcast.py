@@ -21,6 +21,7 @@ from pmd_domain.clock import utcnow
 from pmd_domain.conversation.staff.broadcast import CONTROL, LANGUAGE, progress_reply
 from pmd_domain.errors import NotFound, WrongCampaignState
 from pmd_domain.services import broadcasts
+from pmd_domain.services.broadcasts import CampaignControl
 
 PERMISSION = "broadcast"
 
@@ -65,5 +66,5 @@ async def control(update: Update, context: Context, role: str) -> None:
     reply = progress_reply(services.catalogs, campaign_id, progress)
     await render(context.bot, chat.id, [reply], query=query)
     worker = broadcast_worker(context.application)
-    if worker is not None and action == "resume":
+    if worker is not None and action == CampaignControl.RESUME:
         worker.wake()

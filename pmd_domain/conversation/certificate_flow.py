@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,13 @@ from pmd_domain.services.texts import require_name
 from pmd_domain.statuses import ProposalStatus
 
 STATE = "cert_name"
+
+
+class NameChoice(StrEnum):
+    """The buttons of the question for the certificate's name."""
+
+    AGAIN = "r"  # download again under the name already used
+    CANCEL = "q"
 
 
 async def issue_certificate(
@@ -73,10 +81,12 @@ async def _issued_name(ctx: Ctx) -> str | None:
 async def begin(ctx: Ctx) -> Replies:
     """Ask for the name, or explain that a certificate needs a proposal first."""
     if not await _eligible(ctx):
-        ctx.go("menu")
+        from pmd_domain.conversation.menu import MenuChoice
+
+        ctx.go("menu")  # the buttons are the menu's
         buttons = [
-            ctx.button(ctx.t("menu.propose"), "p"),
-            ctx.button(ctx.t("common.menu"), "menu"),
+            ctx.button(ctx.t("menu.propose"), MenuChoice.PROPOSE),
+            ctx.button(ctx.t("common.menu"), MenuChoice.MENU),
         ]
         return [Reply(text=ctx.t("cert.needs_proposal"), buttons=rows(buttons, per_row=2))]
     return await show(ctx, STATE)
@@ -89,17 +99,17 @@ async def prompt(ctx: Ctx) -> Replies:
     text = ctx.t("cert.ask_name")
     if issued:
         text = ctx.t("cert.issued_as", name=issued) + "\n\n" + text
-        buttons.append(ctx.button(ctx.t("cert.again"), "r"))
-    buttons.append(ctx.button(ctx.t("common.cancel"), "q"))
+        buttons.append(ctx.button(ctx.t("cert.again"), NameChoice.AGAIN))
+    buttons.append(ctx.button(ctx.t("common.cancel"), NameChoice.CANCEL))
     return [Reply(text=text, buttons=rows(buttons, per_row=2))]
 
 
 async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """Download again under the same name, or cancel."""
-    if action == "r":
+    if action == NameChoice.AGAIN:
         issued = await _issued_name(ctx)
         return await _issue(ctx, issued) if issued else await draw(ctx)
-    if action == "q":
+    if action == NameChoice.CANCEL:
         return await show(ctx, "menu")
     return None
 

@@ -6,10 +6,20 @@ redraws whatever the citizen was doing, in the new language.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pmd_domain.conversation.types import Button, Reply
 from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, rows, show
 from pmd_domain.i18n import LANGUAGE_NAMES
 from pmd_domain.services import participants
+
+
+class GlobalButton(StrEnum):
+    """The heads of the buttons that belong to no screen (``<head>:<arg>...``)."""
+
+    LANGUAGE = "l"  # l:<language code>
+    CONSENT = "c"  # c:<choice>[:<source>], the greeting's (see consent.py)
+
 
 ALIASES = {
     "ayuda": "help",
@@ -69,17 +79,20 @@ def language_choice(ctx: Ctx) -> Reply:
     languages = [
         code for code in ctx.consultation.exercise.languages if code in ctx.catalogs.messages
     ]
-    buttons = [Button(label=LANGUAGE_NAMES.get(code, code), data=f"l:{code}") for code in languages]
+    buttons = [
+        Button(label=LANGUAGE_NAMES.get(code, code), data=f"{GlobalButton.LANGUAGE}:{code}")
+        for code in languages
+    ]
     return Reply(text=ctx.t("language.choose"), buttons=rows(buttons, per_row=2))
 
 
 async def global_button(ctx: Ctx, head: str, args: list[str]) -> Replies:
     """Buttons that do not belong to one screen: languages, and consent buttons pressed again."""
-    if head == "l" and args and args[0] in ctx.consultation.exercise.languages:
+    if head == GlobalButton.LANGUAGE and args and args[0] in ctx.consultation.exercise.languages:
         assert ctx.participant is not None
         await participants.set_language(ctx.session, participant=ctx.participant, language=args[0])
         ctx.lang = args[0]
         return await draw(ctx, before=ctx.t("language.changed"))
-    if head == "c":
+    if head == GlobalButton.CONSENT:
         return await draw(ctx, before=ctx.t("consent.already"))
     return await draw(ctx, before=ctx.t("input.stale"), notice=ctx.t("input.stale_notice"))

@@ -7,17 +7,30 @@ until the citizen accepts, without storing anything.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pmd_domain.conversation import demographics
+from pmd_domain.conversation.commands import GlobalButton
 from pmd_domain.conversation.proposal import closed_text
 from pmd_domain.conversation.types import MAX_BUTTON_DATA_BYTES, Button, Reply
 from pmd_domain.conversation.ui import Ctx, Replies, prefix, rows
 from pmd_domain.errors import AddressLimit
 from pmd_domain.services import participants
 
-ACCEPT = "c:y"
-DECLINE = "c:n"
-AGAIN = "c:r"
-UNDER_AGE = "c:u"
+
+class ConsentChoice(StrEnum):
+    """The buttons of the greeting (after the head ``c``, before the campaign source)."""
+
+    ACCEPT = "y"
+    DECLINE = "n"
+    AGAIN = "r"  # changed my mind: the greeting again
+    UNDER_AGE = "u"
+
+
+ACCEPT = f"{GlobalButton.CONSENT}:{ConsentChoice.ACCEPT}"
+DECLINE = f"{GlobalButton.CONSENT}:{ConsentChoice.DECLINE}"
+AGAIN = f"{GlobalButton.CONSENT}:{ConsentChoice.AGAIN}"
+UNDER_AGE = f"{GlobalButton.CONSENT}:{ConsentChoice.UNDER_AGE}"
 
 
 def _with_source(head: str, source: str | None) -> str:
@@ -83,8 +96,9 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
         return closed(ctx)
     if inbound.kind == "start":
         return greeting(ctx, ctx.consultation.campaign_source(inbound.text))
-    action = inbound.data.split(":")[:2] if inbound.kind == "button" else []
-    if action == ["c", "y"]:
+    parts = inbound.data.split(":") if inbound.kind == "button" else []
+    choice = parts[1] if len(parts) > 1 and parts[0] == GlobalButton.CONSENT else None
+    if choice == ConsentChoice.ACCEPT:
         try:
             person = await participants.register(
                 ctx.session,
@@ -103,14 +117,14 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
         ctx.participant = person
         ctx.lang = person.language
         return await demographics.begin(ctx, before=ctx.t("consent.thanks"))
-    if action == ["c", "n"]:
+    if choice == ConsentChoice.DECLINE:
         again = Button(
             label=ctx.t("consent.changed_mind"),
             data=_with_source(AGAIN, _source(ctx, inbound.data)),
         )
         return [Reply(text=ctx.t("consent.declined"), buttons=((again,),))]
-    if action == ["c", "r"]:
+    if choice == ConsentChoice.AGAIN:
         return greeting(ctx, _source(ctx, inbound.data))
-    if action == ["c", "u"]:
+    if choice == ConsentChoice.UNDER_AGE:
         return under_age(ctx)
     return greeting(ctx, None)

@@ -9,6 +9,8 @@ the n-th colonia of the list.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pmd_domain.consultation.colonias import matches
 from pmd_domain.consultation.schema import Question
 from pmd_domain.conversation.types import Reply
@@ -16,6 +18,15 @@ from pmd_domain.conversation.ui import Ctx, Replies, attempt, draw, rows, screen
 from pmd_domain.services import participants
 
 STATE = "demo"
+
+
+class QuestionChoice(StrEnum):
+    """The buttons of a demographic question."""
+
+    ANSWER = "a"  # a:<option>
+    SKIP = "n"  # prefer not to say
+    COLONIA = "z"  # z:<n>, the n-th colonia of the list (its postal code is the answer)
+    BACK = "b"
 
 
 async def begin(ctx: Ctx, *, before: str | None = None) -> Replies:
@@ -49,7 +60,7 @@ async def prompt(ctx: Ctx) -> Replies:
     text = ctx.c(question.prompt)
     if not ctx.data.get("fix"):
         text = ctx.t("demo.progress", n=index + 1, total=total) + "\n" + text
-    options = [ctx.button(ctx.c(o.label), "a", o.key) for o in question.options]
+    options = [ctx.button(ctx.c(o.label), QuestionChoice.ANSWER, o.key) for o in question.options]
     if question.kind == "postal_code":
         text += "\n" + ctx.t(
             "demo.colonia_hint" if ctx.consultation.colonias else "demo.postal_hint"
@@ -58,10 +69,10 @@ async def prompt(ctx: Ctx) -> Replies:
         picked = [n for n in ctx.data.get("m", []) if isinstance(n, int) and 0 <= n < len(names)]
         if picked:
             text = ctx.t("demo.colonia_which") + "\n" + text
-        options = [ctx.button(names[n], "z", str(n)) for n in picked] + options
-    extra = [ctx.button(ctx.t("demo.skip"), "n")]
+        options = [ctx.button(names[n], QuestionChoice.COLONIA, str(n)) for n in picked] + options
+    extra = [ctx.button(ctx.t("demo.skip"), QuestionChoice.SKIP)]
     if index > 0 or ctx.data.get("fix"):
-        extra.append(ctx.button(ctx.t("common.back"), "b"))
+        extra.append(ctx.button(ctx.t("common.back"), QuestionChoice.BACK))
     return [Reply(text=text, buttons=(*rows(options, per_row=2), *rows(extra, per_row=2)))]
 
 
@@ -105,15 +116,20 @@ async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     if found is None:
         return None
     index, question = found
-    if action == "a" and args and any(o.key == args[0] for o in question.options):
+    if action == QuestionChoice.ANSWER and args and any(o.key == args[0] for o in question.options):
         return await _store(ctx, question, args[0])
-    if action == "n":
+    if action == QuestionChoice.SKIP:
         return await _store(ctx, question, None)
-    if action == "z" and args and args[0].isdigit() and question.kind == "postal_code":
+    if (
+        action == QuestionChoice.COLONIA
+        and args
+        and args[0].isdigit()
+        and question.kind == "postal_code"
+    ):
         codes = list(ctx.consultation.colonias.values())
         if int(args[0]) < len(codes):
             return await _store(ctx, question, codes[int(args[0])])
-    if action == "b":
+    if action == QuestionChoice.BACK:
         if ctx.data.get("fix"):
             from pmd_domain.conversation import mydata
 

@@ -6,6 +6,8 @@ Browser participants also get ``y`` (type a verification code); Telegram partici
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pmd_domain.conversation import certificate_flow, mine, mydata, proposal, verify, voting
 from pmd_domain.conversation.types import Reply
 from pmd_domain.conversation.ui import Ctx, Replies, draw, rows, screen, show
@@ -13,20 +15,34 @@ from pmd_domain.conversation.ui import Ctx, Replies, draw, rows, screen, show
 STATE = "menu"
 
 
+class MenuChoice(StrEnum):
+    """The buttons of the main menu."""
+
+    PROPOSE = "p"
+    VOTE = "v"
+    MINE = "m"
+    CERTIFICATE = "c"
+    MY_DATA = "d"
+    HELP = "h"
+    HAVE_CODE = "y"  # browser participants: type a verification code
+    BROWSER_CODE = "b"  # Telegram participants: a code to link a browser
+    MENU = "menu"  # the menu again (drawn by certificate_flow.begin)
+
+
 async def prompt(ctx: Ctx) -> Replies:
     """The menu with its six choices."""
     buttons = [
-        ctx.button(ctx.t("menu.propose"), "p"),
-        ctx.button(ctx.t("menu.vote"), "v"),
-        ctx.button(ctx.t("menu.mine"), "m"),
-        ctx.button(ctx.t("menu.certificate"), "c"),
-        ctx.button(ctx.t("menu.mydata"), "d"),
-        ctx.button(ctx.t("menu.help"), "h"),
+        ctx.button(ctx.t("menu.propose"), MenuChoice.PROPOSE),
+        ctx.button(ctx.t("menu.vote"), MenuChoice.VOTE),
+        ctx.button(ctx.t("menu.mine"), MenuChoice.MINE),
+        ctx.button(ctx.t("menu.certificate"), MenuChoice.CERTIFICATE),
+        ctx.button(ctx.t("menu.mydata"), MenuChoice.MY_DATA),
+        ctx.button(ctx.t("menu.help"), MenuChoice.HELP),
     ]
     if verify.may_type_code(ctx):
-        buttons.append(ctx.button(ctx.t("menu.have_code"), "y"))
+        buttons.append(ctx.button(ctx.t("menu.have_code"), MenuChoice.HAVE_CODE))
     if verify.may_get_code(ctx):
-        buttons.append(ctx.button(ctx.t("menu.browser_code"), "b"))
+        buttons.append(ctx.button(ctx.t("menu.browser_code"), MenuChoice.BROWSER_CODE))
     return [Reply(text=ctx.t("menu.title"), buttons=rows(buttons, per_row=2))]
 
 
@@ -37,23 +53,23 @@ async def enter(ctx: Ctx, *, before: str | None = None) -> Replies:
 
 async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """One of the menu's choices."""
-    if action == "p":
+    if action == MenuChoice.PROPOSE:
         return await proposal.begin(ctx)
-    if action == "v":
+    if action == MenuChoice.VOTE:
         return await voting.begin(ctx)
-    if action == "m":
+    if action == MenuChoice.MINE:
         return await mine.enter(ctx)
-    if action == "c":
+    if action == MenuChoice.CERTIFICATE:
         return await certificate_flow.begin(ctx)
-    if action == "d":
+    if action == MenuChoice.MY_DATA:
         return await mydata.enter(ctx)
-    if action == "h":
+    if action == MenuChoice.HELP:
         return await draw(ctx, before=ctx.t("help.text"))
-    if action == "y" and verify.may_type_code(ctx):
+    if action == MenuChoice.HAVE_CODE and verify.may_type_code(ctx):
         return await verify.begin(ctx)
-    if action == "b" and verify.may_get_code(ctx):
+    if action == MenuChoice.BROWSER_CODE and verify.may_get_code(ctx):
         return await verify.begin_link(ctx)
-    if action == "menu":
+    if action == MenuChoice.MENU:
         return await enter(ctx)
     return None
 

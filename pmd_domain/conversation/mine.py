@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pmd_domain.conversation.types import Reply
 from pmd_domain.conversation.ui import Ctx, Replies, clip, rows, screen, show
 from pmd_domain.db.models import Proposal
@@ -10,6 +12,13 @@ from pmd_domain.statuses import ProposalStatus
 
 STATE = "mine"
 LINE_CHARS = 120
+
+
+class MineChoice(StrEnum):
+    """The buttons of Mi participación."""
+
+    CERTIFICATE = "c"
+    MENU = "m"
 
 
 async def enter(ctx: Ctx) -> Replies:
@@ -51,19 +60,19 @@ async def prompt(ctx: Ctx) -> Replies:
         parts.append(ctx.t("mine.no_proposals"))
     parts.append(ctx.t("mine.supports_given", count=person.supports_given))
     buttons = [
-        ctx.button(ctx.t("menu.certificate"), "c"),
-        ctx.button(ctx.t("common.menu"), "m"),
+        ctx.button(ctx.t("menu.certificate"), MineChoice.CERTIFICATE),
+        ctx.button(ctx.t("common.menu"), MineChoice.MENU),
     ]
     return [Reply(text="\n\n".join(parts), buttons=rows(buttons, per_row=2))]
 
 
 async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """To the certificate or the menu."""
-    if action == "c":
+    if action == MineChoice.CERTIFICATE:
         from pmd_domain.conversation import certificate_flow
 
         return await certificate_flow.begin(ctx)
-    if action == "m":
+    if action == MineChoice.MENU:
         return await show(ctx, "menu")
     return None
 

@@ -7,6 +7,7 @@ then the ``demo`` screen in correction mode) and ``d_erase`` (confirm deletion).
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 
 from pmd_domain.consultation.schema import Question
 from pmd_domain.conversation import demographics, verify
@@ -17,6 +18,30 @@ from pmd_domain.services import erasure
 
 STATE, FIX, ERASE = "mydata", "d_fix", "d_erase"
 EXPORT_NAME = "mis-datos.json"
+
+
+class MyDataChoice(StrEnum):
+    """The buttons of Mis datos."""
+
+    CORRECT = "f"
+    EXPORT = "x"
+    ERASE = "e"
+    HAVE_CODE = "y"  # browser participants: type a verification code
+    MENU = "m"
+
+
+class FieldChoice(StrEnum):
+    """The buttons of the question which answer to correct (one per question)."""
+
+    QUESTION = "q"  # q:<question key>
+    BACK = "b"
+
+
+class EraseChoice(StrEnum):
+    """The buttons of the confirmation of the erasure."""
+
+    YES = "y"  # erase my data
+    NO = "n"
 
 
 async def enter(ctx: Ctx, *, before: str | None = None) -> Replies:
@@ -67,13 +92,13 @@ async def prompt(ctx: Ctx) -> Replies:
     if person.assurance == "anonymous":
         lines.append(ctx.t("mydata.level_note"))
     buttons = [
-        ctx.button(ctx.t("mydata.correct"), "f"),
-        ctx.button(ctx.t("mydata.export"), "x"),
-        ctx.button(ctx.t("mydata.erase"), "e"),
-        ctx.button(ctx.t("common.menu"), "m"),
+        ctx.button(ctx.t("mydata.correct"), MyDataChoice.CORRECT),
+        ctx.button(ctx.t("mydata.export"), MyDataChoice.EXPORT),
+        ctx.button(ctx.t("mydata.erase"), MyDataChoice.ERASE),
+        ctx.button(ctx.t("common.menu"), MyDataChoice.MENU),
     ]
     if verify.may_type_code(ctx):
-        buttons.insert(3, ctx.button(ctx.t("menu.have_code"), "y"))
+        buttons.insert(3, ctx.button(ctx.t("menu.have_code"), MyDataChoice.HAVE_CODE))
     return [Reply(text="\n".join(lines), buttons=rows(buttons, per_row=2))]
 
 
@@ -81,9 +106,9 @@ async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """Correct, export, delete, or back to the menu."""
     person = ctx.participant
     assert person is not None
-    if action == "f":
+    if action == MyDataChoice.CORRECT:
         return await show(ctx, FIX)
-    if action == "x":
+    if action == MyDataChoice.EXPORT:
         data, error = await attempt(
             ctx, lambda: erasure.export(ctx.session, participant_id=person.id)
         )
@@ -97,27 +122,30 @@ async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
             caption=ctx.t("mydata.export_caption"),
         )
         return [Reply(text=ctx.t("mydata.exported"), document=document), *await draw(ctx)]
-    if action == "e":
+    if action == MyDataChoice.ERASE:
         return await show(ctx, ERASE)
-    if action == "y" and verify.may_type_code(ctx):
+    if action == MyDataChoice.HAVE_CODE and verify.may_type_code(ctx):
         return await verify.begin(ctx)
-    if action == "m":
+    if action == MyDataChoice.MENU:
         return await show(ctx, "menu")
     return None
 
 
 async def fix_prompt(ctx: Ctx) -> Replies:
     """Which answer to correct."""
-    buttons = [ctx.button(_field(ctx, q), "q", q.key) for q in ctx.consultation.demographics]
-    buttons.append(ctx.button(ctx.t("common.back"), "b"))
+    buttons = [
+        ctx.button(_field(ctx, q), FieldChoice.QUESTION, q.key)
+        for q in ctx.consultation.demographics
+    ]
+    buttons.append(ctx.button(ctx.t("common.back"), FieldChoice.BACK))
     return [Reply(text=ctx.t("mydata.which"), buttons=rows(buttons, per_row=2))]
 
 
 async def fix_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """Ask the chosen question again."""
-    if action == "q" and args and ctx.consultation.question(args[0]) is not None:
+    if action == FieldChoice.QUESTION and args and ctx.consultation.question(args[0]) is not None:
         return await demographics.correct(ctx, args[0])
-    if action == "b":
+    if action == FieldChoice.BACK:
         return await enter(ctx)
     return None
 
@@ -131,8 +159,8 @@ async def erase_prompt(ctx: Ctx) -> Replies:
         + ctx.t("mydata.erase_keeps" if keep else "mydata.erase_keeps_nothing")
     )
     buttons = [
-        ctx.button(ctx.t("mydata.erase_yes"), "y"),
-        ctx.button(ctx.t("mydata.erase_no"), "n"),
+        ctx.button(ctx.t("mydata.erase_yes"), EraseChoice.YES),
+        ctx.button(ctx.t("mydata.erase_no"), EraseChoice.NO),
     ]
     return [Reply(text=text, buttons=rows(buttons, per_row=2))]
 
@@ -141,9 +169,9 @@ async def erase_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None
     """Delete (then the chat is unknown again) or go back."""
     person = ctx.participant
     assert person is not None
-    if action == "n":
+    if action == EraseChoice.NO:
         return await enter(ctx)
-    if action != "y":
+    if action != EraseChoice.YES:
         return None
     _, error = await attempt(
         ctx,

@@ -7,6 +7,7 @@ so that the step after it returns to the preview.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pmd_domain.consultation.schema import Pillar
@@ -26,6 +27,47 @@ PILLAR, TOPIC, PROBLEM, PROPOSAL, VISION, PREVIEW, FIX = (
     "p_fix",
 )
 PREVIEW_PART_CHARS = 1200
+
+
+class PillarChoice(StrEnum):
+    """The buttons of the question which pillar."""
+
+    PILLAR = "x"  # x:<pillar key>
+    CANCEL = "q"
+
+
+class TopicChoice(StrEnum):
+    """The buttons of the question which topic."""
+
+    TOPIC = "x"  # x:<topic key>
+    BACK = "b"
+
+
+class TextChoice(StrEnum):
+    """The buttons under a question the citizen answers by typing (problem, proposal, vision)."""
+
+    KEEP = "k"  # keep the text already given
+    SKIP = "s"  # the vision is optional
+    BACK = "b"
+    CANCEL = "q"
+
+
+class PreviewChoice(StrEnum):
+    """The buttons of the preview."""
+
+    SEND = "y"
+    CORRECT = "e"
+    CANCEL = "q"
+
+
+class PartChoice(StrEnum):
+    """The buttons of the question which part to correct."""
+
+    TOPIC = "t"  # the pillar and topic
+    PROBLEM = "p"
+    PROPOSAL = "o"
+    VISION = "v"
+    BACK = "b"  # back to the preview
 
 
 def closed_text(ctx: Ctx, *, newcomer: bool = False) -> str:
@@ -78,22 +120,23 @@ async def _cancel(ctx: Ctx) -> Replies:
 async def pillar_prompt(ctx: Ctx) -> Replies:
     """Which pillar the proposal is about."""
     buttons = [
-        ctx.button(f"{p.number}. {ctx.c(p.name)}", "x", p.key) for p in ctx.consultation.pillars
+        ctx.button(f"{p.number}. {ctx.c(p.name)}", PillarChoice.PILLAR, p.key)
+        for p in ctx.consultation.pillars
     ]
-    buttons.append(ctx.button(ctx.t("common.cancel"), "q"))
+    buttons.append(ctx.button(ctx.t("common.cancel"), PillarChoice.CANCEL))
     return [Reply(text=ctx.t("proposal.ask_pillar"), buttons=rows(buttons))]
 
 
 async def pillar_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """A pillar chosen, or cancel."""
-    if action == "x" and args and ctx.consultation.pillar(args[0]) is not None:
+    if action == PillarChoice.PILLAR and args and ctx.consultation.pillar(args[0]) is not None:
         changed = args[0] != ctx.data.get("pillar")
         return await show(
             ctx,
             TOPIC,
             **_draft(ctx, pillar=args[0], topic=None if changed else ctx.data.get("topic")),
         )
-    if action == "q":
+    if action == PillarChoice.CANCEL:
         return await _cancel(ctx)
     return None
 
@@ -103,8 +146,8 @@ async def topic_prompt(ctx: Ctx) -> Replies:
     pillar = _pillar(ctx)
     if pillar is None:
         return await show(ctx, PILLAR, **ctx.data)
-    buttons = [ctx.button(ctx.c(t.name), "x", t.key) for t in pillar.topics]
-    buttons.append(ctx.button(ctx.t("common.back"), "b"))
+    buttons = [ctx.button(ctx.c(t.name), TopicChoice.TOPIC, t.key) for t in pillar.topics]
+    buttons.append(ctx.button(ctx.t("common.back"), TopicChoice.BACK))
     text = ctx.t("proposal.ask_topic", pillar=ctx.c(pillar.name))
     return [Reply(text=text, buttons=rows(buttons))]
 
@@ -112,9 +155,14 @@ async def topic_prompt(ctx: Ctx) -> Replies:
 async def topic_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """A topic chosen, or back to the pillars."""
     pillar = _pillar(ctx)
-    if action == "x" and args and pillar is not None and pillar.topic(args[0]) is not None:
+    if (
+        action == TopicChoice.TOPIC
+        and args
+        and pillar is not None
+        and pillar.topic(args[0]) is not None
+    ):
         return await _then(ctx, PROBLEM, topic=args[0])
-    if action == "b":
+    if action == TopicChoice.BACK:
         return await show(ctx, PILLAR, **ctx.data)
     return None
 
@@ -135,11 +183,11 @@ def _text_prompt(ctx: Ctx, key: str, field: str, *, skip: bool = False) -> Repli
     buttons = []
     if current:
         text += "\n\n" + ctx.t("proposal.current", text=fit(str(current), PREVIEW_PART_CHARS))
-        buttons.append(ctx.button(ctx.t("proposal.keep"), "k"))
+        buttons.append(ctx.button(ctx.t("proposal.keep"), TextChoice.KEEP))
     if skip:
-        buttons.append(ctx.button(ctx.t("proposal.skip_vision"), "s"))
-    buttons.append(ctx.button(ctx.t("common.back"), "b"))
-    buttons.append(ctx.button(ctx.t("common.cancel"), "q"))
+        buttons.append(ctx.button(ctx.t("proposal.skip_vision"), TextChoice.SKIP))
+    buttons.append(ctx.button(ctx.t("common.back"), TextChoice.BACK))
+    buttons.append(ctx.button(ctx.t("common.cancel"), TextChoice.CANCEL))
     return [Reply(text=text, buttons=rows(buttons, per_row=2), limit=_bounds(ctx, field)[1])]
 
 
@@ -183,13 +231,13 @@ def _typed(field: str, following: str, previous: str) -> Any:
         return await _then(ctx, following, **{field: value})
 
     async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
-        if action == "k" and ctx.data.get(field):
+        if action == TextChoice.KEEP and ctx.data.get(field):
             return await _then(ctx, following)
-        if action == "s" and field == "vision":
+        if action == TextChoice.SKIP and field == "vision":
             return await _then(ctx, following, vision=None)
-        if action == "b":
+        if action == TextChoice.BACK:
             return await show(ctx, previous, **_draft(ctx, fix=False))
-        if action == "q":
+        if action == TextChoice.CANCEL:
             return await _cancel(ctx)
         return None
 
@@ -229,20 +277,20 @@ async def preview_prompt(ctx: Ctx) -> Replies:
         parts.append(label + "\n" + fit(str(ctx.data["vision"]), PREVIEW_PART_CHARS))
     parts.append(ctx.t("proposal.preview_question"))
     buttons = [
-        ctx.button(ctx.t("proposal.send"), "y"),
-        ctx.button(ctx.t("proposal.correct"), "e"),
-        ctx.button(ctx.t("common.cancel"), "q"),
+        ctx.button(ctx.t("proposal.send"), PreviewChoice.SEND),
+        ctx.button(ctx.t("proposal.correct"), PreviewChoice.CORRECT),
+        ctx.button(ctx.t("common.cancel"), PreviewChoice.CANCEL),
     ]
     return [Reply(text="\n\n".join(parts), buttons=rows(buttons, per_row=3))]
 
 
 async def preview_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """Send, correct or cancel the draft."""
-    if action == "y":
+    if action == PreviewChoice.SEND:
         return await _submit(ctx)
-    if action == "e":
+    if action == PreviewChoice.CORRECT:
         return await show(ctx, FIX, **ctx.data)
-    if action == "q":
+    if action == PreviewChoice.CANCEL:
         return await _cancel(ctx)
     return None
 
@@ -277,21 +325,27 @@ async def _submit(ctx: Ctx) -> Replies:
 async def fix_prompt(ctx: Ctx) -> Replies:
     """Which part to correct."""
     buttons = [
-        ctx.button(ctx.t("proposal.fix_topic"), "t"),
-        ctx.button(ctx.t("proposal.fix_problem"), "p"),
-        ctx.button(ctx.t("proposal.fix_proposal"), "o"),
-        ctx.button(ctx.t("proposal.fix_vision"), "v"),
-        ctx.button(ctx.t("proposal.back_to_preview"), "b"),
+        ctx.button(ctx.t("proposal.fix_topic"), PartChoice.TOPIC),
+        ctx.button(ctx.t("proposal.fix_problem"), PartChoice.PROBLEM),
+        ctx.button(ctx.t("proposal.fix_proposal"), PartChoice.PROPOSAL),
+        ctx.button(ctx.t("proposal.fix_vision"), PartChoice.VISION),
+        ctx.button(ctx.t("proposal.back_to_preview"), PartChoice.BACK),
     ]
     return [Reply(text=ctx.t("proposal.fix_which"), buttons=rows(buttons, per_row=2))]
 
 
 async def fix_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """Go to the part to correct; the step after it returns to the preview."""
-    target = {"t": PILLAR, "p": PROBLEM, "o": PROPOSAL, "v": VISION}.get(action)
+    targets: dict[str, str] = {
+        PartChoice.TOPIC: PILLAR,
+        PartChoice.PROBLEM: PROBLEM,
+        PartChoice.PROPOSAL: PROPOSAL,
+        PartChoice.VISION: VISION,
+    }
+    target = targets.get(action)
     if target is not None:
         return await show(ctx, target, **_draft(ctx, fix=True))
-    if action == "b":
+    if action == PartChoice.BACK:
         return await show(ctx, PREVIEW, **_draft(ctx, fix=False))
     return None
 

@@ -13,6 +13,8 @@ States: ``reconsent`` (data: ``back`` and ``back_data``, the screen to return to
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pmd_domain.conversation import mydata
 from pmd_domain.conversation.types import Button, Reply
 from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, number, rows, screen, show
@@ -21,6 +23,20 @@ from pmd_domain.services import participants
 STATE, DECLINED = "reconsent", "reconsent_no"
 # Where a button press is handled as usual while the new notice waits for an answer.
 _ANSWERING = (STATE, DECLINED, mydata.ERASE)
+
+
+class NoticeChoice(StrEnum):
+    """The buttons under the new notice."""
+
+    ACCEPT = "y"
+    DECLINE = "n"
+
+
+class DeclinedChoice(StrEnum):
+    """The buttons after declining the new notice."""
+
+    ACCEPT = "y"  # accept after all
+    ERASE = "e"  # to the confirmation of the erasure
 
 
 def pending(ctx: Ctx) -> bool:
@@ -60,7 +76,10 @@ async def prompt(ctx: Ctx) -> Replies:
     buttons = (
         (Button(label=ctx.t("consent.read_notice"), url=ctx.links.privacy()),),
         *rows(
-            [ctx.button(ctx.t("consent.accept"), "y"), ctx.button(ctx.t("consent.decline"), "n")],
+            [
+                ctx.button(ctx.t("consent.accept"), NoticeChoice.ACCEPT),
+                ctx.button(ctx.t("consent.decline"), NoticeChoice.DECLINE),
+            ],
             per_row=2,
         ),
     )
@@ -84,9 +103,9 @@ async def _accept(ctx: Ctx) -> Replies:
 
 async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """Accept or decline the new notice."""
-    if action == "y":
+    if action == NoticeChoice.ACCEPT:
         return await _accept(ctx)
-    if action == "n":
+    if action == NoticeChoice.DECLINE:
         return await show(
             ctx, DECLINED, back=ctx.data.get("back"), back_data=ctx.data.get("back_data")
         )
@@ -98,8 +117,8 @@ async def declined_prompt(ctx: Ctx) -> Replies:
     assert ctx.participant is not None
     buttons = (
         (Button(label=ctx.t("consent.read_notice"), url=ctx.links.privacy()),),
-        (ctx.button(ctx.t("reconsent.accept_now"), "y"),),
-        (ctx.button(ctx.t("reconsent.erase"), "e"),),
+        (ctx.button(ctx.t("reconsent.accept_now"), DeclinedChoice.ACCEPT),),
+        (ctx.button(ctx.t("reconsent.erase"), DeclinedChoice.ERASE),),
     )
     text = ctx.t("reconsent.declined", version=ctx.participant.notice_version)
     return [Reply(text=text, buttons=buttons)]
@@ -107,9 +126,9 @@ async def declined_prompt(ctx: Ctx) -> Replies:
 
 async def declined_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """Accept after all, or go to the confirmation of the erasure."""
-    if action == "y":
+    if action == DeclinedChoice.ACCEPT:
         return await _accept(ctx)
-    if action == "e":
+    if action == DeclinedChoice.ERASE:
         return await show(ctx, mydata.ERASE)
     return None
 

@@ -10,6 +10,8 @@ new one instead.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pmd_domain.assurance import PHONE_CHANNELS
 from pmd_domain.conversation.types import Reply
 from pmd_domain.conversation.ui import Ctx, Replies, attempt, draw, rows, screen, show
@@ -18,6 +20,19 @@ from pmd_domain.services import verification
 
 VERIFY, LINK = "verify", "link"
 WEB = "web"
+
+
+class VerifyChoice(StrEnum):
+    """The buttons of the question for a verification code (browser)."""
+
+    MENU = "m"
+
+
+class LinkChoice(StrEnum):
+    """The buttons under a code to link a browser (Telegram)."""
+
+    ANOTHER_CODE = "n"  # a new code; the one shown stops working
+    MENU = "m"
 
 
 def may_type_code(ctx: Ctx) -> bool:
@@ -49,13 +64,13 @@ async def begin(ctx: Ctx) -> Replies:
 
 async def verify_prompt(ctx: Ctx) -> Replies:
     """Type the code, or back to the menu."""
-    buttons = [ctx.button(ctx.t("common.menu"), "m")]
+    buttons = [ctx.button(ctx.t("common.menu"), VerifyChoice.MENU)]
     return [Reply(text=ctx.t("verify.ask"), buttons=rows(buttons))]
 
 
 async def verify_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """Back to the menu."""
-    return await show(ctx, "menu") if action == "m" else None
+    return await show(ctx, "menu") if action == VerifyChoice.MENU else None
 
 
 async def verify_text(ctx: Ctx, text: str) -> Replies | None:
@@ -125,15 +140,18 @@ async def begin_link(ctx: Ctx) -> Replies:
 
 async def link_prompt(ctx: Ctx) -> Replies:
     """Another code, or back to the menu."""
-    buttons = [ctx.button(ctx.t("link.again"), "n"), ctx.button(ctx.t("common.menu"), "m")]
+    buttons = [
+        ctx.button(ctx.t("link.again"), LinkChoice.ANOTHER_CODE),
+        ctx.button(ctx.t("common.menu"), LinkChoice.MENU),
+    ]
     return [Reply(text=ctx.t("link.help"), buttons=rows(buttons, per_row=2))]
 
 
 async def link_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """A new code (the earlier one stops working), or the menu."""
-    if action == "n":
+    if action == LinkChoice.ANOTHER_CODE:
         return await begin_link(ctx)
-    if action == "m":
+    if action == LinkChoice.MENU:
         return await show(ctx, "menu")
     return None
 

@@ -7,6 +7,8 @@ id (``s:<id>`` support, ``k:<id>`` skip, ``r:<id>`` report, ``y:<id>`` confirm r
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import select
 
 from pmd_domain.conversation.proposal import PREVIEW_PART_CHARS, closed_text
@@ -20,6 +22,34 @@ from pmd_domain.statuses import ProposalStatus
 PICK, SHOW, REPORT = "v_pick", "v_show", "v_report"
 
 
+class PickChoice(StrEnum):
+    """The buttons of the question what to vote on."""
+
+    PILLAR = "x"  # x:<pillar key>
+    ALL = "a"
+    MENU = "m"
+
+
+class VerdictChoice(StrEnum):
+    """The buttons under a proposal on display (a verdict carries the proposal id)."""
+
+    SUPPORT = "s"
+    SKIP = "k"
+    REPORT = "r"  # asks first
+    MENU = "m"
+
+
+class ReportChoice(StrEnum):
+    """The buttons of the confirmation of a report."""
+
+    YES = "y"  # y:<proposal id>, report it
+    NO = "n"
+
+
+# The buttons that judge a proposal: pressed again, they may be for one judged already.
+_VERDICTS = (VerdictChoice.SUPPORT, VerdictChoice.SKIP, ReportChoice.YES)
+
+
 async def begin(ctx: Ctx) -> Replies:
     """Choose what to vote on (when the exercise is open)."""
     if not ctx.consultation.is_open(ctx.now):
@@ -30,20 +60,21 @@ async def begin(ctx: Ctx) -> Replies:
 async def pick_prompt(ctx: Ctx) -> Replies:
     """A pillar, all of them, or back to the menu."""
     buttons = [
-        ctx.button(f"{p.number}. {ctx.c(p.name)}", "x", p.key) for p in ctx.consultation.pillars
+        ctx.button(f"{p.number}. {ctx.c(p.name)}", PickChoice.PILLAR, p.key)
+        for p in ctx.consultation.pillars
     ]
-    buttons.append(ctx.button(ctx.t("vote.all"), "a"))
-    buttons.append(ctx.button(ctx.t("common.menu"), "m"))
+    buttons.append(ctx.button(ctx.t("vote.all"), PickChoice.ALL))
+    buttons.append(ctx.button(ctx.t("common.menu"), PickChoice.MENU))
     return [Reply(text=ctx.t("vote.ask_pillar"), buttons=rows(buttons))]
 
 
 async def pick_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """Start showing proposals of the chosen pillar (or all)."""
-    if action == "x" and args and ctx.consultation.pillar(args[0]) is not None:
+    if action == PickChoice.PILLAR and args and ctx.consultation.pillar(args[0]) is not None:
         return await _advance(ctx, args[0])
-    if action == "a":
+    if action == PickChoice.ALL:
         return await _advance(ctx, None)
-    if action == "m":
+    if action == PickChoice.MENU:
         return await show(ctx, "menu")
     return None
 
@@ -97,10 +128,10 @@ async def show_prompt(ctx: Ctx) -> Replies:
     if record is None:
         return await _advance(ctx, ctx.data.get("pillar"))
     buttons = [
-        ctx.button(ctx.t("vote.support"), "s", record.id),
-        ctx.button(ctx.t("vote.skip"), "k", record.id),
-        ctx.button(ctx.t("vote.report"), "r", record.id),
-        ctx.button(ctx.t("common.menu"), "m"),
+        ctx.button(ctx.t("vote.support"), VerdictChoice.SUPPORT, record.id),
+        ctx.button(ctx.t("vote.skip"), VerdictChoice.SKIP, record.id),
+        ctx.button(ctx.t("vote.report"), VerdictChoice.REPORT, record.id),
+        ctx.button(ctx.t("common.menu"), VerdictChoice.MENU),
     ]
     return [Reply(text=describe(ctx, record), buttons=rows(buttons, per_row=2))]
 
@@ -138,16 +169,16 @@ def _pid(ctx: Ctx, args: list[str]) -> int | None:
 
 async def show_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """Support, skip, report (asks first) or back to the menu."""
-    if action == "m":
+    if action == VerdictChoice.MENU:
         return await show(ctx, "menu")
     pid = _pid(ctx, args)
     if pid is None:
         return None
-    if action == "s":
+    if action == VerdictChoice.SUPPORT:
         return await _judge(ctx, pid, "support")
-    if action == "k":
+    if action == VerdictChoice.SKIP:
         return await _judge(ctx, pid, "skip")
-    if action == "r":
+    if action == VerdictChoice.REPORT:
         return await show(ctx, REPORT, **ctx.data)
     return None
 
@@ -155,7 +186,7 @@ async def show_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
 async def judged_already(ctx: Ctx, args: list[str]) -> bool:
     """Whether an old verdict button (``s|k|y:<id>``) is for a proposal already judged."""
     person = ctx.participant
-    if person is None or len(args) < 2 or args[0] not in ("s", "k", "y"):
+    if person is None or len(args) < 2 or args[0] not in _VERDICTS:
         return False
     pid = number(args[1])
     if pid is None:
@@ -169,17 +200,17 @@ async def judged_already(ctx: Ctx, args: list[str]) -> bool:
 async def report_prompt(ctx: Ctx) -> Replies:
     """Are you sure you want to report it?"""
     buttons = [
-        ctx.button(ctx.t("vote.report_yes"), "y", str(ctx.data.get("pid"))),
-        ctx.button(ctx.t("vote.report_no"), "n"),
+        ctx.button(ctx.t("vote.report_yes"), ReportChoice.YES, str(ctx.data.get("pid"))),
+        ctx.button(ctx.t("vote.report_no"), ReportChoice.NO),
     ]
     return [Reply(text=ctx.t("vote.report_confirm"), buttons=rows(buttons, per_row=2))]
 
 
 async def report_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """Confirm the report, or go back to the proposal."""
-    if action == "y" and (pid := _pid(ctx, args)) is not None:
+    if action == ReportChoice.YES and (pid := _pid(ctx, args)) is not None:
         return await _judge(ctx, pid, "report")
-    if action == "n":
+    if action == ReportChoice.NO:
         return await show(ctx, SHOW, **ctx.data)
     return None
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, insert, literal, or_, select, update
@@ -46,6 +47,14 @@ DUE = (CampaignStatus.QUEUED, CampaignStatus.SENDING)
 # Campaigns that started and have not ended (paused ones included).
 UNFINISHED = (CampaignStatus.QUEUED, CampaignStatus.SENDING, CampaignStatus.PAUSED)
 FINAL = (DeliveryStatus.SENT, DeliveryStatus.BLOCKED, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+
+
+class CampaignControl(StrEnum):
+    """What staff can do to a running campaign (its progress message's buttons, the panel's)."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
 
 
 @dataclass(frozen=True)
@@ -470,7 +479,7 @@ class Batch:
     recipients: list[Recipient]
 
 
-CONTROLS = ("pause", "resume", "cancel")
+CONTROLS = tuple(CampaignControl)
 
 
 async def control(
@@ -495,11 +504,11 @@ async def control(
             target=f"campaign:{campaign_id}",
             now=now,
         )
-    if action == "pause":
+    if action == CampaignControl.PAUSE:
         await pause(session, campaign_id=campaign_id)
-    elif action == "resume":
+    elif action == CampaignControl.RESUME:
         await resume(session, campaign_id=campaign_id)
-    elif action == "cancel":
+    elif action == CampaignControl.CANCEL:
         await cancel(session, campaign_id=campaign_id, now=now)
     return await progress(session, campaign_id=campaign_id)
 

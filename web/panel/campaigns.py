@@ -27,7 +27,7 @@ from pmd_domain.errors import (
     WrongCampaignState,
 )
 from pmd_domain.services import broadcasts
-from pmd_domain.services.broadcasts import Audience, Content
+from pmd_domain.services.broadcasts import Audience, CampaignControl, Content
 from pmd_domain.statuses import DeliveryStatus
 from web.keys import CATALOGS, CONSULTATION, DATABASE, SETTINGS
 from web.panel.common import back, notice_key, wake_broadcasts
@@ -38,7 +38,11 @@ routes = web.RouteTableDef()
 PERMISSION = "broadcast"
 REFRESH_SECONDS = 2  # how often the progress page polls its figures
 CHOICE_KINDS = ("pillar", "gender", "age_group", "sector", "source")
-CONTROLS = {"pausar": "pause", "reanudar": "resume", "cancelar": "cancel"}
+CONTROLS = {
+    "pausar": CampaignControl.PAUSE,
+    "reanudar": CampaignControl.RESUME,
+    "cancelar": CampaignControl.CANCEL,
+}
 NOTICES = ("pause", "resume", "cancel", "estado", "sin_permiso")
 CAMPAIGN = r"{campaign:\d{1,18}}"
 
@@ -247,7 +251,7 @@ async def control(request: web.Request, who: Staff) -> web.StreamResponse:
     if action is None:
         raise web.HTTPNotFound()
     campaign_id = int(request.match_info["campaign"])
-    notice = action
+    notice: str = action
     try:
         async with request.app[DATABASE].transaction() as session:
             await broadcasts.control(
@@ -264,7 +268,7 @@ async def control(request: web.Request, who: Staff) -> web.StreamResponse:
         notice = "estado"
     except NotAllowed:
         notice = "sin_permiso"
-    if action == "resume":
+    if action == CampaignControl.RESUME:
         wake_broadcasts(request)
     target = request.app.router["panel_campaign"].url_for(campaign=str(campaign_id))
     return redirect(str(target.with_query(aviso=notice)))

@@ -13,6 +13,7 @@ belong to it, not to the citizen conversation; ``/cancelar`` discards it.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pmd_domain.conversation.staff import StaffCtx, flow, staff_screen
@@ -21,7 +22,7 @@ from pmd_domain.conversation.ui import Replies, attempt, draw, number, rows, sho
 from pmd_domain.errors import InvalidCampaign
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import broadcasts
-from pmd_domain.services.broadcasts import Audience, Progress
+from pmd_domain.services.broadcasts import Audience, CampaignControl, Progress
 from pmd_domain.statuses import CampaignStatus, DeliveryStatus
 
 LANGUAGE = "es"
@@ -29,6 +30,16 @@ CHOICE_KINDS = ("pillar", "gender", "age_group", "sector", "source")
 AUDIENCES = ("all", *CHOICE_KINDS, "unfinished")
 LABEL_MAX_CHARS = 60
 CONTROL = "bc"  # prefix of the progress message's buttons: bc:<action>:<campaign id>
+
+
+class DraftChoice(StrEnum):
+    """The buttons of the screens that write a campaign (each means the same on all of them)."""
+
+    NO_BUTTON = "nobtn"  # bc.button: no link button
+    AUDIENCE = "aud"  # bc.audience: aud:<criterion>
+    VALUE = "val"  # bc.value: val:<index of the value>
+    SEND = "send"  # bc.confirm
+    DISCARD = "discard"
 
 
 # ------------------------------------------------------------------ the flow
@@ -64,7 +75,7 @@ async def text_given(ctx: StaffCtx, text: str) -> Replies | None:
 
 async def ask_button(ctx: StaffCtx) -> Replies:
     """An optional link button."""
-    no_button = ctx.button(ctx.t("broadcast.button.no_button"), "nobtn")
+    no_button = ctx.button(ctx.t("broadcast.button.no_button"), DraftChoice.NO_BUTTON)
     return [Reply(text=ctx.t("broadcast.ask_button"), buttons=((no_button,),), edit=True)]
 
 
@@ -90,7 +101,7 @@ async def button_given(ctx: StaffCtx, text: str) -> Replies | None:
 
 async def on_button_screen(ctx: StaffCtx, action: str, args: list[str]) -> Replies | None:
     """Sin botón."""
-    if action != "nobtn":
+    if action != DraftChoice.NO_BUTTON:
         return None
     return await show(
         ctx, "bc.audience", **{**_content(ctx), "button_text": None, "button_url": None}
@@ -104,7 +115,7 @@ async def ask_audience(ctx: StaffCtx) -> Replies:
 
 async def on_audience(ctx: StaffCtx, action: str, args: list[str]) -> Replies | None:
     """A criterion: everybody and the unfinished go to the preview, the others ask a value."""
-    kind = args[0] if action == "aud" and len(args) == 1 else ""
+    kind = args[0] if action == DraftChoice.AUDIENCE and len(args) == 1 else ""
     if kind in ("all", "unfinished"):
         return await preview(ctx, Audience(kind))
     if kind not in CHOICE_KINDS:
@@ -123,14 +134,16 @@ async def on_audience(ctx: StaffCtx, action: str, args: list[str]) -> Replies | 
 async def ask_value(ctx: StaffCtx) -> Replies:
     """The value of the criterion."""
     key = "broadcast.ask_value.pillar" if ctx.data["kind"] == "pillar" else "broadcast.ask_value"
-    options = [ctx.button(label, "val", i) for i, label in enumerate(ctx.data["labels"])]
+    options = [
+        ctx.button(label, DraftChoice.VALUE, i) for i, label in enumerate(ctx.data["labels"])
+    ]
     return [Reply(text=ctx.t(key), buttons=rows(options), edit=True)]
 
 
 async def on_value(ctx: StaffCtx, action: str, args: list[str]) -> Replies | None:
     """A value: the preview follows."""
     choices: list[str] = ctx.data["choices"]
-    index = number(args[0]) if action == "val" and len(args) == 1 else None
+    index = number(args[0]) if action == DraftChoice.VALUE and len(args) == 1 else None
     if index is None or index >= len(choices):
         return None
     return await preview(ctx, Audience(ctx.data["kind"], choices[index]))
@@ -148,8 +161,8 @@ async def summary(ctx: StaffCtx) -> Replies:
     )
     buttons = (
         (
-            ctx.button(ctx.t("broadcast.button.send"), "send"),
-            ctx.button(ctx.t("broadcast.button.discard"), "discard"),
+            ctx.button(ctx.t("broadcast.button.send"), DraftChoice.SEND),
+            ctx.button(ctx.t("broadcast.button.discard"), DraftChoice.DISCARD),
         ),
     )
     return [Reply(text=text, buttons=buttons)]
@@ -157,9 +170,9 @@ async def summary(ctx: StaffCtx) -> Replies:
 
 async def on_summary(ctx: StaffCtx, action: str, args: list[str]) -> Replies | None:
     """Enviar: queue it, the summary becomes its progress message; or Descartar."""
-    if action == "discard":
+    if action == DraftChoice.DISCARD:
         return await discard(ctx)
-    if action != "send":
+    if action != DraftChoice.SEND:
         return None
     pressed = ctx.inbound.message_ref
     queued, error = await attempt(ctx, lambda: _queue(ctx, pressed))
@@ -218,13 +231,13 @@ def progress_reply(catalogs: Catalogs, campaign_id: int, progress: Progress) -> 
         failed=progress[DeliveryStatus.FAILED],
         skipped=progress[DeliveryStatus.SKIPPED],
     )
-    actions = []
+    actions: list[CampaignControl] = []
     if progress.status in broadcasts.DUE:
-        actions.append("pause")
+        actions.append(CampaignControl.PAUSE)
     elif progress.status == CampaignStatus.PAUSED:
-        actions.append("resume")
+        actions.append(CampaignControl.RESUME)
     if progress.status in broadcasts.UNFINISHED:
-        actions.append("cancel")
+        actions.append(CampaignControl.CANCEL)
     buttons = tuple(
         Button(
             label=catalogs.text(LANGUAGE, f"broadcast.button.{action}"),
@@ -246,7 +259,9 @@ def _use_buttons(ctx: StaffCtx) -> Replies:
 
 
 def _audiences(ctx: StaffCtx) -> tuple[tuple[Button, ...], ...]:
-    return rows(ctx.button(ctx.t(f"broadcast.audience.{k}"), "aud", k) for k in AUDIENCES)
+    return rows(
+        ctx.button(ctx.t(f"broadcast.audience.{k}"), DraftChoice.AUDIENCE, k) for k in AUDIENCES
+    )
 
 
 def _content(ctx: StaffCtx) -> dict[str, Any]:

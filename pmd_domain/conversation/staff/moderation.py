@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from pmd_domain.clock import as_aware
@@ -35,6 +36,22 @@ from pmd_domain.services.moderation import Cursor, Waiting
 REASON_TTL = timedelta(minutes=30)  # a rejection waiting for its typed reason
 BAD_REASON = (TextNotReadable, TextTooShort, TextTooLong)
 STALE = (AlreadyModerated, NotFound)
+
+
+class ModerationChoice(StrEnum):
+    """The buttons of the moderation screens (each letter means the same on all of them)."""
+
+    PUBLISH = "p"  # mod.card
+    REJECT = "r"
+    REASSIGN = "t"
+    SKIP = "s"
+    STOP = "x"  # mod.card and mod.end
+    REASON = "rq"  # mod.reason: rq:<index of a quick reason>
+    PILLAR = "tp"  # mod.pillar: tp:<index of the pillar>
+    TOPIC = "tt"  # mod.topic: tt:<index of the topic>
+    OTHER_PILLAR = "o"
+    RESTART = "n"  # mod.end: the queue from its start
+    BACK = "b"  # mod.reason, mod.pillar, mod.topic: back to the proposal
 
 
 # ------------------------------------------------------------------ the flow
@@ -74,13 +91,13 @@ async def card(ctx: StaffCtx) -> Replies:
     )
     buttons = (
         (
-            ctx.button(ctx.t("staff.moderation.publish"), "p"),
-            ctx.button(ctx.t("staff.moderation.reject"), "r"),
+            ctx.button(ctx.t("staff.moderation.publish"), ModerationChoice.PUBLISH),
+            ctx.button(ctx.t("staff.moderation.reject"), ModerationChoice.REJECT),
         ),
-        (ctx.button(ctx.t("staff.moderation.reassign"), "t"),),
+        (ctx.button(ctx.t("staff.moderation.reassign"), ModerationChoice.REASSIGN),),
         (
-            ctx.button(ctx.t("staff.moderation.skip"), "s"),
-            ctx.button(ctx.t("staff.moderation.stop"), "x"),
+            ctx.button(ctx.t("staff.moderation.skip"), ModerationChoice.SKIP),
+            ctx.button(ctx.t("staff.moderation.stop"), ModerationChoice.STOP),
         ),
     )
     return [Reply(text="\n\n".join(lines), buttons=buttons, edit=True)]
@@ -88,15 +105,15 @@ async def card(ctx: StaffCtx) -> Replies:
 
 async def on_card(ctx: StaffCtx, action: str, args: list[str]) -> Replies | None:
     """Publicar, Rechazar, Reasignar tema, Saltar, Terminar."""
-    if action == "p":
+    if action == ModerationChoice.PUBLISH:
         return await decided(ctx, "publish")
-    if action == "r":
+    if action == ModerationChoice.REJECT:
         return await _waiting_then(ctx, lambda: show(ctx, "mod.reason", **_keep(ctx)))
-    if action == "t":
+    if action == ModerationChoice.REASSIGN:
         return await _waiting_then(ctx, lambda: show(ctx, "mod.pillar", **_keep(ctx)))
-    if action == "s":
+    if action == ModerationChoice.SKIP:
         return await queue(ctx, await moderation.next_waiting(ctx.session, after=_cursor(ctx)))
-    if action == "x":
+    if action == ModerationChoice.STOP:
         return await stop(ctx)
     return None
 
@@ -104,7 +121,7 @@ async def on_card(ctx: StaffCtx, action: str, args: list[str]) -> Replies | None
 async def ask_reason(ctx: StaffCtx) -> Replies:
     """Rechazar: quick reasons, or a typed one."""
     reasons = [
-        ctx.button(ctx.t(moderation.REASON_KEY.format(key)), "rq", index)
+        ctx.button(ctx.t(moderation.REASON_KEY.format(key)), ModerationChoice.REASON, index)
         for index, key in enumerate(moderation.QUICK_REASONS)
     ]
     folio = await _folio(ctx)
@@ -113,9 +130,9 @@ async def ask_reason(ctx: StaffCtx) -> Replies:
 
 async def on_reason_button(ctx: StaffCtx, action: str, args: list[str]) -> Replies | None:
     """A quick reason (stored in the default language, told to the author in theirs), or Volver."""
-    if action == "b":
+    if action == ModerationChoice.BACK:
         return await back(ctx)
-    index = number(args[0]) if action == "rq" and len(args) == 1 else None
+    index = number(args[0]) if action == ModerationChoice.REASON and len(args) == 1 else None
     if index is None or index >= len(moderation.QUICK_REASONS):
         return None
     key = moderation.quick_reason(moderation.QUICK_REASONS[index])
@@ -133,7 +150,7 @@ async def on_reason_text(ctx: StaffCtx, text: str) -> Replies | None:
 async def ask_pillar(ctx: StaffCtx) -> Replies:
     """Reasignar tema: first the pillar."""
     pillars = [
-        ctx.button(f"{p.number}. {ctx.c(p.name)}", "tp", index)
+        ctx.button(f"{p.number}. {ctx.c(p.name)}", ModerationChoice.PILLAR, index)
         for index, p in enumerate(ctx.consultation.pillars)
     ]
     folio = await _folio(ctx)
@@ -142,9 +159,9 @@ async def ask_pillar(ctx: StaffCtx) -> Replies:
 
 async def on_pillar(ctx: StaffCtx, action: str, args: list[str]) -> Replies | None:
     """A pillar: its topics follow."""
-    if action == "b":
+    if action == ModerationChoice.BACK:
         return await back(ctx)
-    index = number(args[0]) if action == "tp" and len(args) == 1 else None
+    index = number(args[0]) if action == ModerationChoice.PILLAR and len(args) == 1 else None
     if index is None or index >= len(ctx.consultation.pillars):
         return None
     return await _waiting_then(ctx, lambda: show(ctx, "mod.topic", **_keep(ctx), pillar=index))
@@ -153,8 +170,14 @@ async def on_pillar(ctx: StaffCtx, action: str, args: list[str]) -> Replies | No
 async def ask_topic(ctx: StaffCtx) -> Replies:
     """Reasignar tema: then the topic of the chosen pillar."""
     pillar = ctx.consultation.pillars[int(ctx.data["pillar"])]
-    topics = [ctx.button(ctx.c(t.name), "tt", index) for index, t in enumerate(pillar.topics)]
-    last = (ctx.button(ctx.t("staff.moderation.other_pillar"), "o"), _back(ctx))
+    topics = [
+        ctx.button(ctx.c(t.name), ModerationChoice.TOPIC, index)
+        for index, t in enumerate(pillar.topics)
+    ]
+    last = (
+        ctx.button(ctx.t("staff.moderation.other_pillar"), ModerationChoice.OTHER_PILLAR),
+        _back(ctx),
+    )
     folio = await _folio(ctx)
     text = ctx.t("staff.moderation.ask_topic", folio=folio, pillar=ctx.c(pillar.name))
     return choices(text, topics, last)
@@ -162,12 +185,12 @@ async def ask_topic(ctx: StaffCtx) -> Replies:
 
 async def on_topic(ctx: StaffCtx, action: str, args: list[str]) -> Replies | None:
     """The new topic: the same proposal again, still waiting for Publicar or Rechazar."""
-    if action == "b":
+    if action == ModerationChoice.BACK:
         return await back(ctx)
-    if action == "o":
+    if action == ModerationChoice.OTHER_PILLAR:
         return await _waiting_then(ctx, lambda: show(ctx, "mod.pillar", **_keep(ctx)))
     pillar = ctx.consultation.pillars[int(ctx.data["pillar"])]
-    index = number(args[0]) if action == "tt" and len(args) == 1 else None
+    index = number(args[0]) if action == ModerationChoice.TOPIC and len(args) == 1 else None
     if index is None or index >= len(pillar.topics):
         return None
     topic = f"{pillar.key}.{pillar.topics[index].key}"
@@ -184,8 +207,8 @@ async def end_of_queue(ctx: StaffCtx) -> Replies:
     """The walk reached the end while proposals still wait."""
     buttons = (
         (
-            ctx.button(ctx.t("staff.moderation.restart"), "n"),
-            ctx.button(ctx.t("staff.moderation.stop"), "x"),
+            ctx.button(ctx.t("staff.moderation.restart"), ModerationChoice.RESTART),
+            ctx.button(ctx.t("staff.moderation.stop"), ModerationChoice.STOP),
         ),
     )
     return [Reply(text=ctx.t("staff.moderation.end_of_queue"), buttons=buttons, edit=True)]
@@ -193,9 +216,9 @@ async def end_of_queue(ctx: StaffCtx) -> Replies:
 
 async def on_end(ctx: StaffCtx, action: str, args: list[str]) -> Replies | None:
     """Volver al inicio, or Terminar."""
-    if action == "n":
+    if action == ModerationChoice.RESTART:
         return await begin(ctx)
-    if action == "x":
+    if action == ModerationChoice.STOP:
         return await stop(ctx)
     return None
 
@@ -336,7 +359,7 @@ def _cursor(ctx: StaffCtx) -> Cursor:
 
 
 def _back(ctx: StaffCtx) -> Button:
-    return ctx.button(ctx.t("staff.moderation.back"), "b")
+    return ctx.button(ctx.t("staff.moderation.back"), ModerationChoice.BACK)
 
 
 flow("mod", command="moderar", permission="moderate", begin=begin, cancel=cancel)
