@@ -112,3 +112,31 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 def consultation() -> Consultation:
     """The default consultation, open now."""
     return open_consultation()
+
+
+# A test that hangs shows where: shortly before pytest-timeout stops it, every asyncio
+# task still waiting prints the line it waits on (pytest-timeout shows threads only).
+HANG_REPORT_SECONDS = 240.0
+
+
+@pytest.fixture(autouse=True)
+def _report_a_hang() -> Iterator[None]:
+    import gc
+    import sys
+    import threading
+
+    def report() -> None:
+        tasks = [t for t in gc.get_objects() if isinstance(t, asyncio.Task) and not t.done()]
+        print(f"\n--- {len(tasks)} asyncio tasks still waiting ---", file=sys.stderr)
+        for task in tasks:
+            with_stack = task.get_stack(limit=12)
+            print(f"{task.get_name()}:", file=sys.stderr)
+            for frame in with_stack:
+                code = frame.f_code
+                print(f"    {code.co_filename}:{frame.f_lineno} {code.co_name}", file=sys.stderr)
+
+    timer = threading.Timer(HANG_REPORT_SECONDS, report)
+    timer.daemon = True
+    timer.start()
+    yield
+    timer.cancel()
