@@ -42,7 +42,7 @@ from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from bot.render import retry_seconds
-from pmd_domain.aio import raise_if_cancelled
+from pmd_domain.aio import raise_if_cancelled, wait_event
 from pmd_domain.campaign_transport import Blocked, CampaignTransport, Failed, Hold
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation.staff.broadcast import progress_reply
@@ -346,8 +346,7 @@ class BroadcastWorker:
 
     async def _idle(self) -> None:
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        await wait_event(self._wake, self.poll_seconds)
 
     async def _send_round(self, round_: _Round) -> list[Outcome]:
         """Send one batch; returns every delivery's outcome (``pending`` if not tried)."""

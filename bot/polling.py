@@ -29,7 +29,7 @@ from telegram.ext import Application
 
 from bot.inbound import Commits, Handling, handle
 from bot.render import retry_seconds
-from pmd_domain.aio import cancel_and_wait, raise_if_cancelled
+from pmd_domain.aio import cancel_and_wait, raise_if_cancelled, wait_event
 from pmd_domain.db import Database
 from pmd_domain.logs import RepeatedLog
 
@@ -173,8 +173,7 @@ class Poller:
             left = deadline - loop.time()
             if self.offset() != asked or left <= 0:
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progress.wait(), left)
+            await wait_event(self._progress, left)
 
     async def _while_stalled(self) -> None:
         """No fetching while the database fails and updates in hand wait for it."""
@@ -186,7 +185,6 @@ class Poller:
                 log.warning("polling paused: the database is failing")
                 stalled = True
             self._progress.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progress.wait(), STALL_CHECK_SECONDS)
+            await wait_event(self._progress, STALL_CHECK_SECONDS)
         if stalled:
             log.info("polling resumed")

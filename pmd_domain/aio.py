@@ -26,3 +26,15 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
+
+
+async def wait_event(event: asyncio.Event, seconds: float) -> None:
+    """Return once ``event`` is set, or after ``seconds``.
+
+    Not ``asyncio.wait_for``: on Python 3.11 a cancellation that comes as the event
+    ends its wait is lost there, so a loop stopped by a cancel right after a wake
+    would run on (and whoever waits for it to stop, wait for ever).
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()

@@ -13,12 +13,11 @@ WhatsApp's (a template outside the 24-hour window) in ``whatsapp/notify.py``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from pmd_domain.aio import cancel_and_wait, raise_if_cancelled
+from pmd_domain.aio import cancel_and_wait, raise_if_cancelled, wait_event
 from pmd_domain.campaign_transport import Blocked, Failed, Hold
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
@@ -122,6 +121,7 @@ async def notification_loop(
     wake = wake or asyncio.Event()
     failures = RepeatedLog()  # a database that is down: a line per interval
     while True:
+        raise_if_cancelled()  # a stop that something on the way swallowed still stops it
         wake.clear()
         try:
             while (
@@ -135,8 +135,7 @@ async def notification_loop(
             # session whose connection the cancel invalidated) still stops the loop.
             raise_if_cancelled()
             failures.failure(log, "notification round failed", error)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), interval)
+        await wait_event(wake, interval)
 
 
 class Notifier:

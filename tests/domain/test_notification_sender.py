@@ -124,3 +124,22 @@ async def test_a_delivered_notification_is_not_sent_again_after_its_lease(
     await _end_leases(database)
     assert await _round(database, phone) == 0
     assert phone.sent == ["70005"]
+
+
+async def test_stopping_the_loop_right_after_a_wake_still_stops_it(sqlite_url: str) -> None:
+    # A wake just before the stop: the loop's wait may end by the wake and by the
+    # stop at once, and the stop must not be lost in between.
+    database = Database(sqlite_url)
+    for turns in range(6):
+        notifier = Notifier(
+            database, Catalogs.load(), channel="telegram", send=_Phone(), interval=30
+        )
+        notifier.start()
+        await asyncio.sleep(0.2)  # the loop waits for a wake
+        notifier.wake()
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        stopping = asyncio.create_task(notifier.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=3)
+        assert stopping in done, f"the loop went on after a wake and a stop ({turns} turns)"
+    await database.dispose()
