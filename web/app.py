@@ -12,11 +12,13 @@ from aiohttp import web
 
 from pmd_domain.certificates.renderer import CertificateRenderer
 from pmd_domain.consultation import Consultation, load_consultation
+from pmd_domain.conversation import Conversation
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade_when_ready
 from pmd_domain.i18n import Catalogs
 from pmd_domain.logs import RepeatedLog
 from pmd_domain.services import ranking, sources
+from pmd_domain.services.verification import CodeBook
 from pmd_domain.settings import Settings
 from web import (
     catalogue,
@@ -38,11 +40,13 @@ from web.keys import (
     CAMPAIGN_TRANSPORTS,
     CATALOGS,
     CONSULTATION,
+    CONVERSATION,
     DATABASE,
     FAILURES,
     RENDERER,
     SETTINGS,
 )
+from web.links import RouterLinks
 from web.presence import presence_ctx
 from web.security import errors, hide_server_version, security_headers
 
@@ -71,6 +75,14 @@ def create_app(
     # Certificate PDFs render in a worker process (started on first use).
     app[RENDERER] = CertificateRenderer()
     app.on_cleanup.append(_close_renderer)
+    # One conversation engine for every channel (the browser chat, Telegram, WhatsApp).
+    app[CONVERSATION] = Conversation(
+        consultation=app[CONSULTATION],
+        catalogs=app[CATALOGS],
+        links=RouterLinks(app.router, settings.public_url),
+        executor=app[RENDERER].executor,
+        codes=CodeBook(secret=settings.secret_key),
+    )
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -26,16 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.clients import Client
 from pmd_domain.clock import utcnow
-from pmd_domain.conversation import Conversation
 from pmd_domain.conversation.typed import inbound_of_text
 from pmd_domain.conversation.types import Inbound, Outcome, Reply
 from pmd_domain.db.faults import is_transient
 from pmd_domain.services import outbox
-from pmd_domain.services.verification import CodeBook
 from web import i18n, identity
 from web.clients import address_key
-from web.keys import CATALOGS, CONSULTATION, DATABASE, RENDERER, SETTINGS
-from web.links import RouterLinks, route_url
+from web.keys import CATALOGS, CONSULTATION, CONVERSATION, DATABASE, SETTINGS
+from web.links import route_url
 from web.metrics import timed_step
 from web.ratelimit import RateLimiter
 from web.requests import read_json
@@ -47,19 +45,11 @@ MAX_BODY_TEXT = 10_000
 STEP_PATIENCE_SECONDS = 20.0  # a browser waits for its answer; a proxy may not wait longer
 MAX_CURSOR_DIGITS = 18
 routes = web.RouteTableDef()
-CONVERSATION = web.AppKey("web_conversation", Conversation)
 LIMITER = web.AppKey("web_chat_limiter", RateLimiter)
 
 
 def setup(app: web.Application) -> None:
-    """Add the browser chat to ``app`` (its routes and its conversation engine)."""
-    app[CONVERSATION] = Conversation(
-        consultation=app[CONSULTATION],
-        catalogs=app[CATALOGS],
-        links=RouterLinks(app.router, app[SETTINGS].public_url),
-        executor=app[RENDERER].executor,
-        codes=CodeBook(secret=app[SETTINGS].secret_key),
-    )
+    """Add the browser chat to ``app`` (its routes; the conversation is ``create_app``'s)."""
     # a person types and taps: bursts of 20 inputs, 2 per second sustained, per browser
     app[LIMITER] = RateLimiter(rate=2, per=1, burst=20)
     app.router.add_routes(routes)

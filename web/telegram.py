@@ -40,12 +40,12 @@ from bot.context import Services, commits_of
 from bot.inbound import STEP_DEADLINE, Handling, handle
 from pmd_domain.campaign_transport import CampaignTransport
 from pmd_domain.db.engine import WRITE_PATIENCE_SECONDS
-from web.chat import CONVERSATION
 from web.keys import (
     BOT_STATUS,
     CAMPAIGN_TRANSPORTS,
     CATALOGS,
     CONSULTATION,
+    CONVERSATION,
     DATABASE,
     METRICS,
     SETTINGS,

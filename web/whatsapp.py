@@ -33,8 +33,7 @@ from bot.broadcast import BroadcastWorker, worker_for
 from pmd_domain.aio import raise_if_cancelled
 from pmd_domain.campaign_transport import CampaignTransport
 from pmd_domain.notification_sender import Notifier
-from web.chat import CONVERSATION
-from web.keys import CAMPAIGN_TRANSPORTS, CATALOGS, DATABASE, METRICS, SETTINGS
+from web.keys import CAMPAIGN_TRANSPORTS, CATALOGS, CONVERSATION, DATABASE, METRICS, SETTINGS
 from web.links import RouterLinks
 from whatsapp import notify
 from whatsapp.broadcast import WhatsAppCampaigns
