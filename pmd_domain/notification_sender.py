@@ -2,8 +2,8 @@
 
 Each notification is taken in the database for a lease before it is sent and marked
 sent after, so several processes can run this at once without sending anything twice,
-and a crash or a failure on the way delays a notification instead of losing it. The channel gives a ``Send``
-that delivers one notification's text and raises what
+and a crash or a failure on the way delays a notification instead of losing it. The
+channel gives a ``Send`` that delivers one notification's text and raises what
 ``pmd_domain.campaign_transport`` defines: ``Hold`` (a passing failure: the
 notification is put back and the round ends), ``Blocked`` (the citizen is marked
 unreachable) or ``Failed`` (logged and dropped). Telegram's is in ``bot/notify.py``,

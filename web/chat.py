@@ -77,7 +77,7 @@ async def page(request: web.Request) -> web.Response:
     lang = chat_language(request)
     # the script fills in {n}, {max} and {filename}: the placeholders stay as they are
     raw = {"n": "{n}", "max": "{max}", "filename": "{filename}"}
-    texts = {name: catalogs.text(lang, key, **raw) for name, key in SCRIPT_TEXTS.items()}
+    texts = i18n.script_texts(catalogs, lang, SCRIPT_TEXTS, **raw)
     limit = request.app[CONSULTATION].limits.text_max_chars
     response = aiohttp_jinja2.render_template(
         "webchat.html", request, {"texts": texts, "limit": limit, "lang": lang}

@@ -18,7 +18,7 @@ from pmd_domain import tabular
 from pmd_domain.i18n import Catalogs
 from pmd_domain.publication import HIDDEN
 from pmd_domain.services import open_catalog, open_data
-from web import charts
+from web import charts, i18n
 from web.keys import BOT_STATUS, CATALOGS, CONSULTATION, DATABASE, SETTINGS
 from web.links import route_url
 from web.live_stats import ChartStore, Published, SnapshotCache
@@ -101,11 +101,6 @@ SCRIPT_TEXTS = {
 }
 
 
-def _script_texts(request: web.Request) -> dict[str, str]:
-    catalogs = request.app[CATALOGS]
-    return {name: catalogs.text("es", key) for name, key in SCRIPT_TEXTS.items()}
-
-
 def _support_forms(request: web.Request) -> dict[str, str]:
     # the page script fills in {total}: "1 apoyo", "2 apoyos"
     catalogs = request.app[CATALOGS]
@@ -175,7 +170,7 @@ async def dashboard(request: web.Request) -> web.Response:
             ),
             "telegram_link": link,
             **_support_forms(request),
-            "script_texts": _script_texts(request),
+            "script_texts": i18n.script_texts(request.app[CATALOGS], "es", SCRIPT_TEXTS),
         }
         html = aiohttp_jinja2.render_string("dashboard.html", request, context)
         published.page, published.page_link = html.encode(), link

@@ -49,6 +49,14 @@ def text(request: web.Request, key: str, **params: object) -> str:
     return request.app[CATALOGS].text(language(request), key, **params)
 
 
+def script_texts(
+    catalogs: Catalogs, lang: str, keys: Mapping[str, str], **placeholders: str
+) -> dict[str, str]:
+    """A page script's texts by name (its ``data-texts``); ``placeholders`` keep the
+    ``{name}`` the script fills in itself."""
+    return {name: catalogs.text(lang, key, **placeholders) for name, key in keys.items()}
+
+
 def _lang(context: Mapping[str, Any]) -> str:
     return str(context.get("lang") or DEFAULT_LANGUAGE)
 

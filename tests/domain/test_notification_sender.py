@@ -77,52 +77,49 @@ async def _queued(database: Database, consultation: Consultation, external_id: s
 async def test_a_notification_taken_by_a_process_that_died_is_sent_once_its_lease_ends(
     db: Database, consultation: Consultation
 ) -> None:
-    database = db
-    await _queued(database, consultation, "70002")
-    async with database.reading() as session:
+    await _queued(db, consultation, "70002")
+    async with db.reading() as session:
         [item] = await notifications.pending(session, channel="telegram", now=utcnow())
     # A process took it, then died before sending it (its lease ran out since).
-    async with database.transaction() as session:
+    async with db.transaction() as session:
         taken = utcnow() - notifications.LEASE - timedelta(seconds=1)
         assert await notifications.claim(session, notification_id=item.id, now=taken)
     phone = _Phone()
-    assert await _round(database, phone) == 1
-    assert await _round(database, phone) == 0
+    assert await _round(db, phone) == 1
+    assert await _round(db, phone) == 0
     assert phone.sent == ["70002"]
 
 
 async def test_a_send_that_fails_unexpectedly_loses_nothing(
     db: Database, consultation: Consultation
 ) -> None:
-    database = db
-    await _queued(database, consultation, "70003")
-    await _queued(database, consultation, "70004")
+    await _queued(db, consultation, "70003")
+    await _queued(db, consultation, "70004")
     phone = _Phone()
 
     async def send(item: Pending, text: str) -> None:
         if item.external_id == "70003" and not phone.sent:
-            raise OSError("the channel's database read failed")
+            raise OSError("the channel's db read failed")
         await phone(item, text)
 
     # The failed one is not given up; the round goes on with the next.
-    assert await _round(database, send) == 1
+    assert await _round(db, send) == 1
     assert phone.sent == ["70004"]
     # Taken, so not sent again at once; once its lease ends it goes.
-    assert await _round(database, send) == 0
-    await _end_leases(database)
-    assert await _round(database, send) == 1
+    assert await _round(db, send) == 0
+    await _end_leases(db)
+    assert await _round(db, send) == 1
     assert phone.sent == ["70004", "70003"]
 
 
 async def test_a_delivered_notification_is_not_sent_again_after_its_lease(
     db: Database, consultation: Consultation
 ) -> None:
-    database = db
-    await _queued(database, consultation, "70005")
+    await _queued(db, consultation, "70005")
     phone = _Phone()
-    assert await _round(database, phone) == 1
-    await _end_leases(database)
-    assert await _round(database, phone) == 0
+    assert await _round(db, phone) == 1
+    await _end_leases(db)
+    assert await _round(db, phone) == 0
     assert phone.sent == ["70005"]
 
 

@@ -14,14 +14,13 @@ from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Proposal
 from pmd_domain.errors import DomainError, NotFound
 from pmd_domain.services import analysis, proposals
-from pmd_domain.statuses import ProposalStatus
 from web.keys import CONSULTATION, DATABASE
 from web.panel.session import ANALYSE, Staff, form_of, page, panel_text, redirect, staff_only
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 PER_PAGE = 50
-STATUSES = tuple(ProposalStatus)
+STATUSES = analysis.STATUSES
 OUTCOMES = ("incluida", "considerada", "no_procede", analysis.NO_OUTCOME)
 SORTS = ("supports", "recent", "oldest")
 # Messages after a form, by a fixed key (never echoing what was typed): panel.analysis.<key>.
