@@ -163,7 +163,10 @@ async def _handle_all(
                 raise_if_cancelled()
                 channel.failures.failure(log, "whatsapp message failed", error)
 
-    await asyncio.gather(*(one_chat(m) for m in chats.values()))
+    if len(chats) == 1:  # the usual delivery: one citizen's message
+        await one_chat(next(iter(chats.values())))
+    else:
+        await asyncio.gather(*(one_chat(m) for m in chats.values()))
     for status in statuses:
         with contextlib.suppress(Exception):
             await channel.status(status)

@@ -30,7 +30,7 @@ from pmd_domain.conversation import (  # noqa: F401  (registers the screens)
     verify,
     voting,
 )
-from pmd_domain.conversation.types import Inbound, Outcome
+from pmd_domain.conversation.types import Inbound, Outcome, Reply
 from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, fit, number, show
 from pmd_domain.db.dialects import INSERTS, dialect_of
 from pmd_domain.db.models import ConversationState, Participant, ProcessedUpdate
@@ -133,7 +133,7 @@ class Conversation:
         if ctx.participant is not None and not ctx.forget:
             await _save(ctx, exists=exists)
         registered = ctx.participant.id if person is None and ctx.participant else None
-        fitted = tuple(replace(r, text=fit(r.text)) for r in replies)
+        fitted = tuple(_fitted(r) for r in replies)
         if not fitted:
             return Outcome(replies=(), registered=registered, language=ctx.lang)
         outgoing = await outbox.store(
@@ -211,6 +211,12 @@ async def typed(ctx: Ctx, text: str) -> Replies:
 async def stale(ctx: Ctx) -> Replies:
     """A button of an earlier screen (or one the screen does not know): the screen again."""
     return await draw(ctx, before=ctx.t("input.stale"), notice=ctx.t("input.stale_notice"))
+
+
+def _fitted(reply: Reply) -> Reply:
+    """``reply`` with its text within the channels' limit (the same object if it is)."""
+    text = fit(reply.text)
+    return reply if text is reply.text else replace(reply, text=text)
 
 
 def _normalised(inbound: Inbound) -> Inbound:

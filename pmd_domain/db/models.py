@@ -44,6 +44,9 @@ NAMING = {
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
+_SQLITE_DATETIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """An aware datetime stored in UTC; always read back aware (SQLite forgets the zone)."""
 
@@ -55,12 +58,40 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetimes are not stored; use pmd_domain.clock.utcnow()")
-        return value.astimezone(UTC)
+        # Most values are already in UTC (``utcnow()``): converting them again costs more
+        # than the rest of their way to the database.
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """On SQLite, the text SQLAlchemy's own ``DATETIME`` writes, written faster.
+
+        ``2026-12-02 02:04:08.695509``: the format of SQLAlchemy's SQLite ``DATETIME``
+        with its fields in order instead of by name, at about half its cost (a step
+        binds several). Elsewhere, the usual way.
+        """
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            moment = self.process_bind_param(value, dialect)
+            if moment is None:
+                return None
+            return _SQLITE_DATETIME % (
+                moment.year,
+                moment.month,
+                moment.day,
+                moment.hour,
+                moment.minute,
+                moment.second,
+                moment.microsecond,
+            )
+
+        return process
 
 
 Moment = UtcDateTime()

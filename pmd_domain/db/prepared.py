@@ -19,6 +19,7 @@ engine's ``before_cursor_execute`` listeners see the statement, as they would.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -134,6 +135,15 @@ class Prepared:
             fixed = _REQUIRED if bind.required else bind.value
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             self._params.append((name, fixed, process))
+        self._keys = [name for name, _, _ in self._params]
+        self._every: Callable[[Mapping[str, Any]], Any] | None = (
+            operator.itemgetter(*self._keys) if self._keys else None
+        )
+        self._converted: list[tuple[int, Callable[[Any], Any]]] = [
+            (index, process)
+            for index, (_, _, process) in enumerate(self._params)
+            if process is not None
+        ]
         self._is_insert = isinstance(statement, Insert)
         self._returns = not isinstance(statement, UpdateBase) or bool(compiled.effective_returning)
         self._row: Any = None
@@ -154,6 +164,17 @@ class Prepared:
         self._text_rows: dict[tuple[str, ...], Any] = {}  # a textual query's rows, by names
 
     def _values(self, params: Mapping[str, Any] | None) -> tuple[Any, ...]:
+        if params and self._every is not None:
+            # The usual call gives every parameter: all read at once, then converted.
+            try:
+                found = self._every(params)
+            except KeyError:
+                pass
+            else:
+                every = [found] if len(self._keys) == 1 else list(found)
+                for index, convert in self._converted:
+                    every[index] = convert(every[index])
+                return tuple(every)
         given = params or {}
         values = []
         for key, fixed, process in self._params:

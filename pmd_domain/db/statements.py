@@ -26,7 +26,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Executable, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 
 from pmd_domain.db.prepared import prepared
@@ -55,13 +54,15 @@ def adopt(session: AsyncSession, model: type[T], row: Any) -> T:
     held = sync.identity_map.get(key)
     if held is not None:
         return held
-    # As the ORM's own loading does: a new instance whose attributes are filled in
-    # directly (no attribute events), then marked as loaded from ``key``'s row, so a
+    # As the ORM's own loading does (``loading._instance``): a new instance whose
+    # attributes are filled in directly (no attribute events), given ``key``'s identity
+    # and put in the session's identity map, persistent with nothing changed, so a
     # flush has nothing to write until the step changes something.
     instance = mapper.class_manager.new_instance()
-    instance_state(instance).dict.update(
-        {a.key: values[a.columns[0].key] for a in mapper.column_attrs}
-    )
-    make_transient_to_detached(instance)
-    sync.add(instance)
+    state = instance_state(instance)
+    state.dict.update({a.key: values[a.columns[0].key] for a in mapper.column_attrs})
+    state.key = key
+    state.identity_token = key[2]
+    state.session_id = sync.hash_key
+    sync.identity_map._add_unpresent(state, key)
     return instance

@@ -11,10 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from hypothesis import assume, given
+from hypothesis.strategies import datetimes, timezones
 from sqlalchemy import Connection, Table, bindparam, event, exc, insert, select, text, update
+from sqlalchemy.dialects import sqlite
 
 from pmd_domain.db import Database
-from pmd_domain.db.models import ConversationState, Participant, ProcessedUpdate
+from pmd_domain.db.models import ConversationState, Moment, Participant, ProcessedUpdate
 from pmd_domain.db.prepared import prepared
 from pmd_domain.db.statements import execute
 
@@ -195,3 +198,20 @@ async def test_the_step_s_kinds_of_statement_are_all_prepared(sqlite_db: Databas
         (_COUNT, {"channel": "c"}),
     ):
         assert prepared(statement, bind, params) is not None, statement
+
+
+@given(moment=datetimes(timezones=timezones()))
+def test_a_moment_is_stored_as_sqlalchemy_s_sqlite_datetime_writes_it(moment: datetime) -> None:
+    """The column type's own SQLite text is SQLAlchemy's ``DATETIME`` text of the UTC value."""
+    dialect = sqlite.dialect()
+    ours = Moment.dialect_impl(dialect).bind_processor(dialect)
+    theirs = sqlite.DATETIME().bind_processor(dialect)
+    assume(moment.tzinfo is not None and moment.utcoffset() is not None)
+    try:
+        in_utc = moment.astimezone(UTC)
+    except OverflowError:  # beyond year 1 or 9999 once in UTC
+        return
+    assert ours(moment) == theirs(in_utc)
+    assert ours(None) is None
+    with pytest.raises(ValueError):
+        ours(moment.replace(tzinfo=None))
