@@ -550,7 +550,7 @@ async def _lease(session: AsyncSession, *, campaign: Campaign, owner: str, now: 
             ),
         )
         .values(
-            status=DeliveryStatus.SENDING,
+            status=CampaignStatus.SENDING,
             lock_owner=owner,
             lock_until=now + LEASE,
             started_at=func.coalesce(Campaign.started_at, now),
