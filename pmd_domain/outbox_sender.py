@@ -174,13 +174,17 @@ class OutboxSender:
         return len(self._chats)
 
     # ------------------------------------------------------------------ delivering
-    async def deliver(self, outgoing: Outgoing) -> None:
-        """Deliver a committed step's replies now; what cannot go out is tried again later."""
+    async def deliver(self, outgoing: Outgoing) -> bool:
+        """Deliver a committed step's replies now; what cannot go out is tried again later.
+
+        Whether every reply went out now (``False``: held for another try, queued behind
+        the chat's earlier replies, refused or given up).
+        """
         chat = outgoing.external_id
         if chat in self._chats:
             self._chats[chat].append(outgoing)  # behind the chat's earlier replies
             self._note(outgoing.id)
-            return
+            return False
         self._note(outgoing.id)
         try:
             result = await self._attempt(outgoing)
@@ -189,9 +193,10 @@ class OutboxSender:
             raise
         if result.kind == "later":
             self._hold(_advanced(outgoing, result), wait=_wait(result, BACKOFF_FIRST), why=result)
-            return
+            return False
         await self._finish([outgoing], result)
         self._forget(outgoing.id)
+        return result.kind == "done" and result.refused is None
 
     async def _attempt(self, outgoing: Outgoing) -> _Try:
         refused = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -112,7 +113,8 @@ class WhatsAppChannel:
             language: render.Chrome.of(catalogs, language) for language in catalogs.messages
         }
         self._languages: OrderedDict[str, str] = OrderedDict()  # external id -> language
-        self.sender = OutboxSender(database, WhatsAppTransport(self), metrics=metrics)
+        self.metrics = metrics or Metrics()
+        self.sender = OutboxSender(database, WhatsAppTransport(self), metrics=self.metrics)
         self.turns = ChatTurns()
         self._numbers: OrderedDict[str, str] = OrderedDict()  # external id -> WhatsApp id
         # When this process last stored each chat's inbound time (the window's start).
@@ -135,7 +137,12 @@ class WhatsAppChannel:
 
     # ------------------------------------------------------------------ inbound
     async def handle(self, incoming: Incoming) -> Outcome:
-        """Run one citizen message in its chat's turn; its replies are sent after the commit."""
+        """Run one citizen message in its chat's turn; its replies are sent after the commit.
+
+        Counted for ``/metrics`` as the other channels' steps: ``ok`` (timed, message in
+        to replies out), ``reply_failed`` (stored, the replies not out yet) or ``error``.
+        """
+        started = time.perf_counter()
         chat = self.external_id(incoming.wa_id)
         self._remember(chat, incoming.wa_id)
         noted = self._seen.get(chat)
@@ -162,6 +169,7 @@ class WhatsAppChannel:
                 # The database kept failing for the whole patience, or a fault in the
                 # code: logged without a word of the message, the citizen told kindly.
                 self.failures.failure(log, "whatsapp step failed", error)
+                self.metrics.observe_step(CHANNEL, 0.0, "error")
                 await self._apologise(incoming.wa_id)
                 return Outcome(replies=())
             when = self._noting.pop(chat, None)
@@ -171,8 +179,10 @@ class WhatsAppChannel:
                     self._seen.popitem(last=False)
             if outcome.language is not None:
                 self._keep(self._languages, chat, outcome.language)
-            if outcome.outgoing is not None:
-                await self.sender.deliver(outcome.outgoing)
+            delivered = outcome.outgoing is None or await self.sender.deliver(outcome.outgoing)
+        self.metrics.observe_step(
+            CHANNEL, time.perf_counter() - started, "ok" if delivered else "reply_failed"
+        )
         return outcome
 
     async def _apologise(self, wa_id: str) -> None:
