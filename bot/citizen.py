@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import Any, Protocol
@@ -13,7 +12,7 @@ from telegram.ext import CallbackContext
 
 from bot.context import commits_of, sender_of, services_of
 from bot.inbound import step_patience
-from bot.render import answer_query
+from bot.render import answer_query, deliver_stored
 from bot.updates import CHANNEL, Incoming, to_inbound
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation.types import Inbound, Outcome, Outgoing
@@ -81,18 +80,12 @@ class CitizenHandler:
                     "replies": len(outcome.replies),
                 },
             )
-        answering = None
-        if query is not None:
-            # The answer and the reply travel side by side: one round trip less per press.
-            notice = next((r.notice for r in outcome.replies if r.notice), None)
-            answering = asyncio.create_task(answer_query(query, notice))
-        outgoing = _outgoing(incoming, outcome)
-        try:
-            if outgoing is not None:
-                await sender_of(context.application).deliver(outgoing)
-        finally:
-            if answering is not None:
-                await answering
+        await deliver_stored(
+            sender_of(context.application),
+            _outgoing(incoming, outcome),
+            query=query,
+            replies=outcome.replies,
+        )
 
 
 def _outgoing(incoming: Incoming, outcome: Outcome) -> Outgoing | None:

@@ -28,7 +28,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.updates import CHANNEL
 from pmd_domain.conversation.types import MAX_TEXT_CHARS, Button, Outgoing, Reply, split_text
-from pmd_domain.outbox_sender import Refused, TryLater, Unreachable
+from pmd_domain.outbox_sender import OutboxSender, Refused, TryLater, Unreachable
 
 log = logging.getLogger("pmd.bot")
 
@@ -104,6 +104,30 @@ class TelegramTransport:
             raise TryLater(type(exc).__name__) from None
 
 
+async def deliver_stored(
+    sender: OutboxSender,
+    outgoing: Outgoing | None,
+    *,
+    query: CallbackQuery | None = None,
+    replies: Sequence[Reply] = (),
+) -> None:
+    """Deliver a committed step's stored replies; answer ``query`` (always) meanwhile.
+
+    The answer carries the first notice of ``replies`` (those of the step); the
+    answer and the replies travel side by side: one round trip less per press.
+    """
+    answering = None
+    if query is not None:
+        notice = next((r.notice for r in replies if r.notice), None)
+        answering = asyncio.create_task(answer_query(query, notice))
+    try:
+        if outgoing is not None:
+            await sender.deliver(outgoing)
+    finally:
+        if answering is not None:
+            await answering
+
+
 async def render(
     bot: Bot,
     chat_id: int,
@@ -111,7 +135,7 @@ async def render(
     *,
     query: CallbackQuery | None = None,
 ) -> None:
-    """Send ``replies`` now, outside the outbox (staff answers); answer ``query`` (always).
+    """Send ``replies`` now, outside the outbox (staff commands, a preview); answer ``query``.
 
     A 429 is waited out once (up to 30 s); other failures are logged.
     """

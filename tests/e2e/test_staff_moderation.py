@@ -352,3 +352,32 @@ async def test_a_staff_button_of_an_earlier_screen_is_answered_like_a_citizen_s(
     found = await stored(database, waiting.id)
     assert (found.status, found.moderation_reason) == ("rejected", "No es un asunto del municipio.")
     await database.dispose()
+
+
+async def test_a_staff_step_whose_answer_telegram_fails_to_take_is_answered_once_it_can(
+    botapi: BotApiServer, sqlite_url: str, consultation: Consultation
+) -> None:
+    botapi.add_user(ANA)
+    database = Database(sqlite_url)
+    [waiting, following] = await waiting_proposals(
+        database,
+        consultation,
+        [
+            (ANA, "es", "Falta agua en la colonia Centro tres días por semana."),
+            (ANA, "es", "Los baches de la avenida Juárez dañan los coches."),
+        ],
+    )
+    try:
+        async with polling_bot(botapi, database, consultation, **ADMINS):
+            chat = botapi.chat(ADMIN)
+            [shown] = await chat.say("/moderar", **WAIT)
+            # The step commits (the proposal is published), but Telegram's answer to the
+            # edit is a 502: the new screen is not lost, it comes with the next try.
+            botapi.fail("editMessageText", status=502, count=1)
+            [edited] = await chat.press("✅ Publicar", quiet=2.0, timeout=15.0)
+            assert edited.message_id == shown.message_id
+            assert f"{waiting.folio} publicada" in (edited.text or "")
+            assert following.folio is not None and following.folio in (edited.text or "")
+            assert (await stored(database, waiting.id)).status == "published"
+    finally:
+        await database.dispose()

@@ -153,6 +153,7 @@ class StaffOutcome:
     preview: broadcasts.Content | None = None  # shown after the first reply
     notified: bool = False
     queued: bool = False
+    duplicate: bool = False  # the update was handled before: nothing new was done
 
 
 class StaffConversation:
@@ -216,7 +217,8 @@ class StaffConversation:
 
         An input with an ``update_id`` is recorded as handled, as the citizen
         conversation records its own: the same update delivered again (its answer was
-        lost) is answered with nothing, here or there.
+        lost) is not handled again, here or there (``duplicate``: the channel sends
+        again what it stored of the first time, if that did not get through).
         """
         route = await self._route(session, user_id=user_id, inbound=inbound, now=now)
         if route is None:
@@ -224,7 +226,7 @@ class StaffConversation:
         if inbound.update_id is not None and not await engine.first_time(
             session, channel=self.channel, update_id=inbound.update_id, now=now
         ):
-            return StaffOutcome(replies=())
+            return StaffOutcome(replies=(), duplicate=True)
         current, draft = route
         ctx = StaffCtx(
             session=session,
