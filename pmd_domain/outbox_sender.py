@@ -355,7 +355,9 @@ class OutboxSender:
         ids, self._sent = self._sent, set()
         try:
             async with self.database.transaction() as session:
-                await outbox.mark_sent(session, ids=sorted(ids), now=self._clock())
+                await outbox.mark_sent(
+                    session, ids=sorted(ids), channel=self.channel, now=self._clock()
+                )
         except BaseException:
             self._sent |= ids
             raise

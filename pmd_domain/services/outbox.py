@@ -34,6 +34,9 @@ from pmd_domain.db.statements import execute
 from pmd_domain.statuses import OutboxStatus
 
 PUSHED_CHANNELS = frozenset({"telegram", "whatsapp"})
+# Channels that read a row's replies after delivery: the browser fetches them again,
+# WhatsApp matches a typed answer against the choices last sent.
+REREAD_CHANNELS = frozenset({"web", "whatsapp"})
 LEASE = timedelta(seconds=5)
 CLAIM = timedelta(seconds=30)
 KEPT = timedelta(days=2)
@@ -244,13 +247,23 @@ async def renew(session: AsyncSession, *, ids: Iterable[int], until: datetime) -
         )
 
 
-async def mark_sent(session: AsyncSession, *, ids: Iterable[int], now: datetime) -> None:
-    """The rows ``ids`` were delivered."""
+async def mark_sent(
+    session: AsyncSession, *, ids: Iterable[int], channel: str, now: datetime
+) -> None:
+    """The rows ``ids`` of ``channel`` were delivered.
+
+    Their words are kept only where something reads them again (``REREAD_CHANNELS``);
+    elsewhere no copy of what a chat was told (a preview quoting the citizen, a
+    moderation screen quoting a proposal, a certificate) stays behind once delivered.
+    """
+    values: dict[str, Any] = {"status": OutboxStatus.SENT, "sent_at": now, "lease_until": None}
+    if channel not in REREAD_CHANNELS:
+        values |= {"replies": [], "document": None}
     for chunk in _chunks(ids):
         await session.execute(
             update(_TABLE)
             .where(_TABLE.c.id.in_(chunk), _TABLE.c.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None)
+            .values(values)
         )
 
 

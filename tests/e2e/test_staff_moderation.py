@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
-from pmd_domain.db.models import Notification, Proposal, StaffDraft
+from pmd_domain.db.models import Notification, OutboxStep, Proposal, StaffDraft
 from pmd_domain.services import erasure, staff
 from tests.botapi import BotApiServer, press
 from tests.e2e.citizens import STEP, onboard_quickly
@@ -379,5 +381,19 @@ async def test_a_staff_step_whose_answer_telegram_fails_to_take_is_answered_once
             assert f"{waiting.folio} publicada" in (edited.text or "")
             assert following.folio is not None and following.folio in (edited.text or "")
             assert (await stored(database, waiting.id)).status == "published"
+            # Once delivered, no copy of the screen (which quotes the proposal) stays behind.
+            for _ in range(100):
+                async with database.reading() as session:
+                    rows = list(
+                        await session.scalars(
+                            select(OutboxStep).where(OutboxStep.external_id == str(ADMIN))
+                        )
+                    )
+                if rows and all(row.status == "sent" for row in rows):
+                    break
+                await asyncio.sleep(0.05)
+            assert rows and all(
+                (r.status, r.replies, r.document) == ("sent", [], None) for r in rows
+            )
     finally:
         await database.dispose()

@@ -82,7 +82,7 @@ async def test_a_repeated_update_resends_replies_unless_someone_is_on_them(
     assert (await chat.send(inbound)).outgoing is None
     # Delivered: nothing to send again, ever.
     async with db.transaction() as session:
-        await outbox.mark_sent(session, ids=[first.outgoing.id], now=utcnow())
+        await outbox.mark_sent(session, ids=[first.outgoing.id], channel="telegram", now=utcnow())
     chat.now = utcnow() + 10 * outbox.LEASE
     assert (await chat.send(inbound)).outgoing is None
 
@@ -172,7 +172,7 @@ async def test_old_rows_are_pruned_and_stale_ones_expire(db: Database, chat: Cha
     await chat.press("Acepto")
     first, second = await _rows(db)
     async with db.transaction() as session:
-        await outbox.mark_sent(session, ids=[first.id], now=utcnow())
+        await outbox.mark_sent(session, ids=[first.id], channel="telegram", now=utcnow())
     async with db.transaction() as session:
         assert await outbox.prune(session, now=utcnow()) == 0
     async with db.transaction() as session:
@@ -192,3 +192,21 @@ async def test_erasing_ones_data_erases_the_replies_kept_for_the_chat(
     # Only the confirmation of the erasure is left, to be delivered.
     [row] = await _rows(db)
     assert [r.text for r in outbox.decode(row)] == [erased]
+
+
+@pytest.mark.parametrize("channel", ["telegram", "whatsapp"])
+async def test_a_delivered_reply_keeps_its_words_only_where_they_are_read_again(
+    db: Database, consultation: Consultation, channel: str
+) -> None:
+    chat = Chat(db, new_conversation(consultation), channel=channel, external_id="chat-1")
+    await chat.start()
+    [row] = await _rows(db)
+    assert row.replies  # pending: the words wait to go out
+    async with db.transaction() as session:
+        await outbox.mark_sent(session, ids=[row.id], channel=channel, now=utcnow())
+    [row] = await _rows(db)
+    assert row.status == "sent"
+    if channel == "whatsapp":  # a typed "1" is matched against the choices last sent
+        assert outbox.decode(row) == chat.last
+    else:  # nothing reads them again: no copy of what a chat was told stays behind
+        assert (row.replies, row.document) == ([], None)
