@@ -81,10 +81,7 @@ class CitizenHandler:
                 },
             )
         await deliver_stored(
-            sender_of(context.application),
-            _outgoing(incoming, outcome),
-            query=query,
-            replies=outcome.replies,
+            sender_of(context.application), _outgoing(incoming, outcome), query=query
         )
 
 

@@ -105,19 +105,16 @@ class TelegramTransport:
 
 
 async def deliver_stored(
-    sender: OutboxSender,
-    outgoing: Outgoing | None,
-    *,
-    query: CallbackQuery | None = None,
-    replies: Sequence[Reply] = (),
+    sender: OutboxSender, outgoing: Outgoing | None, *, query: CallbackQuery | None = None
 ) -> None:
     """Deliver a committed step's stored replies; answer ``query`` (always) meanwhile.
 
-    The answer carries the first notice of ``replies`` (those of the step); the
-    answer and the replies travel side by side: one round trip less per press.
+    The answer carries the replies' first notice; the answer and the replies travel
+    side by side: one round trip less per press.
     """
     answering = None
     if query is not None:
+        replies = outgoing.replies if outgoing is not None else ()
         notice = next((r.notice for r in replies if r.notice), None)
         answering = asyncio.create_task(answer_query(query, notice))
     try:

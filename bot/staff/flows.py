@@ -150,9 +150,7 @@ async def deliver(
         await send_campaign(context.bot, campaign, chat.id)
         await render(context.bot, chat.id, replies[1:])
     else:
-        replies = outgoing.replies if outgoing is not None else replies
-        sender = sender_of(context.application)
-        await deliver_stored(sender, outgoing, query=query, replies=replies)
+        await deliver_stored(sender_of(context.application), outgoing, query=query)
     if outcome.notified:
         wake_notifications(context)
     worker = broadcast_worker(context.application)
