@@ -2,7 +2,9 @@
 
 Usage: ``python -m bench [NAME ...]`` (``make bench`` runs them all). Each module
 ``bench/bench_<name>.py`` exposes ``run() -> str`` returning a Markdown section with
-its figures; sections of benchmarks not run this time are kept from the previous file.
+its figures; sections of benchmarks not run this time are kept from the previous file,
+and so is everything after the ``<!-- history -->`` line at its end (earlier runs and
+their reading, written by hand), word for word.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "benchmarks.md"
 MARK = re.compile(r"^<!-- bench:(\w+) -->$", re.M)
+HISTORY = "<!-- history -->"
 
 
 def available() -> list[str]:
@@ -26,11 +29,22 @@ def available() -> list[str]:
     return sorted(p.stem.removeprefix("bench_") for p in Path(__file__).parent.glob("bench_*.py"))
 
 
+def _previous() -> tuple[str, str]:
+    """The current ``docs/benchmarks.md``: its runs' part and its hand-written part."""
+    if not OUTPUT.exists():
+        return "", ""
+    runs, _, kept = OUTPUT.read_text("utf-8").partition(f"\n{HISTORY}\n")
+    return runs, kept.strip()
+
+
+def kept_part() -> str:
+    """What follows ``HISTORY`` in the current file (empty when nothing does)."""
+    return _previous()[1]
+
+
 def previous_sections() -> dict[str, str]:
     """The sections of the current ``docs/benchmarks.md``, by benchmark name."""
-    if not OUTPUT.exists():
-        return {}
-    text = OUTPUT.read_text("utf-8")
+    text = _previous()[0]
     marks = list(MARK.finditer(text))
     sections = {}
     for index, mark in enumerate(marks):
@@ -56,6 +70,13 @@ def main(argv: list[str]) -> int:
         took = time.perf_counter() - started
         sections[name] = f"{section.strip()}\n\n_Measured {stamp}, {took:.0f} s._"
         print(section, flush=True)
+    OUTPUT.write_text(render(sections, kept_part()), "utf-8")
+    print(f"Wrote {OUTPUT.relative_to(ROOT)}")
+    return 0
+
+
+def render(sections: dict[str, str], kept: str) -> str:
+    """The whole file: the header, the sections by name, then the hand-written part."""
     header = (
         "# Benchmarks\n\n"
         "Written by `make bench` (`python -m bench`). Every figure compares the product "
@@ -65,9 +86,8 @@ def main(argv: list[str]) -> int:
         f"{os.cpu_count()} CPUs.\n"
     )
     body = "\n\n".join(f"<!-- bench:{name} -->\n{sections[name]}" for name in sorted(sections))
-    OUTPUT.write_text(f"{header}\n{body}\n", "utf-8")
-    print(f"Wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    tail = f"\n{HISTORY}\n{kept}\n" if kept else ""
+    return f"{header}\n{body}\n{tail}"
 
 
 if __name__ == "__main__":
