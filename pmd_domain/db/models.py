@@ -155,6 +155,8 @@ class ProcessedUpdate(Base):
     """An inbound update already handled: a retried or duplicated update is ignored."""
 
     __tablename__ = "processed_updates"
+    # SQLite: the rows live in the key's B-tree (one page written a step, not two).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     update_id: Mapped[str] = mapped_column(String(64), primary_key=True)
