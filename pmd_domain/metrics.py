@@ -93,14 +93,24 @@ class Metrics:
             registry=r,
         )
         self._sent_at: deque[float] = deque()
+        # The labelled children of the per-step metrics, looked up once (``labels`` costs
+        # about as much as the count itself).
+        self._step_counts: dict[tuple[str, str], Any] = {}
+        self._step_times: dict[str, Any] = {}
         self._watched: list[tuple[Engine, str, Callable[..., None]]] = []
 
     # ------------------------------------------------------------------ hooks
     def observe_step(self, channel: str, seconds: float, outcome: str = "ok") -> None:
         """One conversation step; only successful ones go into the latency histogram."""
-        self.steps.labels(channel, outcome).inc()
+        counted = self._step_counts.get((channel, outcome))
+        if counted is None:
+            counted = self._step_counts[(channel, outcome)] = self.steps.labels(channel, outcome)
+        counted.inc()
         if outcome == "ok":
-            self.step_seconds.labels(channel).observe(seconds)
+            timed = self._step_times.get(channel)
+            if timed is None:
+                timed = self._step_times[channel] = self.step_seconds.labels(channel)
+            timed.observe(seconds)
 
     def reply_failed(self, channel: str, reason: str) -> None:
         """A reply that did not reach the citizen."""

@@ -117,6 +117,7 @@ class WhatsAppChannel:
         self.sender = OutboxSender(database, WhatsAppTransport(self), metrics=self.metrics)
         self.turns = ChatTurns()
         self._numbers: OrderedDict[str, str] = OrderedDict()  # external id -> WhatsApp id
+        self._chats: OrderedDict[str, str] = OrderedDict()  # WhatsApp id -> external id
         # When this process last stored each chat's inbound time (the window's start).
         self._seen: OrderedDict[str, datetime] = OrderedDict()
         self._noting: dict[str, datetime] = {}  # written by a step not yet committed
@@ -124,7 +125,11 @@ class WhatsAppChannel:
 
     def external_id(self, wa_id: str) -> str:
         """What the database knows the chat by: a keyed hash of its WhatsApp id."""
-        return keyed_hash(self.settings.secret_key, HASH_PURPOSE, wa_id)
+        chat = self._chats.get(wa_id)
+        if chat is None:
+            chat = keyed_hash(self.settings.secret_key, HASH_PURPOSE, wa_id)
+            self._keep(self._chats, wa_id, chat)
+        return chat
 
     async def start(self) -> None:
         """Start the outbox sender (replies left behind by a process that died, batches)."""
