@@ -8,9 +8,10 @@
 - ``POST /whatsapp/webhook`` takes a delivery: its ``X-Hub-Signature-256`` must be the
   HMAC-SHA256 of the raw body with ``WHATSAPP_APP_SECRET`` (else 403, nothing read);
   every message is handled in its chat's turn (different chats side by side), and the
-  answer is 200 once every step committed and its replies went out; while the
-  database fails the request waits up to ``WEBHOOK_HOLD_SECONDS`` and is answered 503,
-  so Meta delivers it again (a message id already handled is not handled twice).
+  answer is 200 once every step committed and its replies went out. The handling runs
+  in the request itself; while the database fails the request waits up to
+  ``WEBHOOK_HOLD_SECONDS`` and is answered 503 as the handling goes on, so Meta
+  delivers it again (a message id already handled is not handled twice).
 
 The channel uses the browser chat's conversation engine (one engine for every
 channel). Campaign messages to WhatsApp citizens go through the process's campaign
@@ -23,13 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
 from bot.broadcast import BroadcastWorker, worker_for
+from pmd_domain import jsoncodec
 from pmd_domain.aio import raise_if_cancelled
 from pmd_domain.campaign_transport import CampaignTransport
 from pmd_domain.notification_sender import Notifier
@@ -48,8 +49,6 @@ MAX_CHALLENGE_CHARS = 256
 
 WHATSAPP = web.AppKey("whatsapp_channel", WhatsAppChannel)
 NOTIFIER = web.AppKey("whatsapp_notifier", Notifier)
-# Deliveries still being handled after their request was answered (stopped on shutdown).
-WORK: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("whatsapp_work")
 
 
 def setup(app: web.Application) -> None:
@@ -59,7 +58,6 @@ def setup(app: web.Application) -> None:
         return
     app.router.add_get(WEBHOOK_PATH, verify, name="whatsapp_verify")
     app.router.add_post(WEBHOOK_PATH, receive, name="whatsapp_webhook")
-    app[WORK] = set()
     app.cleanup_ctx.append(_channel_ctx)
 
 
@@ -91,10 +89,6 @@ async def _channel_ctx(app: web.Application) -> AsyncIterator[None]:
     if worker is not None:
         await worker.stop()
     await outcomes.stop()
-    work = [*app[WORK]]
-    for task in work:
-        task.cancel()
-    await asyncio.gather(*work, return_exceptions=True)
     await channel.stop()
 
 
@@ -128,23 +122,56 @@ async def receive(request: web.Request) -> web.Response:
     if channel is None:
         raise web.HTTPServiceUnavailable()  # starting: Meta delivers it again
     try:
-        payload = json.loads(body)
+        payload = jsoncodec.loads(body)
         incoming = messages_of(payload, channel.phone_number_id)
         statuses = statuses_of(payload, channel.phone_number_id)
     except (ValueError, TypeError, AttributeError, KeyError):
         raise web.HTTPBadRequest() from None
     if not incoming and not statuses:
         return web.Response(text="ok")
-    task = asyncio.create_task(_handle_all(channel, incoming, statuses), name="whatsapp-delivery")
-    work = app[WORK]
-    work.add(task)
-    task.add_done_callback(work.discard)
-    # ``wait`` never cancels the task: past the hold, or if this request is cancelled,
-    # the delivery goes on to its end.
-    done, _ = await asyncio.wait((task,), timeout=WEBHOOK_HOLD_SECONDS)
-    if not done:
-        return web.Response(status=503, text="retry later")
-    return web.Response(text="ok")
+    # Handled right here, in the request's own task: the usual delivery is one message,
+    # done in a few milliseconds. While the database falters a step waits for it (up
+    # to its patience, longer than Meta waits for an answer), and past the hold Meta
+    # is answered 503 as the handling goes on, so that it delivers the message again.
+    hold = _Hold(request)
+    try:
+        await _handle_all(channel, incoming, statuses)
+    finally:
+        hold.end()
+    return await hold.answer(web.Response(text="ok"))
+
+
+class _Hold:
+    """Answers a delivery 503 once it has taken ``WEBHOOK_HOLD_SECONDS``, handled or not.
+
+    The answer is written by a task of its own while the request's handler still
+    works; the handler then returns that same response, already sent.
+    """
+
+    def __init__(self, request: web.Request):
+        self.request = request
+        self.busy: web.Response | None = None
+        self._sending: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(WEBHOOK_HOLD_SECONDS, self._passed)
+
+    def _passed(self) -> None:
+        self.busy = web.Response(status=503, text="retry later")
+        self._sending = asyncio.create_task(self._send(self.busy), name="whatsapp-hold")
+
+    async def _send(self, response: web.Response) -> None:
+        with contextlib.suppress(ConnectionError):  # Meta hung up: it delivers again anyway
+            await response.prepare(self.request)
+            await response.write_eof()
+
+    def end(self) -> None:
+        self._timer.cancel()
+
+    async def answer(self, done: web.Response) -> web.Response:
+        """``done`` if the hold has not passed; else the 503 already sent."""
+        if self._sending is None or self.busy is None:
+            return done
+        await self._sending
+        return self.busy
 
 
 async def _handle_all(

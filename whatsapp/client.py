@@ -12,7 +12,9 @@ import logging
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
+from pmd_domain import jsoncodec
 from pmd_domain.settings import Settings
 
 log = logging.getLogger("pmd.whatsapp")
@@ -61,7 +63,9 @@ class GraphClient:
     def __init__(self, settings: Settings):
         assert settings.whatsapp_phone_number_id and settings.whatsapp_access_token
         self.base = f"{settings.whatsapp_api_url}/{settings.whatsapp_phone_number_id}"
+        self._urls: dict[str, URL] = {}  # parsed once: aiohttp parses a text one per call
         self._headers = {"Authorization": f"Bearer {settings.whatsapp_access_token}"}
+        self._json = {"Content-Type": "application/json"}
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:
@@ -82,7 +86,9 @@ class GraphClient:
     async def send(self, to: str, message: dict[str, Any]) -> str:
         """Send ``message`` (a body without the envelope) to ``to``; the message id."""
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
-        answer = await self._call("messages", json={**body, **message})
+        # Encoded here, sent as bytes: aiohttp's ``json=`` builds a payload object per call.
+        data = jsoncodec.dumpb({**body, **message})
+        answer = await self._call("messages", data=data, headers=self._json)
         messages = answer.get("messages") or [{}]
         return str(messages[0].get("id", ""))
 
@@ -97,10 +103,14 @@ class GraphClient:
 
     async def _call(self, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            async with self._http().post(f"{self.base}/{path}", **kwargs) as response:
+            url = self._urls.get(path)
+            if url is None:
+                url = self._urls[path] = URL(f"{self.base}/{path}")
+            async with self._http().post(url, **kwargs) as response:
+                raw = await response.read()
                 try:
-                    answer = await response.json(content_type=None)
-                except ValueError:
+                    answer = jsoncodec.loads(raw) if raw else None
+                except ValueError:  # not JSON, or not UTF-8
                     answer = None
                 if response.status >= 400 or not isinstance(answer, dict) or "error" in answer:
                     raise _error(response.status, answer)

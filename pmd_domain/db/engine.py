@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from pmd_domain import jsoncodec
 from pmd_domain.db.faults import describe, is_transient
 from pmd_domain.db.sqlite_writer import (
     BEGIN_WRITE,
@@ -130,7 +131,10 @@ def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
     """An aiosqlite engine: reads (``BEGIN``) and bulk writes (``BEGIN IMMEDIATE``)."""
     _prepare_sqlite_file(url)
     engine = create_async_engine(
-        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        hide_parameters=True,
+        **jsoncodec.ENGINE_OPTIONS,
     )
     _sqlite_pragmas(engine.sync_engine, begin=begin)
     return engine
@@ -176,6 +180,7 @@ class Database:
                 pool_timeout=POOL_TIMEOUT_SECONDS,
                 hide_parameters=True,
                 connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+                **jsoncodec.ENGINE_OPTIONS,
             )
             self.read_engine = self.engine
         # SQLite has one writer at a time: writers of this process queue here instead of

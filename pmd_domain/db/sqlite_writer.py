@@ -40,6 +40,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine
 
+from pmd_domain import jsoncodec
+
 BEGIN_WRITE = "BEGIN IMMEDIATE"
 # SQLite's own default checkpoints every 1,000 pages; a step writes a handful.
 CHECKPOINT_EVERY = 200
@@ -85,6 +87,7 @@ def writer_engine(path: str, *, hide_parameters: bool = True) -> Engine:
         pool_size=1,
         max_overflow=4,
         hide_parameters=hide_parameters,
+        **jsoncodec.ENGINE_OPTIONS,
     )
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import sqlite3
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import OutboxStep, Participant, ProcessedUpdate
@@ -123,6 +126,42 @@ async def test_a_restart_in_the_middle_of_a_proposal_continues_where_the_citizen
     # are read back from their sealed rows).
     async with serving(waapi, sqlite_url, consultation):
         await phone.run([(PROBLEM, "¿Qué propones?")])
+
+
+async def test_a_delivery_the_database_cannot_take_now_is_answered_503_and_handled_later(
+    waapi: WhatsAppCloudServer,
+    sqlite_url: str,
+    consultation: Consultation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("web.whatsapp.WEBHOOK_HOLD_SECONDS", 0.5)
+    loop = asyncio.get_running_loop()
+    phone = waapi.phone(NUMBER)
+    async with serving(waapi, sqlite_url, consultation) as app:
+        await phone.run([("Hola", "bienvenida")])
+        seen = len(phone.messages)
+        # Another process holds SQLite's write lock: the step has to wait for it.
+        blocker = sqlite3.connect(make_url(sqlite_url).database or "", isolation_level=None)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            asked = loop.time()
+            assert await phone.press("Acepto") == []
+            # Meta is not kept waiting: "come again", once the hold has passed.
+            assert phone.last_status == 503
+            assert 0.4 < loop.time() - asked < 5
+        finally:
+            blocker.rollback()
+            blocker.close()
+        # The step went on meanwhile: it commits once the lock is free, and its reply
+        # goes out without Meta's help.
+        arrived = await waapi.wait_for(NUMBER, seen + 1)
+        assert "Pregunta 1 de 4" in arrived[-1].text
+        # Meta delivers the message again: handled already, nothing twice.
+        assert await phone.again() == []
+        assert phone.last_status == 200
+        async with app[DATABASE].reading() as session:
+            steps = await session.scalar(select(func.count()).select_from(OutboxStep))
+        assert steps == 2
 
 
 async def test_hostile_deliveries_get_a_short_answer_never_a_500(
