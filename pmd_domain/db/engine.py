@@ -194,6 +194,7 @@ class Database:
         self.failures = RepeatedLog()
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer_connection: Connection | None = None  # kept between write transactions
+        self._kept_session: tuple[Connection, AsyncSession] | None = None
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
@@ -353,13 +354,22 @@ class Database:
         """A session on the writer's connection, inside the transaction already begun.
 
         It flushes into that transaction and rolls it back on failure; the commit is
-        the caller's (``join_transaction_mode="rollback_only"``).
+        the caller's (``join_transaction_mode="rollback_only"``). One session serves
+        every transaction of the connection: each ends by closing it, which leaves it
+        holding nothing, and its ``info`` is emptied here (building a new one was a
+        few per cent of a WhatsApp step).
         """
-        return AsyncSession(
+        kept = self._kept_session
+        if kept is not None and kept[0] is connection:
+            kept[1].info.clear()
+            return kept[1]
+        session = AsyncSession(
             LoopBind(connection),  # type: ignore[arg-type]
             expire_on_commit=False,
             join_transaction_mode="rollback_only",
         )
+        self._kept_session = (connection, session)
+        return session
 
     async def write(
         self,

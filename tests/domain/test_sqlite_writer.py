@@ -19,8 +19,10 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
 from pmd_domain.db.faults import describe, is_transient
+from pmd_domain.db.models import ProcessedUpdate
 from pmd_domain.db.sqlite_writer import CHECKPOINT_EVERY, CHECKPOINT_WAL_BYTES, wal_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,6 +191,29 @@ async def test_a_failed_statement_inside_the_transaction_rolls_it_back(
     async with database.transaction() as session:  # the connection is usable again
         await session.execute(text("INSERT INTO notes (body) VALUES ('kept')"))
     assert _rows_seen_by_another_connection(_path(database)) == 1
+
+
+async def test_each_write_transaction_starts_with_nothing_of_the_one_before(
+    database: Database,
+) -> None:
+    async with database.transaction() as session:
+        session.add(ProcessedUpdate(channel="web", update_id="kept", processed_at=utcnow()))
+        session.info["flag"] = True
+
+    async def failing() -> None:
+        async with database.transaction() as session:
+            session.add(ProcessedUpdate(channel="web", update_id="lost", processed_at=utcnow()))
+            session.info["flag"] = True
+            raise RuntimeError("the step failed")
+
+    with pytest.raises(RuntimeError):
+        await failing()
+    async with database.transaction() as session:
+        sync = session.sync_session
+        assert not session.info and not sync.new and not sync.dirty
+        assert len(sync.identity_map) == 0
+        assert await session.get(ProcessedUpdate, ("web", "lost")) is None
+        assert await session.get(ProcessedUpdate, ("web", "kept")) is not None
 
 
 async def test_the_log_is_copied_into_the_database_apart_every_so_many_writes(
