@@ -19,7 +19,7 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS
 
 def dumps(value: Any) -> str:
     """``value`` as JSON text (for the database's JSON columns)."""
-    return orjson.dumps(value, option=_OPTIONS).decode()
+    return dumpb(value).decode()
 
 
 def dumpb(value: Any) -> bytes:

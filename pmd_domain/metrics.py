@@ -95,22 +95,16 @@ class Metrics:
         self._sent_at: deque[float] = deque()
         # The labelled children of the per-step metrics, looked up once (``labels`` costs
         # about as much as the count itself).
-        self._step_counts: dict[tuple[str, str], Any] = {}
-        self._step_times: dict[str, Any] = {}
+        self._step_counts: dict[tuple[str, ...], Any] = {}
+        self._step_times: dict[tuple[str, ...], Any] = {}
         self._watched: list[tuple[Engine, str, Callable[..., None]]] = []
 
     # ------------------------------------------------------------------ hooks
     def observe_step(self, channel: str, seconds: float, outcome: str = "ok") -> None:
         """One conversation step; only successful ones go into the latency histogram."""
-        counted = self._step_counts.get((channel, outcome))
-        if counted is None:
-            counted = self._step_counts[(channel, outcome)] = self.steps.labels(channel, outcome)
-        counted.inc()
+        _child(self._step_counts, self.steps, channel, outcome).inc()
         if outcome == "ok":
-            timed = self._step_times.get(channel)
-            if timed is None:
-                timed = self._step_times[channel] = self.step_seconds.labels(channel)
-            timed.observe(seconds)
+            _child(self._step_times, self.step_seconds, channel).observe(seconds)
 
     def reply_failed(self, channel: str, reason: str) -> None:
         """A reply that did not reach the citizen."""
@@ -168,6 +162,14 @@ class Metrics:
         while self._sent_at and self._sent_at[0] < horizon:
             self._sent_at.popleft()
         return len(self._sent_at) / RATE_WINDOW_SECONDS
+
+
+def _child(kept: dict[tuple[str, ...], Any], metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once and then kept in ``kept``."""
+    child = kept.get(labels)
+    if child is None:
+        child = kept[labels] = metric.labels(*labels)
+    return child
 
 
 def _or_nan(value: float | None) -> float:

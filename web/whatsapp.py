@@ -168,9 +168,10 @@ class _Hold:
 
     async def answer(self, done: web.Response) -> web.Response:
         """``done`` if the hold has not passed; else the 503 already sent."""
-        if self._sending is None or self.busy is None:
+        if self._sending is None:
             return done
         await self._sending
+        assert self.busy is not None  # set with the task
         return self.busy
 
 

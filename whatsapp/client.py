@@ -63,7 +63,8 @@ class GraphClient:
     def __init__(self, settings: Settings):
         assert settings.whatsapp_phone_number_id and settings.whatsapp_access_token
         self.base = f"{settings.whatsapp_api_url}/{settings.whatsapp_phone_number_id}"
-        self._urls: dict[str, URL] = {}  # parsed once: aiohttp parses a text one per call
+        # Parsed once: aiohttp parses a URL given as text on every call.
+        self._urls = {path: URL(f"{self.base}/{path}") for path in ("messages", "media")}
         self._headers = {"Authorization": f"Bearer {settings.whatsapp_access_token}"}
         self._json = {"Content-Type": "application/json"}
         self._session: aiohttp.ClientSession | None = None
@@ -103,10 +104,7 @@ class GraphClient:
 
     async def _call(self, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            url = self._urls.get(path)
-            if url is None:
-                url = self._urls[path] = URL(f"{self.base}/{path}")
-            async with self._http().post(url, **kwargs) as response:
+            async with self._http().post(self._urls[path], **kwargs) as response:
                 raw = await response.read()
                 try:
                     answer = jsoncodec.loads(raw) if raw else None
