@@ -4,19 +4,50 @@ Each language has a folder ``pmd_domain/locales/<lang>/`` holding one or more
 ``.po`` files (one per area: ``chat.po``, ``certificates.po``, ``web.po`` ...);
 they are merged when loaded. A municipality adds a language (Hñähñu, Náhuatl, ...)
 by adding a folder with translated copies. Missing entries fall back to Spanish.
+
+Dates are written here too (``long_date``), with Babel's CLDR data: a day reads the
+same on a certificate, a code card, the dashboard and every page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError, negotiate_locale
+from babel.dates import format_date
 from babel.messages.pofile import read_po
+
+from pmd_domain.clock import as_aware
 
 DEFAULT_LANGUAGE = "es"
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
+# Babel's locale for a catalogue language's dates (Mexico's for Spanish); a language
+# without one of its own (a municipality's added language) writes them in Spanish.
+DATE_LOCALES = {"es": "es_MX", "en": "en_US"}
+
+
+def date_locale(language: str) -> str:
+    """The Babel locale whose calendar words write ``language``'s dates."""
+    return DATE_LOCALES.get(language, DATE_LOCALES[DEFAULT_LANGUAGE])
+
+
+def long_date(
+    value: date | datetime, *, zone: str | None = None, language: str = DEFAULT_LANGUAGE
+) -> str:
+    """``1 de diciembre de 2026`` (``December 1, 2026`` in English).
+
+    A moment is read on the calendar of ``zone`` (the exercise's time zone) first; a
+    plain date is written as it is.
+    """
+    day = value
+    if isinstance(value, datetime):
+        moment = as_aware(value)
+        day = (moment.astimezone(ZoneInfo(zone)) if zone else moment).date()
+    return format_date(day, format="long", locale=date_locale(language))
 
 
 class _Params(dict[str, object]):

@@ -15,7 +15,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from pmd_domain import tabular
-from pmd_domain.i18n import Catalogs
+from pmd_domain.i18n import Catalogs, long_date
 from pmd_domain.publication import HIDDEN
 from pmd_domain.services import open_catalog, open_data
 from web import charts, i18n
@@ -31,20 +31,6 @@ POLL_MS = web.AppKey("dashboard_poll_ms", int)
 API_MAX_AGE = 2
 LICENCE = open_catalog.LICENCE
 LICENCE_URL = open_catalog.LICENCE_URL
-MONTHS = [
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-]
 
 
 def setup(app: web.Application) -> None:
@@ -153,8 +139,8 @@ async def dashboard(request: web.Request) -> web.Response:
             "s": published.snapshot,
             "charts": published.charts,
             "poll_ms": request.app[POLL_MS],
-            "opens": _long_date(consultation.exercise.opens.astimezone(zone)),
-            "closes": _long_date(consultation.exercise.closes.astimezone(zone)),
+            "opens": long_date(consultation.exercise.opens, zone=consultation.exercise.timezone),
+            "closes": long_date(consultation.exercise.closes, zone=consultation.exercise.timezone),
             "census": consultation.census,
             "dimension_title": _titles(request.app[CATALOGS], published.snapshot),
             "slug": charts.slug,
@@ -333,10 +319,6 @@ def json_head(request: web.Request, key: str) -> bytes:
     return (text[:-1] + f', "{key}": [').encode()
 
 
-def _long_date(moment: datetime) -> str:
-    return f"{moment.day} de {MONTHS[moment.month - 1]} de {moment.year}"
-
-
 def _moment(request: web.Request, iso: str | None) -> str | None:
     """When the breakdowns were published, as the exercise's people read it."""
     if iso is None:
@@ -346,7 +328,7 @@ def _moment(request: web.Request, iso: str | None) -> str | None:
     return request.app[CATALOGS].text(
         "es",
         "dashboard.moment",
-        date=_long_date(local),
+        date=long_date(local),
         time=f"{local:%H:%M}",
         zone=exercise.municipality,
     )

@@ -7,7 +7,8 @@ Templates never hold Spanish literals of their own; they call
 - ``tn("key", count)``: the plural form for ``count`` (``key.one`` / ``key.other``,
   chosen by the language's CLDR rule through Babel), ``{n}`` being the count;
 - ``long_date(value)`` / ``short_date(value)``: a date or datetime written the way
-  the language writes it (``1 de diciembre de 2026`` in es_MX), via Babel.
+  the language writes it (``1 de diciembre de 2026`` in es_MX), via Babel
+  (``pmd_domain.i18n.long_date``, as on the certificates).
 
 Pages are in Spanish (``lang`` is ``es`` unless the handler passes another in its
 context): a page is only offered in a language once its whole text is in that
@@ -27,11 +28,10 @@ from aiohttp import web
 from babel.dates import format_date
 from markupsafe import Markup, escape
 
-from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
+from pmd_domain import i18n
+from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs, date_locale
 from web.keys import CATALOGS
 
-# Babel's locale for a catalogue language (the dates of Mexico for Spanish).
-LOCALES = {"es": "es_MX", "en": "en_US"}
 _LANG = web.RequestKey("pmd_lang", str)
 
 
@@ -83,10 +83,10 @@ def setup(app: web.Application, env: jinja2.Environment) -> None:
 
     @jinja2.pass_context
     def long_date(context: Mapping[str, Any], value: date | datetime) -> str:
-        return format_date(value, format="long", locale=LOCALES.get(_lang(context), "es_MX"))
+        return i18n.long_date(value, language=_lang(context))
 
     @jinja2.pass_context
     def short_date(context: Mapping[str, Any], value: date | datetime) -> str:
-        return format_date(value, format="short", locale=LOCALES.get(_lang(context), "es_MX"))
+        return format_date(value, format="short", locale=date_locale(_lang(context)))
 
     env.globals.update(t=t, tn=tn, long_date=long_date, short_date=short_date)

@@ -23,10 +23,10 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from pmd_domain import tabular
-from pmd_domain.certificates.dates import long_date
 from pmd_domain.certificates.results_pdf import render_results_pdf
 from pmd_domain.clock import utcnow
 from pmd_domain.errors import NotFound
+from pmd_domain.i18n import long_date
 from pmd_domain.services import public_proposals, results
 from pmd_domain.services.proposals import OUTCOMES
 from pmd_domain.services.public_proposals import Query

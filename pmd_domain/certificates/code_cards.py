@@ -16,10 +16,9 @@ from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from pmd_domain.certificates.dates import long_date
 from pmd_domain.certificates.pdf import ACCENT, INK, MUTED, registered_fonts
 from pmd_domain.consultation import Consultation
-from pmd_domain.i18n import Catalogs
+from pmd_domain.i18n import Catalogs, long_date
 
 COLUMNS, ROWS = 2, 5
 MARGIN = 12 * mm

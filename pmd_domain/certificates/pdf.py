@@ -30,11 +30,10 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
-from pmd_domain.certificates.dates import long_date
 from pmd_domain.clock import as_aware
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Certificate
-from pmd_domain.i18n import Catalogs
+from pmd_domain.i18n import Catalogs, long_date
 from pmd_domain.services.certificates import short_code, topic_names
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")

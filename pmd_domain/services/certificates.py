@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmd_domain.certificates.dates import long_date
 from pmd_domain.clock import as_aware
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Certificate, Participant, Proposal
@@ -34,6 +33,7 @@ from pmd_domain.errors import (
     TextNotReadable,
     TextTooLong,
 )
+from pmd_domain.i18n import long_date
 from pmd_domain.services import audit, cache_versions, public_proposals, staff
 from pmd_domain.services.texts import clean_text, require_name
 from pmd_domain.statuses import ProposalStatus

@@ -38,3 +38,17 @@ def test_a_key_given_twice_in_the_catalogues_is_refused(tmp_path) -> None:  # ty
         (folder / name).write_text(f'msgid "verify.folio"\nmsgstr "{text}"\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"verify\.folio.*a\.po.*b\.po"):
         Catalogs.load(tmp_path)
+
+
+def test_long_dates_are_written_one_way_everywhere() -> None:
+    # The certificates, the code cards, the dashboard and the pages write a day the
+    # same way: on the exercise's calendar, as the language writes it.
+    from datetime import UTC, date, datetime
+
+    from pmd_domain.i18n import long_date
+
+    late = datetime(2026, 12, 2, 5, 30, tzinfo=UTC)  # still 1 December in Pachuca
+    assert long_date(late, zone="America/Mexico_City") == "1 de diciembre de 2026"
+    assert long_date(late, zone="UTC") == "2 de diciembre de 2026"
+    assert long_date(late, zone="America/Mexico_City", language="en") == "December 1, 2026"
+    assert long_date(date(2027, 1, 9), language="nah") == "9 de enero de 2027"  # Spanish

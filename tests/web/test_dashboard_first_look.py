@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
 
 import pytest
 import zxingcpp
@@ -51,6 +52,23 @@ async def test_the_dashboard_calls_to_take_part_with_the_bots_qr(client: TestCli
     assert " UTC" not in page and "(hora de Pachuca de Soto, Hidalgo)" in page
     assert 'data-supports-one="{total} apoyo"' in page
     assert "<details><summary>Ver la tabla</summary>" in page
+
+
+MONTHS = "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
+
+
+async def test_the_dashboard_dates_the_exercise_on_its_own_calendar(
+    client: TestClient, consultation: Consultation
+) -> None:
+    page = await (await client.get("/")).text()
+    zone = ZoneInfo(consultation.exercise.timezone)
+    opens, closes = (
+        moment.astimezone(zone).date()
+        for moment in (consultation.exercise.opens, consultation.exercise.closes)
+    )
+    months = MONTHS.split()
+    written = [f"{d.day} de {months[d.month - 1]} de {d.year}" for d in (opens, closes)]
+    assert f"Del {written[0]} al {written[1]}." in page
 
 
 async def test_no_qr_without_the_bots_username(sqlite_url: str, consultation: Consultation) -> None:
