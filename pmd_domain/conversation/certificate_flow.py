@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.certificates.document import certificate_document
 from pmd_domain.consultation import Consultation
+from pmd_domain.conversation.choices import MenuChoice
 from pmd_domain.conversation.types import Document, Reply
 from pmd_domain.conversation.ui import Ctx, Replies, attempt, draw, rows, screen, show
 from pmd_domain.db.models import Certificate, Participant
@@ -81,8 +82,6 @@ async def _issued_name(ctx: Ctx) -> str | None:
 async def begin(ctx: Ctx) -> Replies:
     """Ask for the name, or explain that a certificate needs a proposal first."""
     if not await _eligible(ctx):
-        from pmd_domain.conversation.menu import MenuChoice
-
         ctx.go("menu")  # the buttons are the menu's
         buttons = [
             ctx.button(ctx.t("menu.propose"), MenuChoice.PROPOSE),

@@ -100,9 +100,7 @@ async def _store(ctx: Ctx, question: Question, answer: str | None) -> Replies:
 async def _next(ctx: Ctx) -> Replies:
     found = _current(ctx)
     if ctx.data.get("fix") or found is None:
-        from pmd_domain.conversation import mydata
-
-        return await mydata.enter(ctx, before=ctx.t("mydata.corrected"))
+        return await show(ctx, "mydata", before=ctx.t("mydata.corrected"))
     index, _ = found
     questions = ctx.consultation.demographics
     if index + 1 < len(questions):

@@ -6,27 +6,12 @@ Browser participants also get ``y`` (type a verification code); Telegram partici
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pmd_domain.conversation import certificate_flow, mine, mydata, proposal, verify, voting
+from pmd_domain.conversation.choices import MenuChoice
 from pmd_domain.conversation.types import Reply
 from pmd_domain.conversation.ui import Ctx, Replies, draw, rows, screen, show
 
 STATE = "menu"
-
-
-class MenuChoice(StrEnum):
-    """The buttons of the main menu."""
-
-    PROPOSE = "p"
-    VOTE = "v"
-    MINE = "m"
-    CERTIFICATE = "c"
-    MY_DATA = "d"
-    HELP = "h"
-    HAVE_CODE = "y"  # browser participants: type a verification code
-    BROWSER_CODE = "b"  # Telegram participants: a code to link a browser
-    MENU = "menu"  # the menu again (drawn by certificate_flow.begin)
 
 
 async def prompt(ctx: Ctx) -> Replies:

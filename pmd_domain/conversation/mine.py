@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from pmd_domain.conversation import certificate_flow
 from pmd_domain.conversation.types import Reply
 from pmd_domain.conversation.ui import Ctx, Replies, clip, rows, screen, show
 from pmd_domain.db.models import Proposal
@@ -69,8 +70,6 @@ async def prompt(ctx: Ctx) -> Replies:
 async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
     """To the certificate or the menu."""
     if action == MineChoice.CERTIFICATE:
-        from pmd_domain.conversation import certificate_flow
-
         return await certificate_flow.begin(ctx)
     if action == MineChoice.MENU:
         return await show(ctx, "menu")
