@@ -78,7 +78,7 @@ async def prompt(ctx: Ctx) -> Replies:
         ctx.t("mydata.title"),
         ctx.t(
             "mydata.consent",
-            date=ctx.local(person.consent_at),
+            date=ctx.day(person.consent_at),
             version=person.notice_version,
         ),
     ]

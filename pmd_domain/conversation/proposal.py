@@ -78,7 +78,7 @@ def closed_text(ctx: Ctx, *, newcomer: bool = False) -> str:
     exercise = ctx.consultation.exercise
     key = "closed.not_yet" if ctx.now < exercise.opens else "closed.over"
     key += ".newcomer" if newcomer and key == "closed.over" else ""
-    return ctx.t(key, opens=ctx.local(exercise.opens), closes=ctx.local(exercise.closes))
+    return ctx.t(key, opens=ctx.day(exercise.opens), closes=ctx.day(exercise.closes))
 
 
 async def begin(ctx: Ctx) -> Replies:

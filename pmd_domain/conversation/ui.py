@@ -14,7 +14,6 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +23,7 @@ from pmd_domain.consultation.schema import Text
 from pmd_domain.conversation.types import MAX_TEXT_CHARS, Button, Inbound, Reply
 from pmd_domain.db.models import Participant
 from pmd_domain.errors import DomainError
-from pmd_domain.i18n import Catalogs
+from pmd_domain.i18n import Catalogs, long_date
 from pmd_domain.links import Links
 
 if TYPE_CHECKING:
@@ -80,10 +79,10 @@ class Ctx:
         self.data = dict(data)
         self.screen = str(self.version + 1)
 
-    def local(self, moment: datetime) -> str:
-        """A date as the citizen reads it (day/month/year, consultation time zone)."""
-        zone = ZoneInfo(self.consultation.exercise.timezone)
-        return moment.astimezone(zone).strftime("%d/%m/%Y")
+    def day(self, moment: datetime) -> str:
+        """The day of ``moment`` on the exercise's calendar, written out in the citizen's
+        language as the dashboard and the certificates write it (``9 de enero de 2027``)."""
+        return long_date(moment, zone=self.consultation.exercise.timezone, language=self.lang)
 
     def error(self, error: DomainError) -> str:
         """The kind catalogue text of a domain error."""

@@ -82,7 +82,7 @@ async def card(ctx: StaffCtx) -> Replies:
             folio=record.folio,
             pillar=f"{pillar.number}. {ctx.c(pillar.name)}" if pillar else record.pillar,
             topic=topic_label(ctx, record),
-            submitted=as_aware(record.submitted_at).strftime("%Y-%m-%d"),
+            submitted=ctx.day(as_aware(record.submitted_at)),
             problem=record.problem,
             proposal=record.proposal,
             year=consultation.exercise.vision_year,

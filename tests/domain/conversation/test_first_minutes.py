@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -41,6 +41,20 @@ async def test_a_consultation_not_yet_open_says_when_it_opens(db: Database) -> N
     [first] = await chat.start()
     assert "abre el" in first and "Acepto" not in chat.labels()
     assert await _participants(db) == 0
+
+
+async def test_the_chat_writes_the_exercises_dates_as_the_dashboard_does(db: Database) -> None:
+    # On the exercise's calendar (05:00 UTC is still the day before in Pachuca), with the
+    # month's name in the citizen's language: "01/02/2027" reads as 2 January in English.
+    base = open_consultation()
+    opens, closes = datetime(2027, 1, 10, 5, tzinfo=UTC), datetime(2027, 2, 1, 18, tzinfo=UTC)
+    exercise = base.exercise.model_copy(update={"opens": opens, "closes": closes})
+    later = base.model_copy(update={"exercise": exercise})
+    [spanish] = await Chat(db, new_conversation(later)).start()
+    assert "abre el 9 de enero de 2027 y cierra el 1 de febrero de 2027" in spanish
+    english = Chat(db, new_conversation(later), external_id="556", language_hint="en")
+    [first] = await english.start()
+    assert "opens on January 9, 2027 and closes on February 1, 2027" in first
 
 
 def _demo() -> Consultation:
