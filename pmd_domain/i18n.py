@@ -35,19 +35,26 @@ def date_locale(language: str) -> str:
     return DATE_LOCALES.get(language, DATE_LOCALES[DEFAULT_LANGUAGE])
 
 
+def local_day(value: date | datetime, zone: str | None = None) -> date:
+    """The day of ``value`` on the calendar of ``zone`` (a plain date is that day)."""
+    if not isinstance(value, datetime):
+        return value
+    moment = as_aware(value)
+    return (moment.astimezone(ZoneInfo(zone)) if zone else moment).date()
+
+
 def long_date(
     value: date | datetime, *, zone: str | None = None, language: str = DEFAULT_LANGUAGE
 ) -> str:
-    """``1 de diciembre de 2026`` (``December 1, 2026`` in English).
+    """``1 de diciembre de 2026`` (``December 1, 2026`` in English), on ``zone``'s calendar."""
+    return format_date(local_day(value, zone), format="long", locale=date_locale(language))
 
-    A moment is read on the calendar of ``zone`` (the exercise's time zone) first; a
-    plain date is written as it is.
-    """
-    day = value
-    if isinstance(value, datetime):
-        moment = as_aware(value)
-        day = (moment.astimezone(ZoneInfo(zone)) if zone else moment).date()
-    return format_date(day, format="long", locale=date_locale(language))
+
+def short_date(
+    value: date | datetime, *, zone: str | None = None, language: str = DEFAULT_LANGUAGE
+) -> str:
+    """``01/12/26`` (``12/1/26`` in English), on ``zone``'s calendar."""
+    return format_date(local_day(value, zone), format="short", locale=date_locale(language))
 
 
 class _Params(dict[str, object]):

@@ -8,7 +8,8 @@ Templates never hold Spanish literals of their own; they call
   chosen by the language's CLDR rule through Babel), ``{n}`` being the count;
 - ``long_date(value)`` / ``short_date(value)``: a date or datetime written the way
   the language writes it (``1 de diciembre de 2026`` in es_MX), via Babel
-  (``pmd_domain.i18n.long_date``, as on the certificates).
+  (``pmd_domain.i18n.long_date``, as on the certificates); a datetime is read on the
+  exercise's calendar (its time zone), as everywhere else.
 
 Pages are in Spanish (``lang`` is ``es`` unless the handler passes another in its
 context): a page is only offered in a language once its whole text is in that
@@ -25,12 +26,11 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
-from babel.dates import format_date
 from markupsafe import Markup, escape
 
 from pmd_domain import i18n
-from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs, date_locale
-from web.keys import CATALOGS
+from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
+from web.keys import CATALOGS, CONSULTATION
 
 _LANG = web.RequestKey("pmd_lang", str)
 
@@ -69,6 +69,7 @@ def _escaped(template: str, params: Mapping[str, object]) -> Markup:
 def setup(app: web.Application, env: jinja2.Environment) -> None:
     """Give the templates ``t``, ``tn``, ``long_date`` and ``short_date``."""
     catalogs: Catalogs = app[CATALOGS]
+    zone = app[CONSULTATION].exercise.timezone
 
     @jinja2.pass_context
     def t(context: Mapping[str, Any], key: str, **params: object) -> Markup:
@@ -83,10 +84,10 @@ def setup(app: web.Application, env: jinja2.Environment) -> None:
 
     @jinja2.pass_context
     def long_date(context: Mapping[str, Any], value: date | datetime) -> str:
-        return i18n.long_date(value, language=_lang(context))
+        return i18n.long_date(value, zone=zone, language=_lang(context))
 
     @jinja2.pass_context
     def short_date(context: Mapping[str, Any], value: date | datetime) -> str:
-        return format_date(value, format="short", locale=date_locale(_lang(context)))
+        return i18n.short_date(value, zone=zone, language=_lang(context))
 
     env.globals.update(t=t, tn=tn, long_date=long_date, short_date=short_date)

@@ -7,6 +7,8 @@ needs the session's CSRF token, and leaves an audit record.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
@@ -134,6 +136,29 @@ async def test_a_moderator_publishes_rejects_and_reassigns_reported_first(
     assert (f"staff:{MODERATOR}", "moderation.publish", f"proposal:{first.id}") in actions
     assert (f"staff:{MODERATOR}", "moderation.reassign", f"proposal:{third.id}") in actions
     assert sum(a[1] == "moderation.reject" for a in actions) == 2
+
+
+MONTHS = "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
+
+
+async def test_the_moderation_page_dates_proposals_on_the_exercise_s_calendar(
+    client: TestClient, consultation: Consultation
+) -> None:
+    # 03:00 UTC is 21:00 of the day before in Pachuca: the staff read that day.
+    await team(client)
+    now = utcnow()
+    evening = now.replace(hour=3, minute=0, second=0, microsecond=0)
+    evening -= timedelta(days=1) if evening > now else timedelta(0)
+    async with database(client).transaction() as session:
+        author = await make_participant(session, consultation)
+        await make_proposal(session, consultation, author, publish=False, now=evening)
+        await make_proposal(session, consultation, author, publish=False, now=evening)
+    await enter(client, MODERATOR)
+    page = await (await client.get("/panel/moderar")).text()
+    day = evening.astimezone(ZoneInfo(consultation.exercise.timezone)).date()
+    assert day != evening.date()
+    assert f"<dd>{day.day} de {MONTHS.split()[day.month - 1]} de {day.year}</dd>" in page
+    assert f"<td>{day:%d/%m/%y}</td>" in page  # the queue's short date
 
 
 async def test_an_analyst_is_refused_by_the_server_on_every_action(
