@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 
@@ -16,6 +16,11 @@ def as_aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def local_date(moment: datetime, zone: str) -> date:
+    """The calendar day of ``moment`` in the consultation's time zone."""
+    return as_aware(moment).astimezone(ZoneInfo(zone)).date()
+
+
 def local_day(moment: datetime, zone: str) -> str:
     """The calendar day (YYYY-MM-DD) of ``moment`` in the consultation's time zone."""
-    return as_aware(moment).astimezone(ZoneInfo(zone)).date().isoformat()
+    return local_date(moment, zone).isoformat()

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError, negotiate_locale
 from babel.dates import format_date
 from babel.messages.pofile import read_po
 
-from pmd_domain.clock import as_aware
+from pmd_domain.clock import as_aware, local_date
 
 DEFAULT_LANGUAGE = "es"
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
@@ -35,26 +34,25 @@ def date_locale(language: str) -> str:
     return DATE_LOCALES.get(language, DATE_LOCALES[DEFAULT_LANGUAGE])
 
 
-def local_day(value: date | datetime, zone: str | None = None) -> date:
+def _day(value: date | datetime, zone: str | None) -> date:
     """The day of ``value`` on the calendar of ``zone`` (a plain date is that day)."""
     if not isinstance(value, datetime):
         return value
-    moment = as_aware(value)
-    return (moment.astimezone(ZoneInfo(zone)) if zone else moment).date()
+    return local_date(value, zone) if zone else as_aware(value).date()
 
 
 def long_date(
     value: date | datetime, *, zone: str | None = None, language: str = DEFAULT_LANGUAGE
 ) -> str:
     """``1 de diciembre de 2026`` (``December 1, 2026`` in English), on ``zone``'s calendar."""
-    return format_date(local_day(value, zone), format="long", locale=date_locale(language))
+    return format_date(_day(value, zone), format="long", locale=date_locale(language))
 
 
 def short_date(
     value: date | datetime, *, zone: str | None = None, language: str = DEFAULT_LANGUAGE
 ) -> str:
     """``01/12/26`` (``12/1/26`` in English), on ``zone``'s calendar."""
-    return format_date(local_day(value, zone), format="short", locale=date_locale(language))
+    return format_date(_day(value, zone), format="short", locale=date_locale(language))
 
 
 class _Params(dict[str, object]):
