@@ -16,7 +16,6 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from pmd_domain.clock import as_aware
 from pmd_domain.conversation.staff import StaffCtx, flow, staff_screen
 from pmd_domain.conversation.types import Button, Reply
 from pmd_domain.conversation.ui import Replies, attempt, draw, number, prefix, show
@@ -82,7 +81,7 @@ async def card(ctx: StaffCtx) -> Replies:
             folio=record.folio,
             pillar=f"{pillar.number}. {ctx.c(pillar.name)}" if pillar else record.pillar,
             topic=topic_label(ctx, record),
-            submitted=ctx.day(as_aware(record.submitted_at)),
+            submitted=ctx.day(record.submitted_at),
             problem=record.problem,
             proposal=record.proposal,
             year=consultation.exercise.vision_year,
