@@ -5,8 +5,9 @@ Each language has a folder ``pmd_domain/locales/<lang>/`` holding one or more
 they are merged when loaded. A municipality adds a language (Hñähñu, Náhuatl, ...)
 by adding a folder with translated copies. Missing entries fall back to Spanish.
 
-Dates are written here too (``long_date``), with Babel's CLDR data: a day reads the
-same on a certificate, a code card, the dashboard and every page.
+Dates are written here too (``long_date``, ``short_date``), with Babel's CLDR data and
+on the exercise's calendar: a day reads the same in the chat, on a certificate, a code
+card, the dashboard and every page.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 DATE_LOCALES = {"es": "es_MX", "en": "en_US"}
 
 
-def date_locale(language: str) -> str:
+def _date_locale(language: str) -> str:
     """The Babel locale whose calendar words write ``language``'s dates."""
     return DATE_LOCALES.get(language, DATE_LOCALES[DEFAULT_LANGUAGE])
 
@@ -45,14 +46,14 @@ def long_date(
     value: date | datetime, *, zone: str | None = None, language: str = DEFAULT_LANGUAGE
 ) -> str:
     """``1 de diciembre de 2026`` (``December 1, 2026`` in English), on ``zone``'s calendar."""
-    return format_date(_day(value, zone), format="long", locale=date_locale(language))
+    return format_date(_day(value, zone), format="long", locale=_date_locale(language))
 
 
 def short_date(
     value: date | datetime, *, zone: str | None = None, language: str = DEFAULT_LANGUAGE
 ) -> str:
     """``01/12/26`` (``12/1/26`` in English), on ``zone``'s calendar."""
-    return format_date(_day(value, zone), format="short", locale=date_locale(language))
+    return format_date(_day(value, zone), format="short", locale=_date_locale(language))
 
 
 class _Params(dict[str, object]):
