@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
@@ -16,6 +16,21 @@ from pmd_domain.db.models import Certificate, Participant, Proposal
 from pmd_domain.services import certificates, participants, proposals
 
 _ids = itertools.count(1000)
+# The oracle of the date tests, written out independently of Babel.
+SPANISH_MONTHS = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
 SEASONED = timedelta(hours=2)  # longer ago than any report rule's minimum account age
 
 
@@ -202,3 +217,15 @@ def sample_certificate(*, name: str = "Ana López", folio: str = "C-000001") -> 
         issued_at=moment,
         updated_at=moment,
     )
+
+
+def spanish_day(day: date) -> str:
+    """``9 de enero de 2027``: a day as the Spanish texts write it out."""
+    return f"{day.day} de {SPANISH_MONTHS[day.month - 1]} de {day.year}"
+
+
+def last_evening() -> datetime:
+    """The last 03:00 UTC before now: 21:00 of the day before in Pachuca."""
+    now = utcnow()
+    evening = now.replace(hour=3, minute=0, second=0, microsecond=0)
+    return evening - timedelta(days=1) if evening > now else evening

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from pmd_domain.errors import DomainError
-from pmd_domain.i18n import Catalogs
+from pmd_domain.i18n import Catalogs, long_date
 
 
 def test_spanish_and_english_have_the_same_keys() -> None:
@@ -43,10 +45,6 @@ def test_a_key_given_twice_in_the_catalogues_is_refused(tmp_path) -> None:  # ty
 def test_long_dates_are_written_one_way_everywhere() -> None:
     # The certificates, the code cards, the dashboard and the pages write a day the
     # same way: on the exercise's calendar, as the language writes it.
-    from datetime import UTC, date, datetime
-
-    from pmd_domain.i18n import long_date
-
     late = datetime(2026, 12, 2, 5, 30, tzinfo=UTC)  # still 1 December in Pachuca
     assert long_date(late, zone="America/Mexico_City") == "1 de diciembre de 2026"
     assert long_date(late, zone="UTC") == "2 de diciembre de 2026"

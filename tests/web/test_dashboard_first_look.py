@@ -14,7 +14,7 @@ from PIL import Image
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.settings import Settings
-from tests.factories import make_participant, make_proposal
+from tests.factories import make_participant, make_proposal, spanish_day
 from web.app import create_app
 from web.charts import count_label
 
@@ -54,9 +54,6 @@ async def test_the_dashboard_calls_to_take_part_with_the_bots_qr(client: TestCli
     assert "<details><summary>Ver la tabla</summary>" in page
 
 
-MONTHS = "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
-
-
 async def test_the_dashboard_dates_the_exercise_on_its_own_calendar(
     client: TestClient, consultation: Consultation
 ) -> None:
@@ -66,9 +63,7 @@ async def test_the_dashboard_dates_the_exercise_on_its_own_calendar(
         moment.astimezone(zone).date()
         for moment in (consultation.exercise.opens, consultation.exercise.closes)
     )
-    months = MONTHS.split()
-    written = [f"{d.day} de {months[d.month - 1]} de {d.year}" for d in (opens, closes)]
-    assert f"Del {written[0]} al {written[1]}." in page
+    assert f"Del {spanish_day(opens)} al {spanish_day(closes)}." in page
 
 
 async def test_no_qr_without_the_bots_username(sqlite_url: str, consultation: Consultation) -> None:

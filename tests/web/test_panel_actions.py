@@ -7,7 +7,6 @@ needs the session's CSRF token, and leaves an audit record.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
@@ -27,11 +26,13 @@ from pmd_domain.db.models import (
 )
 from pmd_domain.services import staff, staff_login
 from tests.factories import (
+    last_evening,
     make_certificate,
     make_participant,
     make_proposal,
     make_recipients,
     report_proposal,
+    spanish_day,
 )
 from web.keys import DATABASE
 
@@ -138,26 +139,22 @@ async def test_a_moderator_publishes_rejects_and_reassigns_reported_first(
     assert sum(a[1] == "moderation.reject" for a in actions) == 2
 
 
-MONTHS = "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
-
-
 async def test_the_moderation_page_dates_proposals_on_the_exercise_s_calendar(
     client: TestClient, consultation: Consultation
 ) -> None:
     # 03:00 UTC is 21:00 of the day before in Pachuca: the staff read that day.
     await team(client)
-    now = utcnow()
-    evening = now.replace(hour=3, minute=0, second=0, microsecond=0)
-    evening -= timedelta(days=1) if evening > now else timedelta(0)
+    evening = last_evening()
     async with database(client).transaction() as session:
         author = await make_participant(session, consultation)
+        # One on display (its long date), one waiting in the queue below (its short date).
         await make_proposal(session, consultation, author, publish=False, now=evening)
         await make_proposal(session, consultation, author, publish=False, now=evening)
     await enter(client, MODERATOR)
     page = await (await client.get("/panel/moderar")).text()
     day = evening.astimezone(ZoneInfo(consultation.exercise.timezone)).date()
     assert day != evening.date()
-    assert f"<dd>{day.day} de {MONTHS.split()[day.month - 1]} de {day.year}</dd>" in page
+    assert f"<dd>{spanish_day(day)}</dd>" in page
     assert f"<td>{day:%d/%m/%y}</td>" in page  # the queue's short date
 
 

@@ -24,7 +24,13 @@ from pmd_domain.i18n import Catalogs
 from pmd_domain.services import staff_drafts
 from pmd_domain.services.staff_drafts import DraftConflict
 from tests.domain.conversation.chat import FixedLinks, new_conversation
-from tests.factories import make_participant, make_proposal, make_recipients
+from tests.factories import (
+    last_evening,
+    make_participant,
+    make_proposal,
+    make_recipients,
+    spanish_day,
+)
 
 ADMIN, MODERATOR = 7501, 7502
 
@@ -156,16 +162,11 @@ async def test_a_rejection_takes_its_typed_reason_for_thirty_minutes_only(
         assert (await session.get(Proposal, waiting.id)).status == "rejected"  # type: ignore[union-attr]
 
 
-MONTHS = "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
-
-
 async def test_the_moderation_card_dates_a_proposal_on_the_exercise_s_calendar(
     db: Database, consultation: Consultation
 ) -> None:
     # 03:00 UTC is 21:00 of the day before in Pachuca: the card says the day there.
-    now = utcnow()
-    evening = now.replace(hour=3, minute=0, second=0, microsecond=0)
-    evening -= timedelta(days=1) if evening > now else timedelta(0)
+    evening = last_evening()
     async with db.transaction() as session:
         author = await make_participant(session, consultation, external_id="75100")
         waiting = await make_proposal(session, consultation, author, publish=False, now=evening)
@@ -173,8 +174,7 @@ async def test_the_moderation_card_dates_a_proposal_on_the_exercise_s_calendar(
     await chat.say("/moderar")
     day = evening.astimezone(ZoneInfo(consultation.exercise.timezone)).date()
     assert day != evening.date()
-    written = f"{day.day} de {MONTHS.split()[day.month - 1]} de {day.year}"
-    assert f"Folio: {waiting.folio} ({written})" in chat.text
+    assert f"Folio: {waiting.folio} ({spanish_day(day)})" in chat.text
 
 
 async def test_a_staff_button_of_an_earlier_screen_draws_the_screen_on_display(
