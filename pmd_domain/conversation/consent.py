@@ -13,7 +13,7 @@ from pmd_domain.conversation import demographics
 from pmd_domain.conversation.commands import GlobalButton
 from pmd_domain.conversation.proposal import closed_text
 from pmd_domain.conversation.types import MAX_BUTTON_DATA_BYTES, Button, Reply
-from pmd_domain.conversation.ui import Ctx, Replies, prefix, rows
+from pmd_domain.conversation.ui import Ctx, Replies, prefix, rows, unexpected
 from pmd_domain.errors import AddressLimit
 from pmd_domain.services import participants
 
@@ -127,4 +127,4 @@ async def stranger(ctx: Ctx, *, channel: str, external_id: str) -> Replies:
         return greeting(ctx, _source(ctx, inbound.data))
     if choice == ConsentChoice.UNDER_AGE:
         return under_age(ctx)
-    return greeting(ctx, None)
+    return prefix(greeting(ctx, None), unexpected(ctx))

@@ -31,7 +31,16 @@ from pmd_domain.conversation import (  # noqa: F401  (registers the screens)
     voting,
 )
 from pmd_domain.conversation.types import Inbound, Outcome, Reply
-from pmd_domain.conversation.ui import SCREENS, Ctx, Replies, draw, fit, number, show
+from pmd_domain.conversation.ui import (
+    SCREENS,
+    Ctx,
+    Replies,
+    draw,
+    fit,
+    number,
+    show,
+    unexpected,
+)
 from pmd_domain.db.dialects import INSERTS, dialect_of
 from pmd_domain.db.models import ConversationState, Participant, ProcessedUpdate
 from pmd_domain.db.statements import adopt, execute
@@ -169,10 +178,7 @@ async def _dispatch(ctx: Ctx) -> Replies:
         return await _button(ctx, inbound.data)
     if inbound.kind == "text":
         return await typed(ctx, inbound.text)
-    key = {"edited": "input.edited", "forwarded": "input.forwarded"}.get(
-        inbound.kind, "input.media"
-    )
-    return await draw(ctx, before=ctx.t(key))
+    return await draw(ctx, before=unexpected(ctx))
 
 
 async def _button(ctx: Ctx, data: str) -> Replies:

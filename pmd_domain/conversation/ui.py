@@ -136,6 +136,16 @@ async def draw(ctx: Ctx, *, before: str | None = None, notice: str | None = None
     return prefix(replies, before, notice=notice)
 
 
+# What the chat says to an input it cannot take, by the input's kind.
+_UNEXPECTED = {"media": "input.media", "edited": "input.edited", "forwarded": "input.forwarded"}
+
+
+def unexpected(ctx: Ctx) -> str | None:
+    """Why the input cannot be taken (a sticker, an edit, a forward), else None."""
+    key = _UNEXPECTED.get(ctx.inbound.kind)
+    return ctx.t(key) if key else None
+
+
 def prefix(replies: Replies, before: str | None, *, notice: str | None = None) -> Replies:
     """Put ``before`` at the top of the first message (and ``notice`` as its toast)."""
     if not replies:

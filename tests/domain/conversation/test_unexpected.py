@@ -128,7 +128,7 @@ async def test_consent_buttons_pressed_again(chat: Chat, db: Database) -> None:
     assert "¿Con qué género" in declined_late
 
 
-@pytest.mark.parametrize("kind", ["text", "media", "button", "command", "edited"])
+@pytest.mark.parametrize("kind", ["text", "button", "command"])
 async def test_anything_from_an_unknown_chat_gets_the_greeting(
     db: Database, consultation: Consultation, kind: str
 ) -> None:
@@ -143,3 +143,24 @@ async def test_anything_from_an_unknown_chat_gets_the_greeting(
         replies = await chat.other(kind, "sticker")
     assert replies[0].startswith("¡Hola!")
     assert "Acepto" in chat.labels()
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("media", "Por ahora solo puedo leer texto y botones."),
+        ("edited", "Vi que editaste un mensaje"),
+        ("forwarded", "No puedo usar mensajes reenviados."),
+    ],
+)
+async def test_an_unknown_chat_sending_what_the_bot_cannot_read_is_told_so_before_the_greeting(
+    db: Database, consultation: Consultation, kind: str, said: str
+) -> None:
+    """As after the consent: the same kind word first, then what the bot waits for."""
+    chat = Chat(db, new_conversation(consultation), external_id="999")
+    [reply] = await chat.other(kind, "sticker")
+    assert reply.startswith(said)
+    assert "¡Hola!" in reply
+    assert "Acepto" in chat.labels()
+    async with db.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(Participant)) == 0
