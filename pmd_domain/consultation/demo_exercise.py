@@ -61,8 +61,8 @@ def demo_exercise_text(today: date) -> str:
     text = _set(text, "folio_prefix", '"DEMO"')
     text = text.replace(
         'prompt = { es = "¿Cuál es el código postal de tu colonia? Escríbelo con 5 dígitos.", '
-        'en = "What is your neighbourhood\'s postal code? Type its 5 digits." }',
-        'prompt = { es = "¿En qué colonia vives?", en = "Which neighbourhood do you live in?" }',
+        'en = "What is your neighborhood\'s postal code? Type its 5 digits." }',
+        'prompt = { es = "¿En qué colonia vives?", en = "Which neighborhood do you live in?" }',
     )
     # the packaged file's own [colonias] and [office] give way to the demonstration's
     text = text.split("\n# Colonias por nombre", 1)[0].rstrip() + "\n"
