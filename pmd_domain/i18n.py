@@ -5,7 +5,7 @@ Each language has a folder ``pmd_domain/locales/<lang>/`` holding one or more
 they are merged when loaded. A municipality adds a language (Hñähñu, Náhuatl, ...)
 by adding a folder with translated copies. Missing entries fall back to Spanish.
 
-Dates are written here too (``long_date``, ``short_date``), with Babel's CLDR data and
+Dates are written here too (``long_date``; ``moment`` for a date and time), with Babel's CLDR data and
 on the exercise's calendar: a day reads the same in the chat, on a certificate, a code
 card, the dashboard and every page.
 """
@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError, negotiate_locale
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.messages.pofile import read_po
 
 from pmd_domain.clock import as_aware, local_date
@@ -49,11 +50,13 @@ def long_date(
     return format_date(_day(value, zone), format="long", locale=_date_locale(language))
 
 
-def short_date(
-    value: date | datetime, *, zone: str | None = None, language: str = DEFAULT_LANGUAGE
-) -> str:
-    """``01/12/26`` (``12/1/26`` in English), on ``zone``'s calendar."""
-    return format_date(_day(value, zone), format="short", locale=_date_locale(language))
+def moment(value: datetime, *, zone: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """``30 nov 2026, 9:00 p.m.`` (``Nov 30, 2026, 9:00 PM``): a moment in ``zone``."""
+    local = as_aware(value).astimezone(ZoneInfo(zone))
+    locale = Locale.parse(_date_locale(language))
+    time = format_time(local, format="short", locale=locale)
+    day = format_date(local, format="medium", locale=locale)
+    return str(locale.datetime_formats["medium"]).format(time, day)
 
 
 class _Params(dict[str, object]):

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -222,6 +223,15 @@ def sample_certificate(*, name: str = "Ana López", folio: str = "C-000001") -> 
 def spanish_day(day: date) -> str:
     """``9 de enero de 2027``: a day as the Spanish texts write it out."""
     return f"{day.day} de {SPANISH_MONTHS[day.month - 1]} de {day.year}"
+
+
+def spanish_moment(moment: datetime, zone: str) -> str:
+    """``30 nov 2026, 9:00 p.m.``: a moment as the staff panel writes it, in ``zone``."""
+    local = moment.astimezone(ZoneInfo(zone))
+    hour = local.hour % 12 or 12
+    half = "a.m." if local.hour < 12 else "p.m."
+    month = SPANISH_MONTHS[local.month - 1][:3]
+    return f"{local.day} {month} {local.year}, {hour}:{local.minute:02d}\u202f{half}"
 
 
 def last_evening() -> datetime:

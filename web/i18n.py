@@ -6,10 +6,11 @@ Templates never hold Spanish literals of their own; they call
   (a parameter already marked safe, e.g. a link built by the template, stays as is);
 - ``tn("key", count)``: the plural form for ``count`` (``key.one`` / ``key.other``,
   chosen by the language's CLDR rule through Babel), ``{n}`` being the count;
-- ``long_date(value)`` / ``short_date(value)``: a date or datetime written the way
-  the language writes it (``1 de diciembre de 2026`` in es_MX), via Babel
-  (``pmd_domain.i18n.long_date``, as on the certificates); a datetime is read on the
-  exercise's calendar (its time zone), as everywhere else.
+- ``long_date(value)``: a date or datetime written the way the language writes it
+  (``1 de diciembre de 2026`` in es_MX), via Babel (``pmd_domain.i18n.long_date``, as
+  on the certificates); ``moment(value)``: a datetime with its time, as the staff
+  panel lists them (``30 nov 2026, 9:00 p.m.``). A datetime is read on the exercise's
+  calendar (its time zone), as everywhere else.
 
 Pages are in Spanish (``lang`` is ``es`` unless the handler passes another in its
 context): a page is only offered in a language once its whole text is in that
@@ -67,7 +68,7 @@ def _escaped(template: str, params: Mapping[str, object]) -> Markup:
 
 
 def setup(app: web.Application, env: jinja2.Environment) -> None:
-    """Give the templates ``t``, ``tn``, ``long_date`` and ``short_date``."""
+    """Give the templates ``t``, ``tn``, ``long_date`` and ``moment``."""
     catalogs: Catalogs = app[CATALOGS]
     zone = app[CONSULTATION].exercise.timezone
 
@@ -87,7 +88,7 @@ def setup(app: web.Application, env: jinja2.Environment) -> None:
         return i18n.long_date(value, zone=zone, language=_lang(context))
 
     @jinja2.pass_context
-    def short_date(context: Mapping[str, Any], value: date | datetime) -> str:
-        return i18n.short_date(value, zone=zone, language=_lang(context))
+    def moment(context: Mapping[str, Any], value: datetime) -> str:
+        return i18n.moment(value, zone=zone, language=_lang(context))
 
-    env.globals.update(t=t, tn=tn, long_date=long_date, short_date=short_date)
+    env.globals.update(t=t, tn=tn, long_date=long_date, moment=moment)

@@ -33,6 +33,7 @@ from tests.factories import (
     make_recipients,
     report_proposal,
     spanish_day,
+    spanish_moment,
 )
 from web.keys import DATABASE
 
@@ -147,15 +148,19 @@ async def test_the_moderation_page_dates_proposals_on_the_exercise_s_calendar(
     evening = last_evening()
     async with database(client).transaction() as session:
         author = await make_participant(session, consultation)
-        # One on display (its long date), one waiting in the queue below (its short date).
-        await make_proposal(session, consultation, author, publish=False, now=evening)
+        # One on display (its long date), one waiting in the queue below (its moment).
+        shown = await make_proposal(session, consultation, author, publish=False, now=evening)
         await make_proposal(session, consultation, author, publish=False, now=evening)
     await enter(client, MODERATOR)
     page = await (await client.get("/panel/moderar")).text()
     day = evening.astimezone(ZoneInfo(consultation.exercise.timezone)).date()
     assert day != evening.date()
     assert f"<dd>{spanish_day(day)}</dd>" in page
-    assert f"<td>{day:%d/%m/%y}</td>" in page  # the queue's short date
+    written = spanish_moment(evening, consultation.exercise.timezone)
+    assert f"<td>{written}</td>" in page
+    # The analysis page of one proposal writes its moment the same way.
+    detail = await (await client.get(f"/panel/propuestas/{shown.folio}")).text()
+    assert f"<dd>{written}</dd>" in detail
 
 
 async def test_an_analyst_is_refused_by_the_server_on_every_action(

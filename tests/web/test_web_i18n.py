@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import aiohttp_jinja2
 
@@ -15,11 +15,14 @@ def test_templates_write_catalogue_texts_plurals_and_dates(tmp_path) -> None:  #
     app = create_app(settings)
     env = aiohttp_jinja2.get_env(app)
     page = env.from_string(
-        "{{ long_date(day) }}|{{ short_date(day) }}|{{ t('missing.key') }}|{{ lang|default('es') }}"
+        "{{ long_date(day) }}|{{ moment(at) }}|{{ t('missing.key') }}|{{ lang|default('es') }}"
     )
-    assert page.render(day=date(2026, 12, 1)) == "1 de diciembre de 2026|01/12/26|missing.key|es"
-    english = page.render(day=date(2026, 12, 1), lang="en")
-    assert english.startswith("December 1, 2026|12/1/26|")
+    # 03:00 UTC on 1 December is 21:00 on 30 November in Pachuca (the exercise's zone).
+    at = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    spanish = page.render(day=date(2026, 12, 1), at=at)
+    assert spanish == "1 de diciembre de 2026|30 nov 2026, 9:00\u202fp.m.|missing.key|es"
+    english = page.render(day=date(2026, 12, 1), at=at, lang="en")
+    assert english.startswith("December 1, 2026|Nov 30, 2026, 9:00\u202fPM|")
 
     # A key missing from the catalogue shows as itself, escaped, and so do its parameters.
     escaped = env.from_string("{{ t('<b>{v}</b>', v=value) }}").render(value="<i>")

@@ -12,11 +12,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmd_domain import i18n
 from pmd_domain.clock import utcnow
 from pmd_domain.errors import DomainError, NotAllowed
 from pmd_domain.services import anomalies, audit, kiosks, staff, stats, verification
@@ -64,7 +64,6 @@ async def overview(request: web.Request, who: Staff) -> web.StreamResponse:
         flagged = await anomalies.bursts(session, consultation=consultation, now=now)
         kiosk_rows = await kiosks.listing(session)
         entries = await audit.recent(session)
-    zone = ZoneInfo(consultation.exercise.timezone)
     notice = request.query.get("aviso", "")
     context: dict[str, Any] = {
         "who": who,
@@ -92,7 +91,7 @@ async def overview(request: web.Request, who: Staff) -> web.StreamResponse:
         "watch_hours": consultation.integrity.bursts.watch_hours,
         "kiosks": kiosk_rows,
         "entries": entries,
-        "when": lambda moment: moment.astimezone(zone).strftime("%d/%m/%Y %H:%M"),
+        "when": lambda at: i18n.moment(at, zone=consultation.exercise.timezone),
         "notice": _t(request, f"panel.integrity.{notice}") if notice in NOTICES else None,
     }
     return page(request, "panel/integrity.html", context)
@@ -147,11 +146,10 @@ async def issue_code(request: web.Request, who: Staff) -> web.StreamResponse:
     [code] = codes
     log.info("panel code issued", extra={"staff": who.user_id})
     expires = now + timedelta(days=consultation.integrity.codes.in_person_days)
-    zone = ZoneInfo(consultation.exercise.timezone)
     context = {
         "who": who,
         "code": verification.shown(code),
-        "expires": expires.astimezone(zone).strftime("%d/%m/%Y"),
+        "expires": i18n.long_date(expires, zone=consultation.exercise.timezone),
     }
     return page(request, "panel/code.html", context)
 

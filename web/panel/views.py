@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from pmd_domain import i18n
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Proposal
@@ -121,11 +121,10 @@ async def detail(request: web.Request, who: Staff) -> web.StreamResponse:
         chosen = await analysis.actions_of(session, proposal_id=record.id)
         group = await analysis.group(session, proposal_id=record.id)
     pillar = consultation.pillar(record.pillar)
-    zone = ZoneInfo(consultation.exercise.timezone)
     context = {
         "who": who,
         "p": record,
-        "submitted": record.submitted_at.astimezone(zone).strftime("%d/%m/%Y %H:%M"),
+        "submitted": i18n.moment(record.submitted_at, zone=consultation.exercise.timezone),
         "actions": [
             {"key": a.key, "name": consultation.text(a.name, "es"), "checked": a.key in chosen}
             for a in (pillar.actions if pillar else [])
