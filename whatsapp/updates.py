@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pmd_domain.conversation.typed import inbound_of_text
 from pmd_domain.conversation.types import Button, Inbound
+from pmd_domain.search import search_key
 
 CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -68,9 +68,7 @@ def signed(app_secret: str, body: bytes, header: str | None) -> bool:
 
 def fold(text: str) -> str:
     """``text`` without accents, case or extra spaces, to compare what people type."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.replace(".", " ").replace("!", " ").split())
+    return search_key(text.replace(".", " ").replace("!", " "))
 
 
 def _values(payload: Any, phone_number_id: str) -> list[dict[str, Any]]:

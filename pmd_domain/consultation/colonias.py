@@ -9,9 +9,10 @@ with every name after folding accents and case and dropping a leading "colonia" 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from rapidfuzz import fuzz, process
+
+from pmd_domain.search import search_key
 
 CUTOFF = 80.0  # below this a name is not a match
 CLEAR_LEAD = 8.0  # the best is taken alone when it leads the next by this much
@@ -21,9 +22,7 @@ _PREFIX = re.compile(r"^(colonia|col\.?|fraccionamiento|fracc\.?|barrio)\s+")
 
 def fold(text: str) -> str:
     """Lowercase, without accents, spaces collapsed, a leading "colonia" dropped."""
-    plain = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
-    plain = " ".join(re.sub(r"[^\w\s.]", " ", plain).split())
+    plain = " ".join(re.sub(r"[^\w\s.]", " ", search_key(text)).split())
     return _PREFIX.sub("", plain)
 
 
