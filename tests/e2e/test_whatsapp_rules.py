@@ -48,6 +48,11 @@ async def test_every_unexpected_message_gets_a_kind_answer_with_the_question_aga
     waapi: WhatsAppCloudServer, sqlite_url: str, consultation: Consultation
 ) -> None:
     async with serving(waapi, sqlite_url, consultation):
+        # A first message that is a voice note: the same kind answer, then the greeting.
+        newcomer = waapi.phone("5217719998866")
+        voice = "\n".join(m.text for m in await newcomer.send("audio", UNEXPECTED[0][1]))
+        assert voice.startswith("Por ahora solo puedo leer texto y botones.")
+        assert "bienvenida" in voice and "Acepto" in newcomer.choices()
         phone = waapi.phone(NUMBER)
         await phone.run([("Hola", "bienvenida"), (press("Acepto"), "Pregunta 1 de 4")])
         for kind, content, extra, expected in UNEXPECTED:
