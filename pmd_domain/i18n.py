@@ -5,9 +5,9 @@ Each language has a folder ``pmd_domain/locales/<lang>/`` holding one or more
 they are merged when loaded. A municipality adds a language (Hñähñu, Náhuatl, ...)
 by adding a folder with translated copies. Missing entries fall back to Spanish.
 
-Dates are written here too (``long_date``; ``moment`` for a date and time), with Babel's CLDR data and
-on the exercise's calendar: a day reads the same in the chat, on a certificate, a code
-card, the dashboard and every page.
+Dates are written here too (``long_date``; ``moment`` for a date and time), with
+Babel's CLDR data and on the exercise's calendar: a day reads the same in the chat, on
+a certificate, a code card, the dashboard and every page.
 """
 
 from __future__ import annotations
