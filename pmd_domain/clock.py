@@ -16,9 +16,14 @@ def as_aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def local_moment(moment: datetime, zone: str) -> datetime:
+    """``moment`` on the consultation's clock (its time zone)."""
+    return as_aware(moment).astimezone(ZoneInfo(zone))
+
+
 def local_date(moment: datetime, zone: str) -> date:
     """The calendar day of ``moment`` in the consultation's time zone."""
-    return as_aware(moment).astimezone(ZoneInfo(zone)).date()
+    return local_moment(moment, zone).date()
 
 
 def local_day(moment: datetime, zone: str) -> str:

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError, negotiate_locale
 from babel.dates import format_date, format_time
 from babel.messages.pofile import read_po
 
-from pmd_domain.clock import as_aware, local_date
+from pmd_domain.clock import as_aware, local_date, local_moment
 
 DEFAULT_LANGUAGE = "es"
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
@@ -52,7 +51,7 @@ def long_date(
 
 def moment(value: datetime, *, zone: str, language: str = DEFAULT_LANGUAGE) -> str:
     """``30 nov 2026, 9:00 p.m.`` (``Nov 30, 2026, 9:00 PM``): a moment in ``zone``."""
-    local = as_aware(value).astimezone(ZoneInfo(zone))
+    local = local_moment(value, zone)
     locale = Locale.parse(_date_locale(language))
     time = format_time(local, format="short", locale=locale)
     day = format_date(local, format="medium", locale=locale)

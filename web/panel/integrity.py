@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmd_domain import i18n
 from pmd_domain.clock import utcnow
 from pmd_domain.errors import DomainError, NotAllowed
 from pmd_domain.services import anomalies, audit, kiosks, staff, stats, verification
@@ -91,7 +90,6 @@ async def overview(request: web.Request, who: Staff) -> web.StreamResponse:
         "watch_hours": consultation.integrity.bursts.watch_hours,
         "kiosks": kiosk_rows,
         "entries": entries,
-        "when": lambda at: i18n.moment(at, zone=consultation.exercise.timezone),
         "notice": _t(request, f"panel.integrity.{notice}") if notice in NOTICES else None,
     }
     return page(request, "panel/integrity.html", context)
@@ -149,7 +147,7 @@ async def issue_code(request: web.Request, who: Staff) -> web.StreamResponse:
     context = {
         "who": who,
         "code": verification.shown(code),
-        "expires": i18n.long_date(expires, zone=consultation.exercise.timezone),
+        "expires": expires,
     }
     return page(request, "panel/code.html", context)
 

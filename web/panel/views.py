@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from pmd_domain import i18n
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Proposal
@@ -124,7 +123,6 @@ async def detail(request: web.Request, who: Staff) -> web.StreamResponse:
     context = {
         "who": who,
         "p": record,
-        "submitted": i18n.moment(record.submitted_at, zone=consultation.exercise.timezone),
         "actions": [
             {"key": a.key, "name": consultation.text(a.name, "es"), "checked": a.key in chosen}
             for a in (pillar.actions if pillar else [])
