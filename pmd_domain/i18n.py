@@ -5,7 +5,8 @@ Each language has a folder ``pmd_domain/locales/<lang>/`` holding one or more
 they are merged when loaded. A municipality adds a language (Hñähñu, Náhuatl, ...)
 by adding a folder with translated copies. Missing entries fall back to Spanish.
 
-Dates are written here too (``long_date``; ``moment`` for a date and time), with
+Dates are written here too (``long_date``; ``moment`` for a date and time, from its
+``medium_date`` and ``clock_time``), with
 Babel's CLDR data and on the exercise's calendar: a day reads the same in the chat, on
 a certificate, a code card, the dashboard and every page.
 """
@@ -51,11 +52,22 @@ def long_date(
 
 def moment(value: datetime, *, zone: str, language: str = DEFAULT_LANGUAGE) -> str:
     """``30 nov 2026, 9:00 p.m.`` (``Nov 30, 2026, 9:00 PM``): a moment in ``zone``."""
-    local = local_moment(value, zone)
     locale = Locale.parse(_date_locale(language))
-    time = format_time(local, format="short", locale=locale)
-    day = format_date(local, format="medium", locale=locale)
+    time, day = (
+        clock_time(value, zone=zone, language=language),
+        medium_date(value, zone=zone, language=language),
+    )
     return str(locale.datetime_formats["medium"]).format(time, day)
+
+
+def medium_date(value: datetime, *, zone: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """``30 nov 2026`` (``Nov 30, 2026``): the day of a moment in ``zone``, as ``moment`` writes it."""
+    return format_date(local_moment(value, zone), format="medium", locale=_date_locale(language))
+
+
+def clock_time(value: datetime, *, zone: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """``9:00 p.m.`` (``9:00 PM``): the time of a moment in ``zone``, as ``moment`` writes it."""
+    return format_time(local_moment(value, zone), format="short", locale=_date_locale(language))
 
 
 class _Params(dict[str, object]):

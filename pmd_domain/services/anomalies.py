@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Participant, Proposal, Vote
 from pmd_domain.errors import InvalidChoice
-from pmd_domain.i18n import Catalogs
+from pmd_domain.i18n import Catalogs, clock_time, medium_date
 from pmd_domain.services import activity, audit, ranking, staff
 from pmd_domain.services.activity import Kind
 
@@ -238,8 +237,7 @@ async def discount(
 
 def describe(burst: Burst, *, consultation: Consultation, catalogs: Catalogs, language: str) -> str:
     """One line about a burst for staff (an address only by the start of its keyed hash)."""
-    zone = ZoneInfo(consultation.exercise.timezone)
-    start, end = burst.start.astimezone(zone), burst.end.astimezone(zone)
+    zone = consultation.exercise.timezone
     key = burst.folio or burst.key
     if burst.kind in (Kind.PARTICIPANTS_BY_ADDRESS, Kind.SUPPORTS_BY_ADDRESS):
         key = burst.key[:8]
@@ -248,7 +246,7 @@ def describe(burst: Burst, *, consultation: Consultation, catalogs: Catalogs, la
         f"burst.{burst.kind}",
         count=f"{burst.count:,}",
         what=key,
-        day=start.strftime("%d/%m"),
-        start=start.strftime("%H:%M"),
-        end=end.strftime("%H:%M"),
+        day=medium_date(burst.start, zone=zone, language=language),
+        start=clock_time(burst.start, zone=zone, language=language),
+        end=clock_time(burst.end, zone=zone, language=language),
     )

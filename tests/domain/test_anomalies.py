@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.db.models import AuditEntry, Proposal, StaffMember, Vote
 from pmd_domain.errors import InvalidChoice, NotAllowed
+from pmd_domain.i18n import Catalogs
 from pmd_domain.services import anomalies, stats
 from tests.factories import judge, make_participant, make_proposal
 
@@ -150,3 +151,30 @@ async def test_a_forged_target_is_refused(db: Database, consultation: Consultati
                     admin_ids=[ADMIN],
                     now=utcnow(),
                 )
+
+
+def test_an_alert_line_writes_its_window_as_every_staff_page_writes_a_moment(
+    consultation: Consultation,
+) -> None:
+    # 00:00–01:00 UTC on 4 December is 6:00–7:00 p.m. on 3 December in Pachuca: the
+    # window's day is the exercise's, and a day-month like "03/12" is read as March 12
+    # in English.
+    burst = anomalies.Burst(
+        kind="s@prop",
+        key="7",
+        start=datetime(2026, 12, 4, 0, 0, tzinfo=UTC),
+        minutes=60,
+        count=1234,
+        supports=1234,
+        discounted=0,
+        folio="PMD-0007",
+    )
+    catalogs = Catalogs.load()
+    spanish = anomalies.describe(burst, consultation=consultation, catalogs=catalogs, language="es")
+    english = anomalies.describe(burst, consultation=consultation, catalogs=catalogs, language="en")
+    assert spanish == (
+        "1,234 apoyos a la propuesta PMD-0007, 3 dic 2026 de 6:00\u202fp.m. a 7:00\u202fp.m."
+    )
+    assert english == (
+        "1,234 supports toward proposal PMD-0007, Dec 3, 2026 from 6:00\u202fPM to 7:00\u202fPM"
+    )
