@@ -312,6 +312,8 @@ async def test_an_admin_previews_sends_pauses_and_resumes_a_campaign(
     campaign_id = int(location.rsplit("/", 1)[1])
     status = await (await client.get(location)).text()
     assert "campaign.js" in status and "Pausar" in status
+    # The figures the page's script updates in place are elements, not escaped text.
+    assert 'Avance: <span id="n-done">0</span> de <span id="n-total">40</span>' in status
     figures = await (await client.get(f"{location}/avance.json")).json()
     assert figures["status"] == "queued" and figures["total"] == 40
     for action, expected in (

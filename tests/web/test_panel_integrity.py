@@ -123,6 +123,8 @@ async def test_a_code_issued_on_the_spot_verifies_a_browser_once(
     assert "Tu participación quedó verificada" in done
     log = await (await client.get("/panel/integridad")).text()
     assert "codes.issue" in log
+    # The command for printing many is shown as code, not as its escaped tags.
+    assert "<code>pmd codes issue --count 100 --output tarjetas.pdf</code>" in log
 
 
 async def test_a_kiosk_verifies_in_person_and_is_exempt_until_withdrawn(

@@ -36,3 +36,17 @@ def test_no_template_writes_a_text_of_its_own() -> None:
 def test_the_check_finds_a_literal_in_text_and_in_what_is_read_aloud() -> None:
     assert sorted(_literals('<p>Totales</p><img alt="Gráfica">')) == ["Gráfica", "Totales"]
     assert _literals('<p>{{ t("x") }} <a href="/datos/">datos.csv</a></p>') == []
+
+
+# ``~`` joins into plain text, which ``t()`` then escapes: ``'<code>'|safe ~ x`` shows the
+# tag itself. Markup for a parameter is built with ``{% set name %}...{% endset %}``.
+SAFE_JOINED = re.compile(r"\|safe\s*~|~\s*(?:'[^']*'|\"[^\"]*\")\|safe")
+
+
+def test_no_template_joins_markup_into_plain_text() -> None:
+    found = [
+        str(path.relative_to(TEMPLATES))
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        if SAFE_JOINED.search(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
