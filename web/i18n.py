@@ -9,8 +9,10 @@ Templates never hold Spanish literals of their own; they call
 - ``long_date(value)``: a date or datetime written the way the language writes it
   (``1 de diciembre de 2026`` in es_MX), via Babel (``pmd_domain.i18n.long_date``, as
   on the certificates); ``moment(value)``: a datetime with its time, as the staff
-  panel lists them (``30 nov 2026, 9:00 p.m.``). A datetime is read on the exercise's
-  calendar (its time zone), as everywhere else.
+  panel lists them (``30 nov 2026, 9:00 p.m.``); ``iso_day(value)``: the day alone as
+  ``2026-12-01``, for a public page's ``<time datetime>`` (the public pages, like the
+  open data, give the day of a proposal, never its time). A datetime is read on the
+  exercise's calendar (its time zone), as everywhere else.
 
 Pages are in Spanish (``lang`` is ``es`` unless the handler passes another in its
 context): a page is only offered in a language once its whole text is in that
@@ -30,6 +32,7 @@ from aiohttp import web
 from markupsafe import Markup, escape
 
 from pmd_domain import i18n
+from pmd_domain.clock import local_date
 from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from web.keys import CATALOGS, CONSULTATION
 
@@ -68,7 +71,7 @@ def _escaped(template: str, params: Mapping[str, object]) -> Markup:
 
 
 def setup(app: web.Application, env: jinja2.Environment) -> None:
-    """Give the templates ``t``, ``tn``, ``long_date`` and ``moment``."""
+    """Give the templates ``t``, ``tn``, ``long_date``, ``moment`` and ``iso_day``."""
     catalogs: Catalogs = app[CATALOGS]
     zone = app[CONSULTATION].exercise.timezone
 
@@ -91,4 +94,7 @@ def setup(app: web.Application, env: jinja2.Environment) -> None:
     def moment(context: Mapping[str, Any], value: datetime) -> str:
         return i18n.moment(value, zone=zone, language=_lang(context))
 
-    env.globals.update(t=t, tn=tn, long_date=long_date, moment=moment)
+    def iso_day(value: datetime) -> str:
+        return local_date(value, zone).isoformat()
+
+    env.globals.update(t=t, tn=tn, long_date=long_date, moment=moment, iso_day=iso_day)

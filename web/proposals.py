@@ -150,10 +150,6 @@ def _names(request: web.Request) -> dict[str, str]:
     return request.app[CONSULTATION].labels("es")
 
 
-def _date(request: web.Request, moment: Any) -> str:
-    return long_date(moment, zone=request.app[CONSULTATION].exercise.timezone) if moment else ""
-
-
 async def _html(
     request: web.Request, key: str, build: Callable[[], Awaitable[tuple[int, bytes]]]
 ) -> web.Response:
@@ -202,7 +198,6 @@ async def proposal_list(request: web.Request) -> web.Response:
             "query": query,
             "page": found,
             "names": _names(request),
-            "date": lambda m: _date(request, m),
             "older_url": f"{base}?{urlencode({**params, 'antes': found.older})}"
             if found.older
             else None,
@@ -236,7 +231,6 @@ async def proposal_page(request: web.Request) -> web.Response:
         context = {
             "p": record,
             "names": _names(request),
-            "date": lambda m: _date(request, m),
             "url_abs": url,
             "og_title": title,
             "og_description": record.proposal[:200],
@@ -343,7 +337,10 @@ def _pdf_texts(request: web.Request, figures: dict[str, Any]) -> dict[str, str]:
         "pillar_answered": t("results.pillar.answered"),
         "action": t("results.column.action"),
         "aligned": t("results.column.aligned"),
-        "generated": t("results.pdf.generated", date=_date(request, utcnow())),
+        "generated": t(
+            "results.pdf.generated",
+            date=long_date(utcnow(), zone=request.app[CONSULTATION].exercise.timezone),
+        ),
     }
     texts.update({kind: t(f"results.kind.{kind}") for kind in results.KINDS})
     return texts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from datetime import date
 
 import pypdfium2
 import pytest
@@ -15,7 +16,7 @@ from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
 from pmd_domain.services import analysis
 from pmd_domain.settings import Settings
-from tests.factories import make_participant, make_proposal
+from tests.factories import make_participant, make_proposal, spanish_day
 from web.app import create_app
 from web.proposals import PAGES, RESULTS
 from web.security import CSP
@@ -111,7 +112,12 @@ async def test_a_proposal_page_shows_the_answer_escaped_and_never_the_author(
         "https://wa.me/?text=" in page
         and "https://t.me/share/url?url=http%3A%2F%2Ftestserver" in page
     )
-    assert re.search(r"Enviada: <time datetime=\"[0-9T:+\-.]+\">", page)
+    # Only the day is public, as in the open data: the page's machine-readable dates
+    # carry no time of day (an exact moment would help tell who wrote it).
+    day = re.search(r'Enviada: <time datetime="(\d{4}-\d{2}-\d{2})">([^<]+)</time>', page)
+    assert day is not None
+    assert day.group(2) == spanish_day(date.fromisoformat(day.group(1)))
+    assert not re.search(r'datetime="[^"]*T', page)
     assert "Respondida" in page
     hostile = await (await app_client.get(f"/propuestas/{folios['hostile']}")).text()
     assert "<script>alert" not in hostile and "onerror=alert(1)>" not in hostile
