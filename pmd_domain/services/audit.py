@@ -4,6 +4,9 @@ One ``record(...)`` for every caller (the web panel, the bot, the CLI). ``actor`
 who acted (``staff:<telegram user id>``, ``cli``); ``target`` what was acted on
 (``burst:s@prop:12:2962560``, ``codes:in_person``, ``kiosk:3``); ``details`` a small
 JSON object with the figures (never a citizen's text, address or chat id).
+
+``ACTIONS`` lists every action there is; each has a name for staff in the catalogues
+(``audit.<action>``), which the panel's audit table shows beside the exact id.
 """
 
 from __future__ import annotations
@@ -17,6 +20,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_domain.db.models import AuditEntry
 
 CLI = "cli"
+ACTIONS = frozenset(
+    {
+        "broadcast.queue",
+        "broadcast.pause",
+        "broadcast.resume",
+        "broadcast.cancel",
+        "certificate.revoke",
+        "codes.issue",
+        "kiosk.enroll",
+        "kiosk.withdraw",
+        "moderation.publish",
+        "moderation.reject",
+        "moderation.reassign",
+        "staff.link",
+        "staff.remove",
+        "staff.role",
+        "supports.discount",
+        "supports.restore",
+    }
+)
 
 
 def staff_actor(user_id: int) -> str:
@@ -34,6 +57,8 @@ async def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Write one entry in the caller's transaction (it stands or falls with the action)."""
+    if action not in ACTIONS:
+        raise ValueError(f"not an audit action: {action!r}")
     entry = AuditEntry(
         at=now, actor=actor[:64], action=action[:48], target=target[:128], details=details or {}
     )

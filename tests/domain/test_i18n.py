@@ -8,6 +8,7 @@ import pytest
 
 from pmd_domain.errors import DomainError
 from pmd_domain.i18n import Catalogs, long_date
+from pmd_domain.services import audit
 
 
 def test_spanish_and_english_have_the_same_keys() -> None:
@@ -20,6 +21,12 @@ def test_every_domain_error_has_a_message() -> None:
     catalogs = Catalogs.load()
     codes = {cls.code for cls in [DomainError, *DomainError.__subclasses__()]}
     missing = [code for code in codes if not catalogs.has(code)]
+    assert missing == []
+
+
+def test_every_audit_action_has_a_name_for_staff() -> None:
+    catalogs = Catalogs.load()
+    missing = [action for action in audit.ACTIONS if not catalogs.has(f"audit.{action}")]
     assert missing == []
 
 

@@ -122,7 +122,8 @@ async def test_a_code_issued_on_the_spot_verifies_a_browser_once(
     done = await chat.say(found.group(1).lower())
     assert "Tu participación quedó verificada" in done
     log = await (await client.get("/panel/integridad")).text()
-    assert "codes.issue" in log
+    # The audit log names the action in the staff's words, beside its exact id.
+    assert "<td>Emisión de códigos para verificar en persona <code>codes.issue</code></td>" in log
     # The command for printing many is shown as code, not as its escaped tags.
     assert "<code>pmd codes issue --count 100 --output tarjetas.pdf</code>" in log
 
