@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,6 +16,18 @@ def test_spanish_and_english_have_the_same_keys() -> None:
     catalogs = Catalogs.load()
     assert catalogs.languages[:2] == ["es", "en"]
     assert set(catalogs.messages["es"]) == set(catalogs.messages["en"])
+
+
+def test_a_translation_fills_in_the_same_values_as_the_spanish_text() -> None:
+    # A renamed or misspelt ``{name}`` is not filled in: the citizen would read it.
+    catalogs = Catalogs.load()
+    names = re.compile(r"\{(\w+)\}")
+    differ = {
+        key: (names.findall(text), names.findall(catalogs.messages["en"][key]))
+        for key, text in catalogs.messages["es"].items()
+        if set(names.findall(text)) != set(names.findall(catalogs.messages["en"][key]))
+    }
+    assert differ == {}
 
 
 def test_every_domain_error_has_a_message() -> None:
