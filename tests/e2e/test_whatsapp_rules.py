@@ -80,6 +80,14 @@ async def test_baja_and_the_other_opt_out_words_stop_campaigns(
         async with app[DATABASE].reading() as session:
             muted = (await session.scalars(select(Participant.muted))).all()
         assert muted == [True, True, True, True]
+        # On WhatsApp the way out is told as WhatsApp users know it: the word BAJA.
+        await phone.run(
+            [
+                ("/activar", "Para dejar de recibirlos escribe BAJA."),
+                ("/ayuda", "BAJA (no más mensajes de campaña; /activar para volver"),
+                ("/ayuda", "También puedes escribir:"),
+            ]
+        )
 
 
 async def wait_campaign_done(app: Any, campaign_id: int) -> None:
