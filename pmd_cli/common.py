@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from pmd_domain.consultation import Consultation, load_consultation
@@ -14,6 +17,34 @@ from pmd_domain.settings import Settings, load_settings
 
 class CommandError(Exception):
     """A command could not be carried out; the message is shown to the user."""
+
+
+# What a failed file operation means, in the words of the rest of the command line.
+_OS_REASONS = {
+    errno.ENOENT: "no existe",
+    errno.EACCES: "no hay permiso",
+    errno.EPERM: "no hay permiso",
+    errno.ENOSPC: "el disco está lleno",
+    errno.EISDIR: "es una carpeta",
+    errno.ENOTDIR: "una parte de la ruta no es una carpeta",
+    errno.EROFS: "el disco es de solo lectura",
+}
+
+
+def os_problem(error: OSError) -> str:
+    """One Spanish line about a file that could not be read or written."""
+    reason = _OS_REASONS.get(error.errno or 0, error.strerror or type(error).__name__)
+    where = f" {error.filename}" if error.filename else ""
+    return f"No se pudo usar el archivo{where}: {reason}."
+
+
+def writable_folder(target: Path) -> None:
+    """Refuse, before any work, a file whose folder does not exist or cannot be written."""
+    folder = target.parent
+    if not folder.is_dir():
+        raise CommandError(f"No se puede escribir {target}: la carpeta {folder} no existe.")
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"No se puede escribir {target}: no hay permiso en la carpeta {folder}.")
 
 
 def settings() -> Settings:

@@ -19,7 +19,7 @@ from pmd_cli.commands import (
     staff,
     telegram,
 )
-from pmd_cli.common import CommandError
+from pmd_cli.common import CommandError, os_problem
 from pmd_domain.consultation import ConsultationError
 from pmd_domain.db.backup import BackupError
 from pmd_domain.db.migrate import DatabaseUnavailable
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {os_problem(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

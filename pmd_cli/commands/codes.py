@@ -10,6 +10,7 @@ from typing import Any
 from pmd_cli import common
 from pmd_domain.certificates.code_cards import render_code_cards
 from pmd_domain.clock import utcnow
+from pmd_domain.consultation.schema import IN_PERSON_DAYS_MAX
 from pmd_domain.db import Database
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import verification
@@ -20,14 +21,18 @@ def run_issue(args: argparse.Namespace) -> int:
     """Issue ``--count`` codes and write their cards to ``--output`` (a PDF)."""
     if not 1 <= args.count <= verification.MAX_BATCH:
         raise common.CommandError(f"--count debe estar entre 1 y {verification.MAX_BATCH:,}.")
+    if args.days is not None and not 1 <= args.days <= IN_PERSON_DAYS_MAX:
+        raise common.CommandError(f"--days debe estar entre 1 y {IN_PERSON_DAYS_MAX}.")
     target = Path(args.output)
     if target.suffix.lower() != ".pdf":
         raise common.CommandError("--output debe ser un archivo .pdf")
     if target.exists() and not args.force:
         raise common.CommandError(f"{target} ya existe; usa --force para reemplazarlo.")
+    # The codes exist only in that file: where it cannot be written, none are issued.
+    common.writable_folder(target)
     settings = common.settings()
     consultation = common.consultation(settings)
-    days = args.days or consultation.integrity.codes.in_person_days
+    days = args.days if args.days is not None else consultation.integrity.codes.in_person_days
     now = utcnow()
 
     async def work(database: Database) -> list[str]:

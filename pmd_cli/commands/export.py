@@ -30,8 +30,7 @@ def run(args: argparse.Namespace) -> int:
     """Write the staff export to ``--output``."""
     fmt = _format(args)
     output = Path(args.output)
-    if not output.parent.is_dir():
-        raise common.CommandError(f"La carpeta {output.parent} no existe.")
+    common.writable_folder(output)
     settings = common.settings()
     consultation = common.consultation(settings)
     partial = output.with_name(f".{output.name}.partial")

@@ -216,10 +216,13 @@ class Bursts(Strict):
     supports_per_proposal: int = Field(default=100, ge=1)
 
 
+IN_PERSON_DAYS_MAX = 366  # an in-person code lasts a year at most
+
+
 class Codes(Strict):
     """Verification codes: how long they last, and attempts per participant."""
 
-    in_person_days: int = Field(default=60, ge=1, le=366)
+    in_person_days: int = Field(default=60, ge=1, le=IN_PERSON_DAYS_MAX)
     link_minutes: int = Field(default=15, ge=1, le=24 * 60)
     attempts: Window = Window(count=10, minutes=15)
 

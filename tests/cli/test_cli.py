@@ -181,3 +181,14 @@ def test_consultation_init_writes_a_valid_file_with_new_dates(tmp_path: Path) ->
     assert backwards.returncode == 2
     assert "closes debe ser posterior" in backwards.stderr
     assert not (tmp_path / "x.toml").exists()
+
+
+def test_a_file_that_cannot_be_used_is_told_in_spanish() -> None:
+    import errno
+
+    from pmd_cli.common import os_problem
+
+    missing = FileNotFoundError(errno.ENOENT, "No such file or directory", "/datos/x.csv")
+    assert os_problem(missing) == "No se pudo usar el archivo /datos/x.csv: no existe."
+    full = OSError(errno.ENOSPC, "No space left on device")
+    assert os_problem(full) == "No se pudo usar el archivo: el disco está lleno."

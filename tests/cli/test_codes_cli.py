@@ -65,3 +65,33 @@ async def test_issue_prints_cards_and_stores_only_hashes(sqlite_url: str, tmp_pa
         pmd, "codes", "issue", "--count", "0", "--output", str(tmp_path / "x.pdf"), env=env
     )
     assert none.returncode == 2 and "--count" in none.stderr and "Traceback" not in none.stderr
+
+
+async def test_codes_that_could_not_be_used_or_kept_are_not_issued(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    env = {"PMD_DATABASE_URL": sqlite_url, "PMD_SECRET_KEY": SECRET}
+    for days in ("0", "-3", "400"):
+        # Cards already expired (or that never expire) are refused, not printed.
+        refused = await asyncio.to_thread(
+            pmd, "codes", "issue", "--count", "2", "--output", str(tmp_path / "a.pdf"),
+            "--days", days, env=env,
+        )  # fmt: skip
+        assert refused.returncode == 2, days
+        assert "--days debe estar entre 1 y 366." in refused.stderr, days
+    # A folder that does not exist: told in Spanish before any code is issued (the
+    # codes exist only in the file, so codes without one are lost).
+    nowhere = tmp_path / "no-existe" / "tarjetas.pdf"
+    lost = await asyncio.to_thread(
+        pmd, "codes", "issue", "--count", "2", "--output", str(nowhere), env=env
+    )
+    assert lost.returncode == 2
+    assert f"la carpeta {nowhere.parent} no existe" in lost.stderr
+    assert "Errno" not in lost.stderr and "Traceback" not in lost.stderr
+    database = Database(sqlite_url)
+    try:
+        async with database.reading() as session:
+            assert list(await session.scalars(select(VerificationCode))) == []
+            assert list(await session.scalars(select(AuditEntry))) == []
+    finally:
+        await database.dispose()
