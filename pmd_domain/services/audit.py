@@ -7,6 +7,8 @@ JSON object with the figures (never a citizen's text, address or chat id).
 
 ``ACTIONS`` lists every action there is; each has a name for staff in the catalogues
 (``audit.<action>``), which the panel's audit table shows beside the exact id.
+``describe_details`` writes the details for staff: each key by its catalogue name
+(``audit.detail.<key>``), a moment as the panel writes one, yes or no in words.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.db.models import AuditEntry
+from pmd_domain.i18n import Catalogs, moment
 
 CLI = "cli"
 ACTIONS = frozenset(
@@ -73,3 +76,30 @@ async def recent(session: AsyncSession, *, limit: int = 50) -> list[AuditEntry]:
         select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
     )
     return list(rows)
+
+
+def describe_details(
+    details: dict[str, Any], *, catalogs: Catalogs, zone: str, language: str
+) -> str:
+    """``Cantidad: 1 · Vence: 1 feb 2027, 9:00 p.m.``: an entry's details for staff."""
+    parts = []
+    for key, value in details.items():
+        name = f"audit.detail.{key}"
+        label = catalogs.text(language, name) if catalogs.has(name) else key
+        parts.append(
+            f"{label}: {_readable(value, catalogs=catalogs, zone=zone, language=language)}"
+        )
+    return " · ".join(parts)
+
+
+def _readable(value: Any, *, catalogs: Catalogs, zone: str, language: str) -> str:
+    if isinstance(value, bool):
+        return catalogs.text(language, "audit.yes" if value else "audit.no")
+    if isinstance(value, str) and "T" in value:
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if when.tzinfo is not None:
+            return moment(when, zone=zone, language=language)
+    return str(value)

@@ -14,11 +14,12 @@ from pmd_domain.consultation import Consultation
 from pmd_domain.consultation.schema import Window
 from pmd_domain.db.models import AuditEntry, Participant, Proposal
 from pmd_domain.services import staff
-from tests.factories import judge, make_participant, make_proposal
+from tests.factories import judge, make_participant, make_proposal, spanish_moment
 from tests.factories import open_consultation as _open
 from tests.web.test_panel import database, login
 from tests.web.test_webchat import WebChat
 from web.identity import KIOSK_COOKIE
+from web.keys import CONSULTATION
 
 ANALYST, MODERATOR = 7001, 7002
 CODE = re.compile(r'<p class="code" id="codigo">([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})</p>')
@@ -122,8 +123,14 @@ async def test_a_code_issued_on_the_spot_verifies_a_browser_once(
     done = await chat.say(found.group(1).lower())
     assert "Tu participación quedó verificada" in done
     log = await (await client.get("/panel/integridad")).text()
-    # The audit log names the action in the staff's words, beside its exact id.
+    # The audit log names the action in the staff's words, beside its exact id, and
+    # its details too: a moment as the panel writes one, not its stored ISO text.
     assert "<td>Emisión de códigos para verificar en persona <code>codes.issue</code></td>" in log
+    async with database(client).reading() as session:
+        [entry] = await session.scalars(select(AuditEntry))
+    expires = datetime.fromisoformat(entry.details["expires"])
+    zone = client.app[CONSULTATION].exercise.timezone
+    assert f"<td>Cantidad: 1 · Vence: {spanish_moment(expires, zone)}</td>" in log
     # The command for printing many is shown as code, not as its escaped tags.
     assert "<code>pmd codes issue --count 100 --output tarjetas.pdf</code>" in log
 

@@ -89,7 +89,18 @@ async def overview(request: web.Request, who: Staff) -> web.StreamResponse:
         ],
         "watch_hours": consultation.integrity.bursts.watch_hours,
         "kiosks": kiosk_rows,
-        "entries": entries,
+        "entries": [
+            (
+                entry,
+                audit.describe_details(
+                    entry.details,
+                    catalogs=catalogs,
+                    zone=consultation.exercise.timezone,
+                    language="es",
+                ),
+            )
+            for entry in entries
+        ],
         "notice": _t(request, f"panel.integrity.{notice}") if notice in NOTICES else None,
     }
     return page(request, "panel/integrity.html", context)
