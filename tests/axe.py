@@ -45,3 +45,17 @@ async def violations(page: Page) -> list[str]:
         + json.dumps([node["target"] for node in v["nodes"]][:5], ensure_ascii=False)
         for v in result["violations"]
     ]
+
+
+# The elements that stick out of a phone's screen, scrolling tables (``.scroll``) excepted.
+_WIDER_THAN_THE_SCREEN = (
+    "[...document.querySelectorAll('body *')].filter(e => !e.closest('.scroll')"
+    " && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+    ".map(e => e.tagName + '.' + e.className).slice(0, 5)"
+)
+
+
+async def too_wide(page: Page) -> list[str]:
+    """What makes the page wider than its screen (WCAG 1.4.10, reflow): none wanted."""
+    wide: list[str] = await page.evaluate(_WIDER_THAN_THE_SCREEN)
+    return [f"wider than the screen: {wide}"] if wide else []

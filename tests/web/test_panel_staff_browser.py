@@ -26,6 +26,7 @@ from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import AuditEntry, Campaign, Certificate, Notification, Proposal
 from pmd_domain.services import staff, staff_login
 from pmd_domain.settings import Settings
+from tests.axe import too_wide
 from tests.botapi import DEFAULT_TOKEN, BotApiServer
 from tests.browser import CSP_PROBE
 from tests.factories import (
@@ -43,6 +44,7 @@ from web.panel.session import COOKIE
 pytestmark = pytest.mark.browser
 ADMIN, ANALYST = 8201, 8203
 PHONE = {"width": 390, "height": 844}
+
 CHATS = range(70_001, 70_301)  # 300 citizens who will receive the campaign
 CERT_TOKEN = "Q" * 32
 
@@ -94,13 +96,7 @@ class Watched:
         width = await self.page.evaluate(
             "Math.max(innerWidth, document.documentElement.scrollWidth)"
         )
-        # Elements that stick out of the screen (scrolling tables excepted).
-        wide = await self.page.evaluate(
-            "[...document.querySelectorAll('body *')].filter(e => !e.closest('.scroll')"
-            " && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
-            ".map(e => e.tagName + '.' + e.className).slice(0, 5)"
-        )
-        assert width <= PHONE["width"], (width, wide)
+        assert width <= PHONE["width"], (width, await too_wide(self.page))
 
 
 async def watched(chromium: Browser, server: TestServer, **options: Any) -> Watched:
@@ -379,9 +375,17 @@ async def test_the_staff_pages_pass_axe_on_a_phone(
     found: dict[str, list[str]] = {}
 
     async def check(name: str) -> None:
-        found[name] = await violations(page)
+        found[name] = await violations(page) + await too_wide(page)
 
-    for path in ("/panel/moderar", "/panel/constancias", "/panel/equipo", "/panel/difusiones"):
+    for path in (
+        "/panel",
+        f"/panel/propuestas/{reported.folio}",
+        "/panel/moderar",
+        "/panel/constancias",
+        "/panel/equipo",
+        "/panel/difusiones",
+        "/panel/integridad",
+    ):
         await page.goto(base + path)
         await check(path)
     await page.goto(f"{base}/panel/moderar?aviso=publicada&folio={reported.folio}")

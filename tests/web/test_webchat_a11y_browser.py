@@ -19,8 +19,10 @@ from pmd_domain.consultation import Consultation
 from pmd_domain.consultation.demo_exercise import demo_exercise_text
 from pmd_domain.consultation.loader import parse_consultation
 from pmd_domain.settings import Settings
-from tests.axe import AXE_CONTEXT, need_axe, violations
+from tests.axe import AXE_CONTEXT, need_axe, too_wide, violations
+from tests.factories import make_participant, make_proposal
 from web.app import create_app
+from web.keys import DATABASE
 
 pytestmark = pytest.mark.browser
 PROBLEM = "Los autos pasan muy rápido frente a la escuela primaria."
@@ -238,13 +240,13 @@ async def test_axe_is_really_looking(chromium: Browser, server: TestServer) -> N
 
 
 async def _axe(page: Page, where: str, found: dict[str, list[str]]) -> None:
-    problems = await violations(page)
+    problems = await violations(page) + await too_wide(page)
     if problems:
         found[where] = problems
 
 
 async def test_axe_finds_nothing_on_any_page_nor_chat_state(
-    chromium: Browser, server: TestServer
+    chromium: Browser, server: TestServer, consultation: Consultation
 ) -> None:
     need_axe()
     url = base(server)
@@ -281,7 +283,11 @@ async def test_axe_finds_nothing_on_any_page_nor_chat_state(
     await expect(page.get_by_role("button", name="Reintentar")).to_be_visible()
     await _axe(page, "chat: offline", found)
     await context.set_offline(False)
+    async with server.app[DATABASE].transaction() as session:
+        author = await make_participant(session, consultation, external_id="770001")
+        published = await make_proposal(session, consultation, author, problem=PROBLEM)
     for path in (
+        f"/propuestas/{published.folio}",
         "/",
         "/privacidad",
         "/datos/",
