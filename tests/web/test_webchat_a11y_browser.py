@@ -20,7 +20,7 @@ from pmd_domain.consultation.demo_exercise import demo_exercise_text
 from pmd_domain.consultation.loader import parse_consultation
 from pmd_domain.settings import Settings
 from tests.axe import AXE_CONTEXT, need_axe, too_wide, violations
-from tests.factories import make_participant, make_proposal
+from tests.factories import make_certificate, make_participant, make_proposal
 from web.app import create_app
 from web.keys import DATABASE
 
@@ -286,8 +286,11 @@ async def test_axe_finds_nothing_on_any_page_nor_chat_state(
     async with server.app[DATABASE].transaction() as session:
         author = await make_participant(session, consultation, external_id="770001")
         published = await make_proposal(session, consultation, author, problem=PROBLEM)
+        make_certificate(session, author, name="Ana López", folio="C23-000077", token="V" * 32)
     for path in (
         f"/propuestas/{published.folio}",
+        "/constancias/",
+        "/constancias/" + "V" * 32,
         "/",
         "/privacidad",
         "/datos/",
@@ -299,6 +302,8 @@ async def test_axe_finds_nothing_on_any_page_nor_chat_state(
     ):
         await page.goto(f"{url}{path}")
         await _axe(page, path, found)
+    await page.goto(f"{url}/constancias/" + "V" * 32)  # the valid certificate was the page seen
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Constancia válida")
     await context.close()
     assert found == {}, "\n".join(f"{where}: {v}" for where, vs in found.items() for v in vs)
 
