@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmd_domain.db.models import AuditEntry
+from pmd_domain.db.models import AuditEntry, StaffMember
 from pmd_domain.i18n import Catalogs, moment
 
 CLI = "cli"
@@ -48,6 +48,24 @@ ACTIONS = frozenset(
 def staff_actor(user_id: int) -> str:
     """The actor name of a staff member."""
     return f"staff:{user_id}"
+
+
+async def actor_names(session: AsyncSession, entries: list[AuditEntry]) -> dict[str, str]:
+    """Who each entry's actor is for staff: a member's name (or e-mail) while they are
+    on the team; actors not found are left out (the panel shows their id alone)."""
+    ids = {
+        int(entry.actor.removeprefix("staff:"))
+        for entry in entries
+        if entry.actor.startswith("staff:") and entry.actor[6:].lstrip("-").isdigit()
+    }
+    if not ids:
+        return {}
+    members = await session.scalars(select(StaffMember).where(StaffMember.user_id.in_(ids)))
+    return {
+        staff_actor(member.user_id): member.name or member.email or ""
+        for member in members
+        if member.name or member.email
+    }
 
 
 async def record(

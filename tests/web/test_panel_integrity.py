@@ -44,7 +44,7 @@ def consultation() -> Consultation:
 async def team(client: TestClient) -> None:
     async with database(client).transaction() as session:
         await staff.add(session, user_id=ANALYST, role="analyst", now=utcnow())
-        await staff.add(session, user_id=MODERATOR, role="moderator", now=utcnow())
+        await staff.add(session, user_id=MODERATOR, role="moderator", now=utcnow(), name="Lucía")
 
 
 def _mid_hour() -> datetime:
@@ -131,6 +131,7 @@ async def test_a_code_issued_on_the_spot_verifies_a_browser_once(
     expires = datetime.fromisoformat(entry.details["expires"])
     zone = client.app[CONSULTATION].exercise.timezone
     assert f"<td>Cantidad: 1 · Vence: {spanish_moment(expires, zone)}</td>" in log
+    assert f"<td>Lucía <code>staff:{MODERATOR}</code></td>" in log  # who, by name
     # The command for printing many is shown as code, not as its escaped tags.
     assert "<code>pmd codes issue --count 100 --output tarjetas.pdf</code>" in log
 
