@@ -13,7 +13,7 @@ from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.consultation.schema import Window
 from pmd_domain.db.models import AuditEntry, Participant, Proposal
-from pmd_domain.services import staff
+from pmd_domain.services import audit, staff
 from tests.factories import judge, make_participant, make_proposal, spanish_moment
 from tests.factories import open_consultation as _open
 from tests.web.test_panel import database, login
@@ -132,6 +132,12 @@ async def test_a_code_issued_on_the_spot_verifies_a_browser_once(
     zone = client.app[CONSULTATION].exercise.timezone
     assert f"<td>Cantidad: 1 · Vence: {spanish_moment(expires, zone)}</td>" in log
     assert f"<td>Lucía <code>staff:{MODERATOR}</code></td>" in log  # who, by name
+    async with database(client).transaction() as session:
+        await audit.record(
+            session, actor=audit.CLI, action="codes.issue", target="codes:x", now=utcnow()
+        )
+    log = await (await client.get("/panel/integridad")).text()
+    assert "<td>Línea de comandos <code>cli</code></td>" in log
     # The command for printing many is shown as code, not as its escaped tags.
     assert "<code>pmd codes issue --count 100 --output tarjetas.pdf</code>" in log
 
