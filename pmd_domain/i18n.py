@@ -52,12 +52,9 @@ def long_date(
 
 def moment(value: datetime, *, zone: str, language: str = DEFAULT_LANGUAGE) -> str:
     """``30 nov 2026, 9:00 p.m.`` (``Nov 30, 2026, 9:00 PM``): a moment in ``zone``."""
-    locale = Locale.parse(_date_locale(language))
-    time, day = (
-        clock_time(value, zone=zone, language=language),
-        medium_date(value, zone=zone, language=language),
-    )
-    return str(locale.datetime_formats["medium"]).format(time, day)
+    pattern = Locale.parse(_date_locale(language)).datetime_formats["medium"]
+    time = clock_time(value, zone=zone, language=language)
+    return str(pattern).format(time, medium_date(value, zone=zone, language=language))
 
 
 def medium_date(value: datetime, *, zone: str, language: str = DEFAULT_LANGUAGE) -> str:

@@ -45,27 +45,34 @@ ACTIONS = frozenset(
 )
 
 
+STAFF = "staff:"
+
+
 def staff_actor(user_id: int) -> str:
     """The actor name of a staff member."""
-    return f"staff:{user_id}"
+    return f"{STAFF}{user_id}"
 
 
-async def actor_names(session: AsyncSession, entries: list[AuditEntry]) -> dict[str, str]:
-    """Who each entry's actor is for staff: a member's name (or e-mail) while they are
-    on the team; actors not found are left out (the panel shows their id alone)."""
-    ids = {
-        int(entry.actor.removeprefix("staff:"))
-        for entry in entries
-        if entry.actor.startswith("staff:") and entry.actor[6:].lstrip("-").isdigit()
-    }
-    if not ids:
-        return {}
-    members = await session.scalars(select(StaffMember).where(StaffMember.user_id.in_(ids)))
-    return {
-        staff_actor(member.user_id): member.name or member.email or ""
-        for member in members
-        if member.name or member.email
-    }
+def _staff_id(actor: str) -> int | None:
+    """The user id behind a staff member's actor name (``None``: another actor)."""
+    number = actor.removeprefix(STAFF)
+    return int(number) if number != actor and number.lstrip("-").isdigit() else None
+
+
+async def actor_names(
+    session: AsyncSession, entries: list[AuditEntry], *, catalogs: Catalogs, language: str
+) -> dict[str, str]:
+    """Who each entry's actor is for staff: the command line in words, a member by name
+    (or e-mail) while they are on the team; actors not named are left out (the panel
+    shows their id alone)."""
+    names = {CLI: catalogs.text(language, "audit.actor.cli")}
+    ids = {i for entry in entries if (i := _staff_id(entry.actor)) is not None}
+    if ids:
+        members = await session.scalars(select(StaffMember).where(StaffMember.user_id.in_(ids)))
+        names.update(
+            (staff_actor(m.user_id), m.name or m.email or "") for m in members if m.name or m.email
+        )
+    return names
 
 
 async def record(

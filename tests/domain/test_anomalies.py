@@ -14,7 +14,7 @@ from pmd_domain.db import Database
 from pmd_domain.db.models import AuditEntry, Proposal, StaffMember, Vote
 from pmd_domain.errors import InvalidChoice, NotAllowed
 from pmd_domain.i18n import Catalogs
-from pmd_domain.services import anomalies, audit, stats
+from pmd_domain.services import anomalies, stats
 from tests.factories import judge, make_participant, make_proposal
 
 ADMIN = 9001
@@ -177,35 +177,4 @@ def test_an_alert_line_writes_its_window_as_every_staff_page_writes_a_moment(
     )
     assert english == (
         "1,234 supports toward proposal PMD-0007, Dec 3, 2026 from 6:00\u202fPM to 7:00\u202fPM"
-    )
-
-
-async def test_the_audit_log_takes_only_the_actions_it_can_name(db: Database) -> None:
-    # Each action has a name in the catalogues for the panel's audit table: a new one
-    # is added to ``audit.ACTIONS`` (and named) before it is recorded.
-    async with db.transaction() as session:
-        with pytest.raises(ValueError):
-            await audit.record(
-                session, actor="cli", action="codes.isue", target="codes:x", now=utcnow()
-            )
-
-
-def test_an_audit_entry_s_details_are_written_for_staff(consultation: Consultation) -> None:
-    details = {
-        "supports": 12,
-        "kind": "s@prop",
-        "from": "2026-12-04T00:00:00+00:00",
-        "web": True,
-        "reason": "Texto ofensivo",
-        "unnamed": "x",
-    }
-    written = audit.describe_details(
-        details,
-        catalogs=Catalogs.load(),
-        zone=consultation.exercise.timezone,
-        language="es",
-    )
-    assert written == (
-        "Apoyos: 12 · Tipo: s@prop · Desde: 3 dic 2026, 6:00\u202fp.m. · Solo panel web: sí"
-        " · Motivo: Texto ofensivo · unnamed: x"
     )

@@ -63,7 +63,7 @@ async def overview(request: web.Request, who: Staff) -> web.StreamResponse:
         flagged = await anomalies.bursts(session, consultation=consultation, now=now)
         kiosk_rows = await kiosks.listing(session)
         entries = await audit.recent(session)
-        who_acted = await audit.actor_names(session, entries)
+        who_acted = await audit.actor_names(session, entries, catalogs=catalogs, language="es")
     notice = request.query.get("aviso", "")
     context: dict[str, Any] = {
         "who": who,
@@ -90,10 +90,10 @@ async def overview(request: web.Request, who: Staff) -> web.StreamResponse:
         ],
         "watch_hours": consultation.integrity.bursts.watch_hours,
         "kiosks": kiosk_rows,
-        "who_acted": who_acted,
         "entries": [
             (
                 entry,
+                who_acted.get(entry.actor),
                 audit.describe_details(
                     entry.details,
                     catalogs=catalogs,
