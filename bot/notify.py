@@ -17,6 +17,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from pmd_domain import notification_sender
 from pmd_domain.campaign_transport import Blocked, Failed, Hold
 from pmd_domain.db import Database
+from pmd_domain.digits import number
 from pmd_domain.i18n import Catalogs
 from pmd_domain.links import Links
 from pmd_domain.services.notifications import Pending
@@ -27,11 +28,12 @@ CHANNEL = "telegram"
 async def send_notification(bot: Bot, item: Pending, text: str) -> None:
     """Send one notification's text to its Telegram chat."""
     chat_id = item.external_id or ""
-    if not chat_id.lstrip("-").isdigit():
+    telegram_chat = number(chat_id, signed=True)
+    if telegram_chat is None:
         raise Failed("not a Telegram chat")
     try:
         await bot.send_message(
-            chat_id=int(chat_id),
+            chat_id=telegram_chat,
             text=text[:4096],
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )

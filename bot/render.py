@@ -28,6 +28,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.updates import CHANNEL
 from pmd_domain.conversation.types import MAX_TEXT_CHARS, Button, Outgoing, Reply, split_text
+from pmd_domain.digits import number
 from pmd_domain.outbox_sender import OutboxSender, Refused, TryLater, Unreachable
 
 log = logging.getLogger("pmd.bot")
@@ -87,10 +88,9 @@ class TelegramTransport:
         target = outgoing.edit_target
         try:
             if (
-                target is not None
-                and target.isdigit()
+                (message_id := number(target or "")) is not None
                 and index == _first_edit(outgoing.replies)
-                and await _edit(self.bot, chat_id, int(target), reply, again=outgoing.attempts > 0)
+                and await _edit(self.bot, chat_id, message_id, reply, again=outgoing.attempts > 0)
             ):
                 return
             await _send(self.bot, chat_id, reply)

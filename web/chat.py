@@ -29,6 +29,7 @@ from pmd_domain.clock import utcnow
 from pmd_domain.conversation.typed import inbound_of_text
 from pmd_domain.conversation.types import Inbound, Outcome, Reply
 from pmd_domain.db.faults import is_transient
+from pmd_domain.digits import number
 from pmd_domain.services import outbox
 from web import i18n, identity
 from web.clients import address_key
@@ -208,8 +209,8 @@ async def since(request: web.Request) -> web.Response:
     token = identity.signed_token(secret, request.cookies.get(identity.COOKIE))
     if token is None or not identity.same_origin(request):
         return _refused(request, "webchat.reload", 403)
-    cursor = request.query.get("desde", "")
-    if not (cursor.isdigit() and len(cursor) <= MAX_CURSOR_DIGITS):
+    cursor = number(request.query.get("desde", ""), most=MAX_CURSOR_DIGITS)
+    if cursor is None:
         text = app[CATALOGS].text("es", "webchat.bad_cursor")
         return web.json_response({"error": text}, status=400)
     async with app[DATABASE].reading() as session:
@@ -217,7 +218,7 @@ async def since(request: web.Request) -> web.Response:
             session,
             channel=CHANNEL,
             external_id=identity.external_id(secret, token),
-            after=int(cursor),
+            after=cursor,
         )
     return web.json_response(
         {"steps": [{"id": s.id, "replies": [_render(r) for r in s.replies]} for s in steps]},

@@ -31,6 +31,7 @@ from pmd_domain.clock import utcnow
 from pmd_domain.conversation import Conversation
 from pmd_domain.conversation.types import Inbound, Outcome, Outgoing
 from pmd_domain.db import Database
+from pmd_domain.digits import is_digits
 from pmd_domain.hashing import keyed_hash
 from pmd_domain.i18n import Catalogs
 from pmd_domain.logs import RepeatedLog
@@ -41,7 +42,7 @@ from pmd_domain.services import outbox, participants, whatsapp_contacts
 from pmd_domain.settings import Settings
 from whatsapp import render
 from whatsapp.client import UNDELIVERABLE, GraphClient, GraphError
-from whatsapp.updates import CHANNEL, Incoming, Status, chosen
+from whatsapp.updates import CHANNEL, WA_ID_DIGITS, Incoming, Status, chosen
 
 log = logging.getLogger("pmd.whatsapp")
 
@@ -210,7 +211,7 @@ class WhatsAppChannel:
 
     async def status(self, status: Status) -> None:
         """WhatsApp could not deliver to a number that takes no messages: unreachable."""
-        if status.status != "failed" or not status.wa_id.isdigit():
+        if status.status != "failed" or not is_digits(status.wa_id, most=WA_ID_DIGITS):
             return
         if UNDELIVERABLE not in status.codes:
             return

@@ -16,9 +16,12 @@ from typing import Any
 
 from pmd_domain.conversation.typed import inbound_of_text
 from pmd_domain.conversation.types import Button, Inbound
+from pmd_domain.digits import is_digits, number
 from pmd_domain.search import search_key
 
 CHANNEL = "whatsapp"
+# A WhatsApp id is a phone number in international form: at most 15 digits (E.164).
+WA_ID_DIGITS = 15
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 # Words that mean "no more campaign messages" (like /silenciar), compared folded.
 OPT_OUT_WORDS = frozenset({"baja", "alto", "stop", "no quiero mensajes", "darme de baja"})
@@ -99,7 +102,7 @@ def messages_of(payload: Any, phone_number_id: str) -> list[Incoming]:
                 continue
             wa_id = str(message.get("from") or "")
             message_id = str(message.get("id") or "")
-            if not wa_id.isdigit() or not message_id:
+            if not is_digits(wa_id, most=WA_ID_DIGITS) or not message_id:
                 continue
             inbound = to_inbound(message)
             if inbound is not None:
@@ -167,6 +170,7 @@ def chosen(text: str, choices: Sequence[Button], *, numbered: bool) -> Button | 
     wanted = fold(text)
     if not wanted:
         return None
-    if numbered and wanted.isdigit() and 1 <= int(wanted) <= len(choices):
-        return choices[int(wanted) - 1]
+    place = number(wanted, most=3) if numbered else None
+    if place is not None and 1 <= place <= len(choices):
+        return choices[place - 1]
     return next((c for c in choices if fold(c.label) == wanted), None)

@@ -19,6 +19,7 @@ from bot.render import answer_query, render
 from bot.staff.access import Context, staff_only
 from pmd_domain.clock import utcnow
 from pmd_domain.conversation.staff.broadcast import CONTROL, LANGUAGE, progress_reply
+from pmd_domain.digits import number
 from pmd_domain.errors import NotFound, WrongCampaignState
 from pmd_domain.services import broadcasts
 from pmd_domain.services.broadcasts import CampaignControl
@@ -38,10 +39,10 @@ async def control(update: Update, context: Context, role: str) -> None:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     action, _, raw = (query.data or "").removeprefix(f"{CONTROL}:").partition(":")
-    if action not in broadcasts.CONTROLS or not raw.isdigit():
+    campaign_id = number(raw)
+    if action not in broadcasts.CONTROLS or campaign_id is None:
         await answer_query(query, services.catalogs.text(LANGUAGE, "broadcast.stale"))
         return
-    campaign_id = int(raw)
     try:
         async with services.database.transaction() as session:
             progress = await broadcasts.control(

@@ -12,6 +12,7 @@ from bot.menu import publish_staff_menu
 from bot.staff.access import PRIVATE_MESSAGE, Context, language_of, staff_only
 from bot.staff.replies import say
 from pmd_domain.clock import utcnow
+from pmd_domain.digits import number
 from pmd_domain.errors import DomainError
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import staff
@@ -78,7 +79,7 @@ async def team(update: Update, context: Context, role: str) -> None:
 
 def _user_id(raw: str) -> int | None:
     """A Telegram user id as typed (digits only, at most 15 of them)."""
-    return int(raw) if raw.isdigit() and len(raw) <= 15 else None
+    return number(raw, most=15)
 
 
 def roster_text(catalogs: Catalogs, lang: str, members: list[staff.Member]) -> str:

@@ -15,6 +15,7 @@ from pmd_domain.consultation.colonias import matches
 from pmd_domain.consultation.schema import Question
 from pmd_domain.conversation.types import Reply
 from pmd_domain.conversation.ui import Ctx, Replies, attempt, draw, rows, screen, show
+from pmd_domain.digits import number
 from pmd_domain.services import participants
 
 STATE = "demo"
@@ -118,15 +119,11 @@ async def on_button(ctx: Ctx, action: str, args: list[str]) -> Replies | None:
         return await _store(ctx, question, args[0])
     if action == QuestionChoice.SKIP:
         return await _store(ctx, question, None)
-    if (
-        action == QuestionChoice.COLONIA
-        and args
-        and args[0].isdigit()
-        and question.kind == "postal_code"
-    ):
+    colonia = number(args[0]) if args else None
+    if action == QuestionChoice.COLONIA and colonia is not None and question.kind == "postal_code":
         codes = list(ctx.consultation.colonias.values())
-        if int(args[0]) < len(codes):
-            return await _store(ctx, question, codes[int(args[0])])
+        if colonia < len(codes):
+            return await _store(ctx, question, codes[colonia])
     if action == QuestionChoice.BACK:
         if ctx.data.get("fix"):
             from pmd_domain.conversation import mydata

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Participant, Proposal, Vote
+from pmd_domain.digits import number
 from pmd_domain.errors import InvalidChoice
 from pmd_domain.i18n import Catalogs, clock_time, medium_date
 from pmd_domain.services import activity, audit, ranking, staff
@@ -86,9 +87,10 @@ def _supports(kind: str, key: str, start: datetime, end: datetime) -> Any:
     if kind == Kind.SUPPORTS_BY_ADDRESS:
         return support & in_window & (Vote.origin == key)
     if kind == Kind.SUPPORTS_BY_PROPOSAL:
-        if not key.isdigit():
+        proposal_id = number(key)
+        if proposal_id is None:
             raise InvalidChoice(key=key)
-        return support & in_window & (Vote.proposal_id == int(key))
+        return support & in_window & (Vote.proposal_id == proposal_id)
     if kind == Kind.PARTICIPANTS_BY_ADDRESS:
         people = select(Participant.id).where(Participant.origin == key, joined)
         return support & Vote.participant_id.in_(people)
@@ -136,9 +138,10 @@ async def bursts(
             end = start + timedelta(minutes=heavy.minutes)
             counted, discounted = await _tally(session, _supports(kind, heavy.key, start, end))
             folio = None
-            if kind == Kind.SUPPORTS_BY_PROPOSAL and heavy.key.isdigit():
+            proposal_id = number(heavy.key)
+            if kind == Kind.SUPPORTS_BY_PROPOSAL and proposal_id is not None:
                 folio = await session.scalar(
-                    select(Proposal.folio).where(Proposal.id == int(heavy.key))
+                    select(Proposal.folio).where(Proposal.id == proposal_id)
                 )
             found.append(
                 Burst(
@@ -158,7 +161,8 @@ async def bursts(
 def parse_target(target: str, consultation: Consultation) -> tuple[Kind, str, datetime, datetime]:
     """``burst:<kind>:<key>:<slot>`` back into its parts (InvalidChoice when malformed)."""
     parts = target.split(":")
-    if len(parts) != 4 or parts[0] != "burst" or not parts[3].isdigit():
+    slot = number(parts[-1])
+    if len(parts) != 4 or parts[0] != "burst" or slot is None:
         raise InvalidChoice(target=target[:64])
     try:
         kind = Kind(parts[1])
@@ -166,7 +170,10 @@ def parse_target(target: str, consultation: Consultation) -> tuple[Kind, str, da
         raise InvalidChoice(target=target[:64]) from exc
     if kind not in WATCHED or not parts[2] or len(parts[2]) > 64:
         raise InvalidChoice(target=target[:64])
-    start = activity.moment_of(int(parts[3]))
+    try:
+        start = activity.moment_of(slot)
+    except (OverflowError, OSError, ValueError) as exc:  # a minute no calendar has
+        raise InvalidChoice(target=target[:64]) from exc
     return (
         kind,
         parts[2],

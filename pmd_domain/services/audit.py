@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmd_domain import digits
 from pmd_domain.db.models import AuditEntry, StaffMember
 from pmd_domain.i18n import Catalogs, moment
 
@@ -56,7 +57,7 @@ def staff_actor(user_id: int) -> str:
 def _staff_id(actor: str) -> int | None:
     """The user id behind a staff member's actor name (``None``: another actor)."""
     number = actor.removeprefix(STAFF)
-    return int(number) if number != actor and number.lstrip("-").isdigit() else None
+    return digits.number(number, signed=True) if number != actor else None
 
 
 async def actor_names(

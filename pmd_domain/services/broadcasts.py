@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Campaign, Delivery, Participant, Proposal
+from pmd_domain.digits import is_digits, number
 from pmd_domain.errors import InvalidAudience, InvalidCampaign, NotFound, WrongCampaignState
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import audit, staff
@@ -108,7 +109,7 @@ def check_audience(audience: Audience, *, consultation: Consultation) -> Audienc
     elif kind in DEMOGRAPHIC_KINDS and kind != "postal_code":
         question = consultation.question(kind)
         known = [o.key for o in question.options] if question else []
-    elif (kind == "postal_code" and not (value.isdigit() and len(value) == 5)) or (
+    elif (kind == "postal_code" and not (is_digits(value) and len(value) == 5)) or (
         kind == "source" and len(value) > 64
     ):
         known = []
@@ -625,7 +626,7 @@ async def _claim(
 def _addressable(channel: str, chat: str) -> bool:
     """Whether a campaign can reach this chat: a Telegram chat id, a WhatsApp chat's hash."""
     if channel == CHANNEL:
-        return chat.lstrip("-").isdigit()
+        return number(chat, signed=True) is not None
     return channel in CAMPAIGN_CHANNELS and bool(chat)
 
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmd_domain.clock import utcnow
+from pmd_domain.digits import number
 from pmd_domain.errors import DomainError, NotAllowed
 from pmd_domain.services import anomalies, audit, kiosks, staff, stats, verification
 from web import identity
@@ -194,8 +195,8 @@ async def enroll(request: web.Request, who: Staff) -> web.StreamResponse:
 @staff_only()
 async def withdraw(request: web.Request, who: Staff) -> web.StreamResponse:
     """Withdraw a kiosk (its browser becomes an ordinary one at once)."""
-    raw = request.match_info["kiosk"]
-    if not raw.isdigit() or len(raw) > 18:
+    kiosk_id = number(request.match_info["kiosk"])
+    if kiosk_id is None:
         return message(
             request,
             _t(request, "panel.integrity.title"),
@@ -206,7 +207,7 @@ async def withdraw(request: web.Request, who: Staff) -> web.StreamResponse:
         request,
         lambda session: kiosks.withdraw(
             session,
-            kiosk_id=int(raw),
+            kiosk_id=kiosk_id,
             staff_id=who.user_id,
             admin_ids=request.app[SETTINGS].admin_ids,
             now=utcnow(),

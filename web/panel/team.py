@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from pmd_domain.clock import utcnow
+from pmd_domain.digits import number
 from pmd_domain.errors import (
     ConfiguredAdmin,
     DomainError,
@@ -80,7 +81,8 @@ async def add(request: web.Request, who: Staff) -> web.StreamResponse:
     form = await form_of(request)
     role, name = str(form.get("rol", "")), str(form.get("nombre", "")).strip()[:120] or None
     raw_id, email = str(form.get("telegram", "")).strip(), str(form.get("correo", "")).strip()
-    if not email and not (raw_id.isdigit() and len(raw_id) <= TELEGRAM_ID_MAX_DIGITS):
+    user_id = number(raw_id, most=TELEGRAM_ID_MAX_DIGITS)
+    if not email and user_id is None:
         return back(request, "panel_team", "id_invalido")
     try:
         async with request.app[DATABASE].transaction() as session:
@@ -94,7 +96,8 @@ async def add(request: web.Request, who: Staff) -> web.StreamResponse:
             if email:
                 member = await staff.add_web_by(session, email=email[:300], **args)
             else:
-                member = await staff.add_by(session, user_id=int(raw_id), **args)
+                assert user_id is not None
+                member = await staff.add_by(session, user_id=user_id, **args)
             user_id = member.user_id
     except DomainError as exc:
         return back(request, "panel_team", _refusal(exc))

@@ -11,6 +11,7 @@ from aiohttp import web
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db.models import Proposal
+from pmd_domain.digits import number
 from pmd_domain.errors import DomainError, NotFound
 from pmd_domain.services import analysis, proposals
 from web.keys import CONSULTATION, DATABASE
@@ -51,8 +52,8 @@ def _filters(query: Any, consultation: Consultation) -> analysis.Filters:
 
 
 def _page_number(query: Any) -> int:
-    raw = str(query.get("pagina", "1"))
-    return min(int(raw), 100_000) if raw.isdigit() and int(raw) > 0 else 1
+    page = number(str(query.get("pagina", "1")))
+    return min(page, 100_000) if page else 1
 
 
 def names_of(consultation: Consultation) -> dict[str, str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from pmd_domain import digits
 from pmd_domain.conversation.staff import StaffCtx, flow, staff_screen
 from pmd_domain.conversation.types import Button, Reply
 from pmd_domain.conversation.ui import Replies, attempt, draw, number, rows, show
@@ -197,7 +198,7 @@ async def _queue(ctx: StaffCtx, pressed: str | None) -> broadcasts.Queued:
         staff_id=ctx.user_id,
         admin_ids=ctx.admin_ids,
         progress_chat_id=ctx.chat_id,
-        progress_message_id=int(pressed) if pressed and pressed.isdigit() else None,
+        progress_message_id=digits.number(pressed or ""),
     )
 
 
