@@ -48,7 +48,7 @@ from web.keys import (
 )
 from web.links import RouterLinks
 from web.presence import presence_ctx
-from web.security import errors, hide_server_version, security_headers
+from web.security import errors, hide_server_version, quiet_malformed_requests, security_headers
 
 HERE = Path(__file__).parent
 
@@ -67,6 +67,7 @@ def create_app(
     )
     app.on_response_prepare.append(security_headers)
     hide_server_version()
+    quiet_malformed_requests()
     app[SETTINGS] = settings
     app[CONSULTATION] = consultation or load_consultation(settings.consultation)
     app[BOT_STATUS] = {"state": "disabled"}

@@ -1,13 +1,15 @@
-"""Reading a JSON request body the way a hostile client cannot turn into a 500.
+"""Reading a request body (JSON or a form) the way a hostile client cannot turn into a 500.
 
-aiohttp's ``request.json()`` trusts the client: an unknown ``charset`` raises
-``LookupError``, JSON nested a few thousand levels deep raises ``RecursionError``,
-and neither is a ``ValueError`` that a handler expects. ``read_json`` accepts only
-``application/json`` in UTF-8, bounds the nesting, and turns everything else into
-``UnreadableBody`` (a ``ValueError``), which the handlers already answer with a
-short 400. The body's size is bounded by the application's ``client_max_size``
-(aiohttp answers 413 beyond it). The refusal is logged with its reason, never with
-the body.
+aiohttp's ``request.json()`` and ``request.post()`` trust the client: an unknown
+``charset`` raises ``LookupError``, bytes that are not UTF-8 ``UnicodeDecodeError``,
+a multipart body without its boundary ``ValueError`` or a parser error, and JSON
+nested a few thousand levels deep ``RecursionError``. ``read_json`` accepts only
+``application/json`` in UTF-8 and bounds the nesting; ``read_form`` accepts only a
+form in UTF-8. Everything else becomes ``UnreadableBody`` (a ``ValueError``), which
+the handlers answer with a short 400. A NUL character, which no keyboard types and
+PostgreSQL refuses in text, is taken out of every string of the body. The body's size
+is bounded by the application's ``client_max_size`` (aiohttp answers 413 beyond it).
+A refusal is logged with its reason, never with the body.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from multidict import MultiDict, MultiDictProxy
 
 log = logging.getLogger(__name__)
 
 JSON_TYPES = frozenset({"application/json"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 UTF8 = frozenset({"utf-8", "utf8"})
 DEFAULT_MAX_DEPTH = 32
 
@@ -38,8 +43,35 @@ async def read_json(request: web.Request, *, max_depth: int = DEFAULT_MAX_DEPTH)
     try:
         return _parse(request, await request.read(), max_depth=max_depth)
     except UnreadableBody as refused:
-        log.info("request body refused", extra={"path": request.path, "reason": refused.reason})
+        _refused(request, refused)
         raise
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted form (fields and files), or ``UnreadableBody`` when it cannot be read."""
+    try:
+        if request.content_type not in FORM_TYPES:
+            raise UnreadableBody("content type")
+        if (request.charset or "utf-8").lower() not in UTF8:
+            raise UnreadableBody("charset")
+        try:
+            form = await request.post()
+        except (ValueError, LookupError, HttpProcessingError, AssertionError) as error:
+            # not UTF-8 (UnicodeDecodeError is a ValueError), a part's unknown charset,
+            # a multipart body without its boundary or broken on the way
+            raise UnreadableBody(f"form: {type(error).__name__}") from None
+    except UnreadableBody as refused:
+        _refused(request, refused)
+        raise
+    if not any(isinstance(v, str) and "\x00" in v for v in form.values()):
+        return form
+    return MultiDictProxy(
+        MultiDict((k, v.replace("\x00", "") if isinstance(v, str) else v) for k, v in form.items())
+    )
+
+
+def _refused(request: web.Request, refused: UnreadableBody) -> None:
+    log.info("request body refused", extra={"path": request.path, "reason": refused.reason})
 
 
 def _parse(request: web.Request, body: bytes, *, max_depth: int) -> Any:
@@ -58,23 +90,39 @@ def _parse(request: web.Request, body: bytes, *, max_depth: int) -> Any:
         raise UnreadableBody("too deep") from None
     except ValueError:  # malformed JSON, or an integer too long to convert
         raise UnreadableBody("not json") from None
-    if _deeper_than(value, max_depth):
+    too_deep, nul = _shape(value, max_depth)
+    if too_deep:
         raise UnreadableBody("too deep")
-    return value
+    return _without_nul(value) if nul else value
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than ``limit`` levels (no recursion)."""
+def _shape(value: Any, limit: int) -> tuple[bool, bool]:
+    """Whether arrays and objects nest more than ``limit`` levels, and whether a string
+    (a value or a key) holds a NUL; no recursion."""
+    nul = False
     pending: list[tuple[Any, int]] = [(value, 1)]
     while pending:
         item, level = pending.pop()
         if isinstance(item, dict):
             children: Any = item.values()
+            nul = nul or any("\x00" in key for key in item)
         elif isinstance(item, list):
             children = item
         else:
+            nul = nul or (isinstance(item, str) and "\x00" in item)
             continue
         if level > limit:
-            return True
+            return True, nul
         pending.extend((child, level + 1) for child in children)
-    return False
+    return False, nul
+
+
+def _without_nul(value: Any) -> Any:
+    """``value`` with every NUL taken out of its strings (its nesting is already bounded)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {k.replace("\x00", ""): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value

@@ -21,13 +21,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from pmd_domain.clock import utcnow
 from pmd_domain.consultation import Consultation
 from pmd_domain.db import Database
-from pmd_domain.settings import Settings
 from tests.botapi import BotApiServer
 from tests.e2e.citizens import STEP, onboard_quickly
 from tests.e2e.harness import polling_bot
 from tests.e2e.hosting import wait_bot_state
 from tests.e2e.test_hosting import hosted_settings
 from tests.factories import judge, make_participant, make_proposal
+from tests.web.conftest import serving, web_settings
 from tests.web.test_webchat import WebChat
 from web.app import create_app
 from web.keys import DATABASE
@@ -38,10 +38,7 @@ IDENTITIES = 25
 @pytest.fixture
 async def web(sqlite_url: str, consultation: Consultation) -> AsyncIterator[TestClient]:
     """The real application (no bot) on a socket, and an HTTP client."""
-    settings = Settings(  # type: ignore[call-arg]
-        PMD_ENV="test", PMD_DATABASE_URL=sqlite_url, PMD_PUBLIC_URL="http://testserver"
-    )
-    async with TestClient(TestServer(create_app(settings, consultation=consultation))) as client:
+    async with serving(web_settings(sqlite_url), consultation) as client:
         yield client
 
 

@@ -91,8 +91,10 @@ async def test_the_list_searches_without_accents_and_filters(
     text = await (await app_client.get("/propuestas?resultado=sin_resultado")).text()
     assert folios["hostile"] in text and folios["lamp"] not in text
     # Nonsense parameters are ignored, never an error.
-    for query in ("?eje=%00&antes=xyz", "?q=" + "a" * 5000, "?despues=PMD23-99999999999999"):
+    for query in ("?eje=x%01&antes=xyz", "?q=" + "a" * 5000, "?despues=PMD23-99999999999999"):
         assert (await app_client.get("/propuestas" + query)).status == 200
+    # A NUL, which no link holds, is a bad address (tests/web/test_hostile_requests.py).
+    assert (await app_client.get("/propuestas?eje=%00&antes=xyz")).status == 400
 
 
 async def test_a_proposal_page_shows_the_answer_escaped_and_never_the_author(

@@ -65,8 +65,8 @@ async def leave(request: web.Request) -> web.StreamResponse:
     """Leave from the button: the session ends on the server, not only in this browser."""
     who = await session.current(request)
     if who is not None:
-        if not await session.csrf_ok(request, who):
-            return session.refused(request, "form_expired")
+        if problem := await session.posted_form(request, who):
+            return problem
         async with request.app[DATABASE].transaction() as db:
             await staff_sessions.close(db, value=request.cookies.get(session.COOKIE, ""))
         log.info("staff logged out", extra={"staff": who.user_id})

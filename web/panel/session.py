@@ -25,6 +25,7 @@ from pmd_domain.clock import utcnow
 from pmd_domain.i18n import DEFAULT_LANGUAGE
 from pmd_domain.services import staff, staff_sessions
 from web.keys import CATALOGS, DATABASE, SETTINGS
+from web.requests import UnreadableBody, read_form
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,8 @@ def redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
 
 
+FORM = web.RequestKey("pmd_panel_form", MultiDictProxy)  # the form, as staff_only read it
+
 View = Callable[[web.Request, Staff], Awaitable[web.StreamResponse]]
 
 
@@ -150,8 +153,8 @@ def staff_only(*, permission: str | None = None) -> Callable[[View], Any]:
             who = await current(request)
             if who is None:
                 return refused(request, "no_session")
-            if request.method == "POST" and not await csrf_ok(request, who):
-                return refused(request, "form_expired")
+            if request.method == "POST" and (problem := await posted_form(request, who)):
+                return problem
             if permission is not None and not staff.may(who.role, permission):
                 log.info("panel action refused", extra={"staff": who.user_id, "role": who.role})
                 return refused(request, f"forbidden.{permission}")
@@ -162,13 +165,23 @@ def staff_only(*, permission: str | None = None) -> Callable[[View], Any]:
     return wrap
 
 
-async def csrf_ok(request: web.Request, who: Staff) -> bool:
-    """Whether the posted form carries this session's token."""
-    form = await request.post()
+async def posted_form(request: web.Request, who: Staff) -> web.Response | None:
+    """Read the posted form once (``form_of`` gives it to the view) and check its CSRF
+    token: the refusal to answer with, or ``None`` when the form is good."""
+    try:
+        form = await read_form(request)
+    except UnreadableBody:
+        return refused(request, "form_unreadable", 400)
+    request[FORM] = form
+    return None if csrf_ok(form, who) else refused(request, "form_expired")
+
+
+def csrf_ok(form: MultiDictProxy[Any], who: Staff) -> bool:
+    """Whether the posted form carries this session's token (compared as bytes: any text)."""
     sent = form.get("csrf")
-    return isinstance(sent, str) and hmac.compare_digest(sent, who.csrf)
+    return isinstance(sent, str) and hmac.compare_digest(sent.encode(), who.csrf.encode())
 
 
 async def form_of(request: web.Request) -> MultiDictProxy[Any]:
-    """The posted form (already read by ``staff_only``; aiohttp caches it)."""
-    return await request.post()
+    """The posted form, as ``staff_only`` read it (``web.requests.read_form``)."""
+    return request[FORM]

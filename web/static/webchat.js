@@ -219,7 +219,7 @@
   function catchUp(then) {
     if (loading) { return; }
     loading = true;
-    fetch(endpoint + "?desde=" + last, { credentials: "same-origin" }).then(function (response) {
+    fetch(endpoint + "?desde=" + last, { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (response) {
       if (!response.ok) { throw new Error("since"); }
       return response.json();
     }).then(function (body) {
