@@ -6,8 +6,22 @@ from the live counters but from the last *published* copy of them, one row of
 ``published_figures``. A new copy is published only when at least ``k`` changes (new
 participants, new proposals and erasures; the ``changes`` counter) have accumulated
 since the last one, and no sooner than ``limits.publication_interval_minutes`` after
-it. So two snapshots around one person's participation show the same breakdowns, and
-the difference between two publications mixes at least k people.
+it. So two snapshots around one person's participation show the same breakdowns.
+
+Within a batch, each *family* of figures that counts people moves only when its own
+figures changed by at least ``k`` since they were last published
+(``next_figures``): the counts of people (every ``participants`` series, their total
+included, together), and each pillar's column of the cross-tabulations (that column in
+every table, together). A family that changed less keeps its published values for
+another batch. Otherwise the k changes that make a batch due could all be elsewhere:
+one woman's proposal in a pillar where nobody else proposed, among four proposals in
+other pillars, would be the whole difference in that pillar's column, and one
+person's correction of an answer among other people's proposals the whole difference
+in that series. How much a family changed is the largest, over its series, of the sum
+of the differences of its cells (a person who joins or leaves moves one cell of each
+series by one, a correction two), so the difference of a family between two
+publications is never one person's. Proposals and supports by pillar, topic and day
+count contributions, each public on its own, and move with every batch.
 
 Whichever process notices first publishes, with an UPDATE conditional on the version
 it read: two processes never publish twice for the same changes. Publishing copies a
@@ -92,6 +106,48 @@ def _stored(table: Counters) -> dict[str, Any]:
     }
 
 
+PEOPLE = "participants"  # the metric of every count of people
+CROSSTAB_SUFFIX = ":pillar"  # ("proposals", "<question>:pillar"), buckets "<answer>|<pillar>"
+
+
+def _distance(now: dict[str, int], before: dict[str, int]) -> int:
+    """The sum of the differences of the cells of one series."""
+    return sum(abs(now.get(b, 0) - before.get(b, 0)) for b in set(now) | set(before))
+
+
+def _column(cells: dict[str, int], pillar: str) -> dict[str, int]:
+    return {b: v for b, v in cells.items() if b.partition("|")[2] == pillar}
+
+
+def next_figures(published: Counters, live: Counters, *, k: int) -> Counters:
+    """The figures of the next batch: the live ones, except the families of figures
+    that changed by less than ``k`` since ``published`` (see the module docstring)."""
+    result = {key: dict(v) for key, v in live.items() if key[0] != CHANGES[0]}
+    keys = set(result) | set(published)
+    people = [key for key in keys if key[0] == PEOPLE]
+    moved = max((_distance(live.get(x, {}), published.get(x, {})) for x in people), default=0)
+    if moved < k:
+        for key in people:
+            result[key] = dict(published.get(key, {}))
+    tables = [key for key in keys if key[0] == "proposals" and key[1].endswith(CROSSTAB_SUFFIX)]
+    pillars = {
+        bucket.partition("|")[2]
+        for key in tables
+        for bucket in (*live.get(key, {}), *published.get(key, {}))
+    }
+    for pillar in sorted(pillars):
+        change = max(
+            _distance(_column(live.get(x, {}), pillar), _column(published.get(x, {}), pillar))
+            for x in tables
+        )
+        if change >= k:
+            continue
+        for key in tables:
+            kept = {b: v for b, v in result.get(key, {}).items() if b.partition("|")[2] != pillar}
+            result[key] = {**kept, **_column(published.get(key, {}), pillar)}
+    return result
+
+
 async def publish_if_due(database: Database, *, consultation: Consultation, now: datetime) -> Batch:
     """Publish a new batch when one is due; the batch in force either way."""
     async with database.reading() as session:
@@ -103,6 +159,11 @@ async def publish_if_due(database: Database, *, consultation: Consultation, now:
         return batch
     async with database.transaction() as session:
         table = await live_counters(session)
+        figures = (
+            next_figures(batch.figures, table, k=consultation.limits.small_cell_k)
+            if batch.published_at is not None
+            else {key: dict(v) for key, v in table.items() if key[0] != CHANGES[0]}
+        )
         result = await session.execute(
             _TABLE.update()
             .where(_TABLE.c.id == ROW, _TABLE.c.version == batch.version)
@@ -110,7 +171,7 @@ async def publish_if_due(database: Database, *, consultation: Consultation, now:
                 version=batch.version + 1,
                 published_at=now,
                 mark=changes(table),
-                figures=_stored(table),
+                figures=_stored(figures),
             )
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -118,12 +179,16 @@ async def publish_if_due(database: Database, *, consultation: Consultation, now:
                 return await current(session)  # another process published first
             session.add(
                 PublishedFigures(
-                    id=ROW, version=1, published_at=now, mark=changes(table), figures=_stored(table)
+                    id=ROW,
+                    version=1,
+                    published_at=now,
+                    mark=changes(table),
+                    figures=_stored(figures),
                 )
             )
     return Batch(
         version=batch.version + 1,
         published_at=now,
         mark=changes(table),
-        figures={key: dict(v) for key, v in table.items() if key[0] != CHANGES[0]},
+        figures=figures,
     )
