@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade
@@ -36,6 +38,39 @@ def os_problem(error: OSError) -> str:
     reason = _OS_REASONS.get(error.errno or 0, error.strerror or type(error).__name__)
     where = f" {error.filename}" if error.filename else ""
     return f"No se pudo usar el archivo{where}: {reason}."
+
+
+def new_file(target: Path, *, force: bool, database_url: str, makes_folder: bool = False) -> None:
+    """Refuse, before any work, a target that would lose something: an existing file
+    (unless ``force``), a folder, the database itself (or its ``-wal``/``-shm``), or a
+    folder that cannot be written, or does not exist (unless the command ``makes_folder``)."""
+    database = make_url(database_url).database if database_url.startswith("sqlite") else None
+    if database and target.resolve() in {
+        Path(f"{database}{end}").resolve() for end in ("", "-wal", "-shm", "-journal")
+    }:
+        raise CommandError(f"{target} es la base de datos: elige otro archivo.")
+    if target.is_dir():
+        raise CommandError(f"No se puede escribir {target}: es una carpeta.")
+    if target.exists() and not force:
+        raise CommandError(f"{target} ya existe; usa --force para reemplazarlo.")
+    if not (makes_folder and not target.parent.exists()):
+        writable_folder(target)
+
+
+def write_private(target: Path, content: bytes) -> None:
+    """Write ``content`` to ``target`` readable and writable by its owner only (0600),
+    through a file beside it that replaces ``target`` once complete."""
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+        os.replace(partial, target)
+    except OSError as error:
+        error.filename = str(target)  # the user's file, not the one beside it
+        raise
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def writable_folder(target: Path) -> None:

@@ -26,18 +26,17 @@ def run_issue(args: argparse.Namespace) -> int:
     target = Path(args.output)
     if target.suffix.lower() != ".pdf":
         raise common.CommandError("--output debe ser un archivo .pdf")
-    if target.exists() and not args.force:
-        raise common.CommandError(f"{target} ya existe; usa --force para reemplazarlo.")
-    # The codes exist only in that file: where it cannot be written, none are issued.
-    common.writable_folder(target)
     settings = common.settings()
+    settings.check_for_serving()  # the codes are keyed with the secret; the cards link
+    # The codes exist only in that file: where it cannot be written, none are issued.
+    common.new_file(target, force=args.force, database_url=settings.database_url)
     consultation = common.consultation(settings)
     days = args.days if args.days is not None else consultation.integrity.codes.in_person_days
     now = utcnow()
 
     async def work(database: Database) -> list[str]:
         async with database.transaction() as session:
-            return await verification.issue_in_person(
+            codes = await verification.issue_in_person(
                 session,
                 secret=settings.secret_key,
                 consultation=consultation,
@@ -45,16 +44,18 @@ def run_issue(args: argparse.Namespace) -> int:
                 now=now,
                 days=days,
             )
+            pdf = render_code_cards(
+                [verification.shown(code) for code in codes],
+                consultation=consultation,
+                expires=now + timedelta(days=days),
+                chat_url=chat_url(settings.public_url),
+                catalogs=Catalogs.load(),
+            )
+            # Written before the commit: a file that cannot be written issues nothing.
+            common.write_private(target, pdf)
+            return codes
 
     codes = common.run(common.with_database(settings, work))
-    pdf = render_code_cards(
-        [verification.shown(code) for code in codes],
-        consultation=consultation,
-        expires=now + timedelta(days=days),
-        chat_url=chat_url(settings.public_url),
-        catalogs=Catalogs.load(),
-    )
-    target.write_bytes(pdf)
     print(
         f"{len(codes):,} códigos de verificación en {target} (vencen en {days} días). "
         "Solo existen en ese archivo: guárdalo como un documento de valor y destrúyelo "

@@ -24,7 +24,9 @@ def run_upgrade(args: argparse.Namespace) -> int:
 def run_backup(args: argparse.Namespace) -> int:
     """Write a checked copy of the database to FILE, while the service keeps serving."""
     settings = common.settings()
-    made: BackupFile = common.run(backup_async(settings.database_url, Path(args.file)))
+    target = Path(args.file)
+    common.new_file(target, force=args.force, database_url=settings.database_url, makes_folder=True)
+    made: BackupFile = common.run(backup_async(settings.database_url, target))
     print(
         f"Respaldo escrito en {made.path} ({made.size:,} bytes, {made.tables} tablas, "
         f"versión {made.revision}) y comprobado."
@@ -63,6 +65,7 @@ def register(sub: Any) -> None:
     up.set_defaults(func=run_upgrade)
     save = actions.add_parser("backup", help="escribe un respaldo comprobado (también en servicio)")
     save.add_argument("file", metavar="ARCHIVO")
+    save.add_argument("--force", action="store_true", help="reemplaza el archivo si existe")
     save.set_defaults(func=run_backup)
     back = actions.add_parser("restore", help="reemplaza la base de datos con un respaldo")
     back.add_argument("file", metavar="ARCHIVO")

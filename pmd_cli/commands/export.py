@@ -30,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
     """Write the staff export to ``--output``."""
     fmt = _format(args)
     output = Path(args.output)
-    common.writable_folder(output)
     settings = common.settings()
+    common.new_file(output, force=args.force, database_url=settings.database_url)
     consultation = common.consultation(settings)
     partial = output.with_name(f".{output.name}.partial")
 
@@ -68,4 +68,5 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("export", help="exporta las propuestas y su análisis (CSV o XLSX)")
     parser.add_argument("--format", choices=FORMATS, help="csv o xlsx (si no, por la extensión)")
     parser.add_argument("--output", "-o", required=True, help="archivo de salida")
+    parser.add_argument("--force", action="store_true", help="reemplaza el archivo si existe")
     parser.set_defaults(func=run)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_cli import common
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
+from pmd_domain.digits import number
 from pmd_domain.errors import ConfiguredAdmin, InvalidEmail, NotAllowed
 from pmd_domain.services import staff, staff_login
 from web.panel.login import login_url
@@ -18,6 +19,8 @@ from web.panel.login import login_url
 def run(args: argparse.Namespace) -> int:
     """Add, remove or list staff members."""
     settings = common.settings()
+    if args.staff_command == "link":
+        settings.check_for_serving()  # the link is signed with the secret, on the public URL
 
     async def work(database: Database) -> str:
         async with database.transaction() as session:
@@ -78,8 +81,9 @@ def run(args: argparse.Namespace) -> int:
 
 async def _member_id(session: AsyncSession, member: str) -> int:
     """A Telegram user id as typed, or the id of the member with that e-mail address."""
-    if member.lstrip("-").isdigit():
-        return int(member)
+    user_id = number(member, signed=True)
+    if user_id is not None:
+        return user_id
     try:
         found = await staff.by_email(session, email=member)
     except InvalidEmail:

@@ -58,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
                     return "Webhook eliminado: el bot vuelve a recibir por long polling."
                 return _describe(await bot.get_webhook_info())
         except TelegramError as exc:
-            raise common.CommandError(f"Telegram respondió: {exc}") from None
+            # PTB names a refused token in full: a secret, never printed.
+            said = str(exc).replace(settings.telegram_bot_token or "\x00", "(el token)")
+            raise common.CommandError(f"Telegram respondió: {said}") from None
 
     print(common.run(work()))
     return 0

@@ -32,7 +32,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from pmd_domain.db.engine import SQLITE_BUSY_TIMEOUT_MS
-from pmd_domain.db.migrate import upgrade
+from pmd_domain.db.migrate import known_revisions, upgrade
 
 PRESENCE_TABLE = "serving_processes"
 
@@ -59,10 +59,12 @@ def is_sqlite(url: str) -> bool:
 def backup(url: str, target: Path) -> BackupFile:
     """Copy the database at ``url`` to ``target`` (replaced only once the copy checks out)."""
     target = target.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)
     try:
+        # Every citizen's data: readable by its owner only, like the database (0600).
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         if is_sqlite(url):
             _sqlite_backup(_sqlite_path(url), partial)
             checked = check_sqlite(partial)
@@ -84,14 +86,25 @@ def restore(url: str, source: Path) -> BackupFile:
     if not source.is_file():
         raise BackupError(f"No existe el archivo {source}.")
     if is_sqlite(url):
-        checked = check_sqlite(source)
+        checked = _known(check_sqlite(source))
         upgrade(url)  # creates the file when there is none
         _sqlite_restore(source, _sqlite_path(url))
     else:
-        checked = check_pg(source)
+        checked = _known(check_pg(source))
         _pg("pg_restore", url, "--clean", "--if-exists", "--no-owner", "--single-transaction",
             "--exit-on-error", str(source), database_flag=True)  # fmt: skip
     upgrade(url)  # a backup of an older version gets the newer migrations
+    return checked
+
+
+def _known(checked: BackupFile) -> BackupFile:
+    """Refuse, before anything is replaced, a backup of a version this one does not know
+    (a newer release's): once restored, no command could open the database."""
+    if checked.revision not in known_revisions():
+        raise BackupError(
+            f"{checked.path} es un respaldo de una versión de Participa PMD que esta no "
+            f"conoce (versión {checked.revision}): restáuralo con esa versión o una posterior."
+        )
     return checked
 
 

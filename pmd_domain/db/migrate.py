@@ -8,6 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from pmd_domain.db.engine import _prepare_sqlite_file
 from pmd_domain.db.faults import describe, is_transient
@@ -31,6 +32,12 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["configure_logger"] = False
     return config
+
+
+def known_revisions() -> frozenset[str]:
+    """The ids of the packaged migrations (what a database of this version may be at)."""
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return frozenset(script.revision for script in scripts.walk_revisions())
 
 
 def upgrade(url: str, revision: str = "head") -> None:

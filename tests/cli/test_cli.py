@@ -112,6 +112,7 @@ def test_a_web_only_member_gets_a_link_by_e_mail(tmp_path: Path) -> None:
     env = {
         "PMD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/pmd.sqlite3",
         "PMD_PUBLIC_URL": "https://participa.pachuca.gob.mx",
+        "PMD_SECRET_KEY": "k3Yq-8vXw_2LmN9pRt4sZa7bCd1eFg6hJ0uV",
     }
     assert pmd("db", "upgrade", env=env).returncode == 0
     added = pmd(

@@ -70,7 +70,11 @@ async def test_issue_prints_cards_and_stores_only_hashes(sqlite_url: str, tmp_pa
 async def test_codes_that_could_not_be_used_or_kept_are_not_issued(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    env = {"PMD_DATABASE_URL": sqlite_url, "PMD_SECRET_KEY": SECRET}
+    env = {
+        "PMD_DATABASE_URL": sqlite_url,
+        "PMD_SECRET_KEY": SECRET,
+        "PMD_PUBLIC_URL": "https://participa.pachuca.gob.mx",
+    }
     for days in ("0", "-3", "400"):
         # Cards already expired (or that never expire) are refused, not printed.
         refused = await asyncio.to_thread(

@@ -56,6 +56,7 @@ def test_staff_link_prints_a_one_time_panel_url(tmp_path: Path) -> None:
     env = {
         "PMD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/pmd.sqlite3",
         "PMD_PUBLIC_URL": "https://participa.example.mx/",
+        "PMD_SECRET_KEY": "k3Yq-8vXw_2LmN9pRt4sZa7bCd1eFg6hJ0uV",
         "PMD_ADMIN_IDS": "77",
     }
     result = pmd("staff", "link", "77", env=env)
