@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import errno
 import os
+import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from sqlalchemy.engine import make_url
 from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
 from pmd_domain.db.migrate import upgrade
+from pmd_domain.digits import number
 from pmd_domain.settings import Settings, load_settings
 
 
@@ -33,11 +36,27 @@ _OS_REASONS = {
 }
 
 
+_NETWORK_REASONS = {
+    errno.ECONNREFUSED: "rechazó la conexión (¿está en marcha y en ese puerto?)",
+    errno.ETIMEDOUT: "no respondió a tiempo",
+    errno.EHOSTUNREACH: "no se llega a ese servidor",
+    errno.ENETUNREACH: "no se llega a esa red",
+    errno.EADDRINUSE: "esa dirección y ese puerto ya están en uso",
+    errno.EADDRNOTAVAIL: "esa dirección no es de esta máquina",
+}
+
+
 def os_problem(error: OSError) -> str:
-    """One Spanish line about a file that could not be read or written."""
-    reason = _OS_REASONS.get(error.errno or 0, error.strerror or type(error).__name__)
-    where = f" {error.filename}" if error.filename else ""
-    return f"No se pudo usar el archivo{where}: {reason}."
+    """One Spanish line about a file that could not be used, or a connection not made."""
+    if error.filename:
+        reason = _OS_REASONS.get(error.errno or 0, error.strerror or type(error).__name__)
+        return f"No se pudo usar el archivo {error.filename}: {reason}."
+    if isinstance(error, socket.gaierror):
+        return "No se encontró el servidor: revisa el nombre en PMD_DATABASE_URL o PMD_HOST."
+    reason = _NETWORK_REASONS.get(error.errno or 0, error.strerror or type(error).__name__)
+    if error.errno == errno.EADDRINUSE or error.errno == errno.EADDRNOTAVAIL:
+        return f"No se pudo escuchar en la dirección indicada: {reason}."
+    return f"No se pudo conectar con la base de datos: el servidor {reason}."
 
 
 def new_file(target: Path, *, force: bool, database_url: str, makes_folder: bool = False) -> None:
@@ -71,6 +90,33 @@ def write_private(target: Path, content: bytes) -> None:
         raise
     finally:
         partial.unlink(missing_ok=True)
+
+
+TELEGRAM_ID_DIGITS = 15
+
+
+def whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, said in Spanish otherwise."""
+
+    def parse(text: str) -> int:
+        value = number(text.strip(), signed=True)
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"«{text}» debe ser un número entero de {low:,} a {high:,}"
+            )
+        return value
+
+    return parse
+
+
+def telegram_user(text: str) -> int:
+    """An argument that is a Telegram user id: a whole number from 1 (argparse type)."""
+    user_id = number(text, most=TELEGRAM_ID_DIGITS)
+    if not user_id:
+        raise argparse.ArgumentTypeError(
+            f"«{text}» no es un id de usuario de Telegram (un número entero positivo)"
+        )
+    return user_id
 
 
 def writable_folder(target: Path) -> None:

@@ -10,8 +10,12 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from pmd_domain.validation import spanish
 
 DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the placeholder that refuses to start
 
@@ -56,6 +60,13 @@ def env_file() -> str:
     does not exist, so a developer's ``.env`` never changes what the tests see.
     """
     return os.environ.get("PMD_ENV_FILE") or ".env"
+
+
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+DATABASE_URL_HELP = (
+    "debe ser sqlite+aiosqlite:///ruta/al/archivo.sqlite3 (un archivo) o "
+    "postgresql+asyncpg://usuario:contraseña@servidor:5432/base"
+)
 
 
 class SettingsError(Exception):
@@ -154,6 +165,25 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database(cls, value: str) -> str:
+        """A SQLite file through aiosqlite, or PostgreSQL through asyncpg, that parses."""
+        try:
+            url = make_url(value)
+            port = url.port
+        except (ArgumentError, ValueError):
+            url, port = None, None
+        if url is None or url.drivername not in DATABASE_DRIVERS:
+            raise ValueError(DATABASE_URL_HELP)
+        if url.drivername == "sqlite+aiosqlite" and (
+            not url.database or url.database == ":memory:" or os.path.isdir(url.database)
+        ):
+            raise ValueError(DATABASE_URL_HELP)
+        if port is not None and not 0 < port < 65536:
+            raise ValueError(DATABASE_URL_HELP)
+        return value
 
     @model_validator(mode="after")
     def _local_address(self) -> Settings:
@@ -254,5 +284,11 @@ def load_settings(**overrides: object) -> Settings:
     """Read the settings from the environment, ``.env`` and explicit overrides."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        said = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'PMD'}: {spanish(error)}"
+            for error in exc.errors(include_url=False)
+        )
+        raise SettingsError(f"Configuración no válida: {said}.") from None
     except ValueError as exc:
         raise SettingsError(f"Configuración no válida: {exc}") from exc

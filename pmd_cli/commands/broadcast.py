@@ -153,7 +153,7 @@ def register(sub: Any) -> None:
     new.add_argument("--yes", action="store_true", help="no preguntar antes de enviar")
     new.set_defaults(func=send)
     listing = actions.add_parser("list", help="las últimas difusiones")
-    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--limit", type=common.whole(1, 1000), default=20)
     listing.set_defaults(func=manage)
     for action, text in (
         ("status", "avance de una difusión"),
@@ -162,5 +162,5 @@ def register(sub: Any) -> None:
         ("cancel", "cancela una difusión"),
     ):
         command = actions.add_parser(action, help=text)
-        command.add_argument("id", type=int, help="número de la difusión")
+        command.add_argument("id", type=common.whole(1, 10**18 - 1), help="número de la difusión")
         command.set_defaults(func=manage)

@@ -33,6 +33,6 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add ``demo-data`` to the parser."""
     demo = sub.add_parser("demo-data", help="genera participación sintética realista")
-    demo.add_argument("--participants", type=int, default=1000)
-    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--participants", type=common.whole(1, 1_000_000), default=1000)
+    demo.add_argument("--seed", type=common.whole(0, 10**9), default=1)
     demo.set_defaults(func=run)

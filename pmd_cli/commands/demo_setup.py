@@ -115,5 +115,7 @@ def register(sub: Any) -> None:
     parser = sub.add_parser(
         "demo-setup", help="prepara .env, el ejercicio de demostración y datos (make run)"
     )
-    parser.add_argument("--participants", type=int, default=DEMO_PARTICIPANTS)
+    parser.add_argument(
+        "--participants", type=common.whole(1, 1_000_000), default=DEMO_PARTICIPANTS
+    )
     parser.set_defaults(func=run)

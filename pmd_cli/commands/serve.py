@@ -120,5 +120,5 @@ def register(sub: Any) -> None:
     """Add ``serve`` to the parser."""
     serve = sub.add_parser("serve", help="inicia el sitio web y el bot")
     serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--port", type=common.whole(1, 65535))
     serve.set_defaults(func=run)

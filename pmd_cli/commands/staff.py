@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmd_cli import common
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
-from pmd_domain.digits import number
+from pmd_domain.digits import is_digits, number
 from pmd_domain.errors import ConfiguredAdmin, InvalidEmail, NotAllowed
 from pmd_domain.services import staff, staff_login
 from web.panel.login import login_url
@@ -25,6 +25,11 @@ def run(args: argparse.Namespace) -> int:
     async def work(database: Database) -> str:
         async with database.transaction() as session:
             if args.staff_command == "add":
+                if args.user_id in settings.admin_ids:
+                    raise common.CommandError(
+                        f"{args.user_id} es administrador por PMD_ADMIN_IDS: su rol no cambia "
+                        "aquí; quítalo de esa variable y reinicia el servicio."
+                    )
                 await staff.add(
                     session, user_id=args.user_id, role=args.role, now=utcnow(), name=args.name
                 )
@@ -81,8 +86,10 @@ def run(args: argparse.Namespace) -> int:
 
 async def _member_id(session: AsyncSession, member: str) -> int:
     """A Telegram user id as typed, or the id of the member with that e-mail address."""
-    user_id = number(member, signed=True)
-    if user_id is not None:
+    if is_digits(member):
+        user_id = number(member, most=common.TELEGRAM_ID_DIGITS)
+        if not user_id:
+            raise common.CommandError(f"«{member}» no es un id de usuario de Telegram.")
         return user_id
     try:
         found = await staff.by_email(session, email=member)
@@ -98,12 +105,12 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("staff", help="personal de la oficina de planeación")
     actions = parser.add_subparsers(dest="staff_command", required=True, metavar="ACCIÓN")
     add = actions.add_parser("add", help="agrega o cambia el rol de una persona")
-    add.add_argument("user_id", type=int, help="id de usuario de Telegram")
+    add.add_argument("user_id", type=common.telegram_user, help="id de usuario de Telegram")
     add.add_argument("--role", required=True, choices=["admin", "moderator", "analyst"])
     add.add_argument("--name")
     add.set_defaults(func=run)
     remove = actions.add_parser("remove", help="quita a una persona del equipo")
-    remove.add_argument("user_id", type=int)
+    remove.add_argument("user_id", type=common.telegram_user, help="id de usuario de Telegram")
     remove.set_defaults(func=run)
     web_only = actions.add_parser(
         "add-web", help="agrega a alguien solo para el panel web (sin Telegram), por correo"

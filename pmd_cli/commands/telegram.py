@@ -91,7 +91,9 @@ def register(sub: Any) -> None:
     hook = actions.add_parser("webhook", help="el webhook registrado en Telegram")
     verbs = hook.add_subparsers(dest="webhook_command", required=True, metavar="set|info|delete")
     put = verbs.add_parser("set", help="registra PMD_PUBLIC_URL/telegram/webhook con el secreto")
-    put.add_argument("--max-connections", type=int, default=40, help="1 a 100 (por omisión 40)")
+    put.add_argument(
+        "--max-connections", type=common.whole(1, 100), default=40, help="1 a 100 (por omisión 40)"
+    )
     put.add_argument("--drop-pending-updates", action="store_true")
     verbs.add_parser("info", help="lo que Telegram tiene registrado")
     drop = verbs.add_parser("delete", help="quita el webhook (para volver a long polling)")

@@ -12,30 +12,9 @@ from pydantic import ValidationError
 
 from pmd_domain.consultation.locate import find_line, line_index
 from pmd_domain.consultation.schema import Consultation, Text
+from pmd_domain.validation import spanish
 
 DEFAULT_NAME = "pachuca-2023.toml"
-
-_SPANISH = {
-    "missing": "falta este dato",
-    "extra_forbidden": "clave desconocida (¿un error de escritura?)",
-    "string_pattern_mismatch": "formato no válido",
-    "string_type": "debe ser un texto",
-    "int_type": "debe ser un número entero",
-    "int_parsing": "debe ser un número entero",
-    "float_type": "debe ser un número",
-    "float_parsing": "debe ser un número",
-    "bool_type": "debe ser true o false",
-    "datetime_type": "debe ser una fecha y hora (AAAA-MM-DDTHH:MM:SS)",
-    "datetime_parsing": "debe ser una fecha y hora (AAAA-MM-DDTHH:MM:SS)",
-    "list_type": "debe ser una lista",
-    "dict_type": "debe ser una tabla",
-    "too_short": "tiene muy pocos elementos",
-    "greater_than_equal": "es demasiado pequeño",
-    "greater_than": "es demasiado pequeño",
-    "less_than_equal": "es demasiado grande",
-    "string_too_short": "es demasiado corto",
-    "string_too_long": "es demasiado largo",
-}
 
 
 @dataclass(frozen=True)
@@ -78,15 +57,7 @@ def parse_consultation(text: str, *, name: str = "<consulta>") -> Consultation:
         problems = []
         for error in exc.errors(include_url=False):
             loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
-            message = _SPANISH.get(error["type"], error["msg"])
-            if error["type"] == "enum" and error.get("ctx"):
-                message = f"debe ser uno de: {error['ctx'].get('expected', '')}"
-            if error["type"] in ("value_error", "assertion_error"):
-                message = (
-                    str(error["ctx"].get("error", error["msg"]))
-                    if error.get("ctx")
-                    else error["msg"]
-                )
+            message = spanish(error)
             where = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc).replace(
                 ".[", "["
             )

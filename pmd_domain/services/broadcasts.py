@@ -32,6 +32,7 @@ from pmd_domain.digits import is_digits, number
 from pmd_domain.errors import InvalidAudience, InvalidCampaign, NotFound, WrongCampaignState
 from pmd_domain.i18n import Catalogs
 from pmd_domain.services import audit, staff
+from pmd_domain.services.texts import clean_text
 from pmd_domain.statuses import CampaignStatus, DeliveryStatus
 
 CHANNEL = "telegram"
@@ -196,8 +197,12 @@ def check_content(
 ) -> None:
     """InvalidCampaign when a campaign could not be sent as written."""
     limit = MAX_CAPTION if photo else MAX_TEXT
-    if not text.strip():
+    if not clean_text(text):  # nothing, or only spaces and control characters
         raise InvalidCampaign("el texto está vacío", problem="empty")
+    if photo is not None and "://" in photo and not photo.startswith("https://"):
+        raise InvalidCampaign(
+            "la imagen debe ser una URL https:// o un file_id de Telegram", problem="photo"
+        )
     if len(text) > limit:
         raise InvalidCampaign(
             f"el texto tiene {len(text)} caracteres; el máximo es {limit}",

@@ -21,6 +21,7 @@ from pmd_domain.errors import (
     SelfRemoval,
 )
 from pmd_domain.services import audit, staff_drafts
+from pmd_domain.services.texts import clean_text
 
 ROLES = ("admin", "moderator", "analyst")
 # The names a role may be typed by (in a chat command), in Spanish or English.
@@ -88,6 +89,7 @@ async def add(
     """Add a staff member or change their role."""
     if role not in ROLES:
         raise InvalidChoice(role=role)
+    name = staff_name(name)
     member = await session.get(StaffMember, user_id)
     if member is None:
         member = StaffMember(
@@ -101,6 +103,12 @@ async def add(
         member.name = name or member.name
     await session.flush()
     return member
+
+
+def staff_name(raw: str | None) -> str | None:
+    """A member's name as stored: one line of text, no control characters, at most
+    ``NAME_MAX_CHARS`` (``None`` when nothing is left)."""
+    return " ".join(clean_text(raw or "").split())[:NAME_MAX_CHARS] or None
 
 
 def clean_email(raw: str) -> str:
@@ -147,7 +155,7 @@ async def add_web(
     member = StaffMember(
         user_id=min(int(lowest or 0), 0) - 1,
         role=role,
-        name=(name or "").strip()[:NAME_MAX_CHARS] or None,
+        name=staff_name(name),
         email=address,
         added_by=added_by,
         created_at=now,

@@ -136,3 +136,31 @@ async def test_a_refused_bot_token_is_not_printed(botapi: BotApiServer) -> None:
     assert "Traceback" not in result.stderr
     assert "SECRETTOKEN" not in result.stdout + result.stderr
     assert "Telegram" in result.stderr
+
+
+def test_staff_commands_take_telegram_ids_and_plain_names_only(tmp_path: Path) -> None:
+    env = {**_env(tmp_path), "PMD_ADMIN_IDS": "42"}
+    assert _said("staff", "add-web", "ana@example.mx", "--role", "analyst", env=env)[0] == 0
+    for args in (
+        ("staff", "add", "-1", "--role", "admin"),  # the web-only member's hidden id
+        ("staff", "add", "0", "--role", "admin"),
+        ("staff", "add", "9" * 25, "--role", "admin"),
+        ("staff", "remove", "-1"),
+        ("staff", "link", "-1"),
+    ):
+        code, said = _said(*args, env=env)
+        assert code == 2, (args, said)
+    code, said = _said("staff", "add", "42", "--role", "analyst", env=env)
+    assert code == 2 and "PMD_ADMIN_IDS" in said
+    code, said = _said(
+        "staff", "add", "77", "--role", "analyst", "--name", "Ana\nFalsa\t99\tadmin", env=env
+    )
+    assert code == 0, said
+    code, said = _said("staff", "list", env=env)
+    assert code == 0
+    assert "ana@example.mx\tanalyst" in said  # still an analyst
+    assert [line for line in said.splitlines() if line.startswith("Falsa")] == []
+    assert "77\tanalyst\tAna Falsa 99 admin" in said
+    code, said = _said("staff", "add", "78", "--role", "analyst", "--name", "x" * 5000, env=env)
+    assert code == 0
+    assert max(len(line) for line in _said("staff", "list", env=env)[1].splitlines()) < 200

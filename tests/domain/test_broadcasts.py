@@ -225,3 +225,22 @@ async def test_citizens_who_opt_out_after_the_snapshot_are_skipped(
     async with db.reading() as session:
         progress = await broadcasts.progress(session, campaign_id=campaign_id)
     assert progress.counts == {"sending": 4, "skipped": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "photo", "problem"),
+    [
+        ("\x01\x02 \u200b", None, "empty"),
+        ("Hola", "ftp://imagenes.example.mx/a.png", "photo"),
+        ("Hola", "http://imagenes.example.mx/a.png", "photo"),
+    ],
+)
+def test_content_that_could_not_go_out_as_written_is_refused(
+    text: str, photo: str | None, problem: str
+) -> None:
+    with pytest.raises(InvalidCampaign) as refused:
+        broadcasts.check_content(text=text, photo=photo, button_text=None, button_url=None)
+    assert refused.value.params["problem"] == problem
+    broadcasts.check_content(
+        text="Hola", photo="AgACAgQAAxkBAAI", button_text=None, button_url=None
+    )

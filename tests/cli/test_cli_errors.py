@@ -1,0 +1,89 @@
+"""What ``pmd`` says when its settings, its database or its arguments are wrong: one
+Spanish line and exit code 2, never a traceback or a message written for programmers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli import pmd
+
+URLS = [
+    "garbage",
+    "",
+    "mysql://u:p@localhost/x",
+    "postgresql://u:p@localhost/x",
+    "sqlite:///var/x.sqlite3",
+    "sqlite+aiosqlite://",
+    "sqlite+aiosqlite:///:memory:",
+    "postgresql+asyncpg://u:p@127.0.0.1:abc/x",
+    "postgresql+asyncpg://u:p@127.0.0.1:99999/x",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_a_database_url_that_cannot_work_is_one_spanish_line(url: str) -> None:
+    result = pmd("staff", "list", env={"PMD_DATABASE_URL": url, "PMD_ENV": "development"})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "PMD_DATABASE_URL" in result.stderr and "sqlite+aiosqlite" in result.stderr
+
+
+def test_settings_errors_are_spanish(tmp_path: Path) -> None:
+    db = {"PMD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'pmd.sqlite3'}"}
+    for name, value, expected in (
+        ("PMD_PORT", "abc", "debe ser un número entero"),
+        ("PMD_ENV", "prod", "debe ser uno de"),
+        ("PMD_ADMIN_IDS", "x,y", "PMD_ADMIN_IDS"),
+    ):
+        result = pmd("staff", "list", env={**db, name: value})
+        assert result.returncode == 2
+        assert expected in result.stderr and name in result.stderr, result.stderr
+        assert "pydantic" not in result.stderr and "validation error" not in result.stderr
+        assert "Input should" not in result.stderr
+
+
+def test_an_unreachable_database_server_is_not_called_a_file(tmp_path: Path) -> None:
+    env = {"PMD_DATABASE_URL": "postgresql+asyncpg://u:p@127.0.0.1:1/x", "PMD_ENV": "development"}
+    result = pmd("staff", "list", env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "archivo" not in result.stderr and "base de datos" in result.stderr, result.stderr
+    assert ":p@" not in result.stderr  # never the password
+
+
+def test_a_domain_refusal_is_its_sentence_and_text_that_is_not_utf8_is_told(
+    tmp_path: Path,
+) -> None:
+    env = {"PMD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'pmd.sqlite3'}"}
+    result = pmd("certificate", "revoke", "C23-000001", "--reason", "\x01\x02", env=env)
+    assert result.returncode == 2 and "error." not in result.stderr, result.stderr
+    for args in (
+        ("staff", "add", "10", "--role", "analyst", "--name", "\udcff"),
+        ("staff", "add-web", "\udcff@x.mx", "--role", "analyst"),
+    ):
+        result = pmd(*args, env=env)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert "UTF-8" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("broadcast", "list", "--limit", "0"),
+        ("broadcast", "list", "--limit", "-1"),
+        ("broadcast", "status", "99999999999999999999"),
+        ("telegram", "webhook", "set", "--max-connections", "0"),
+        ("demo-setup", "--participants", "0"),
+        ("demo-data", "--participants", "-3"),
+        ("serve", "--port", "70000"),
+    ],
+)
+def test_numbers_out_of_their_range_are_refused_before_anything_runs(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
+    env = {"PMD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'pmd.sqlite3'}"}
+    result = pmd(*args, env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "debe ser un número entero de" in result.stderr
+    assert not (tmp_path / "pmd.sqlite3").exists()  # nothing ran
