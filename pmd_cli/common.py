@@ -128,9 +128,9 @@ def writable_folder(target: Path) -> None:
         raise CommandError(f"No se puede escribir {target}: no hay permiso en la carpeta {folder}.")
 
 
-def settings() -> Settings:
-    """The settings from the environment and ``.env``."""
-    return load_settings()
+def settings(**overrides: object) -> Settings:
+    """The settings from the environment and ``.env`` (``overrides``: from the command line)."""
+    return load_settings(**overrides)
 
 
 def consultation(config: Settings) -> Consultation:

@@ -164,6 +164,8 @@ class Settings(BaseSettings):
     @field_validator("public_url", "telegram_api_url", "whatsapp_api_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or value[-3:] == "://":
+            raise ValueError("debe ser una dirección que empiece con https:// (o http://)")
         return value.rstrip("/")
 
     @field_validator("database_url")

@@ -25,7 +25,11 @@ def run(args: argparse.Namespace) -> int:
 
     from web.app import create_app
 
-    settings = common.settings()
+    # --host and --port stand for PMD_HOST and PMD_PORT: the links shown follow them too.
+    given = {"host": args.host, "port": args.port}
+    settings = common.settings(
+        **{name: value for name, value in given.items() if value is not None}
+    )
     settings.check_for_serving()
     configure_logging(
         settings.log_level,
@@ -43,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
     consultation = common.consultation(settings)
     staff_link = _staff_link(settings) if settings.environment == "development" else None
     app = create_app(settings, consultation=consultation)
-    host = args.host or settings.host
-    port = args.port if args.port is not None else settings.port
+    host, port = settings.host, settings.port
     log.info("serving", extra={"host": host, "port": port, "exercise": consultation.exercise.slug})
     title = consultation.text(consultation.exercise.title, "es")
     started = when_listening(settings.public_url, title, staff_link)

@@ -36,6 +36,7 @@ def test_settings_errors_are_spanish(tmp_path: Path) -> None:
         ("PMD_PORT", "abc", "debe ser un número entero"),
         ("PMD_ENV", "prod", "debe ser uno de"),
         ("PMD_ADMIN_IDS", "x,y", "PMD_ADMIN_IDS"),
+        ("PMD_PUBLIC_URL", "notaurl", "https://"),
     ):
         result = pmd("staff", "list", env={**db, name: value})
         assert result.returncode == 2

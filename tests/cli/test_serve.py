@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from pmd_cli.commands import serve
+from tests.e2e.hosting import free_port
+from tests.e2e.test_make_run import _read_until
 
 
 @pytest.fixture
@@ -36,3 +42,27 @@ def test_once_it_listens_the_start_up_objects_are_out_of_the_collectors_way(
     # The young objects are collected in rounds further apart than Python's 700.
     assert gc.get_threshold()[0] == serve.YOUNG_COLLECTION > 700
     assert "Participa PMD está en marcha: Consulta" in capsys.readouterr().out
+
+
+def test_the_banner_shows_the_port_given_on_the_command_line(tmp_path: Path) -> None:
+    """``--port`` stands for PMD_PORT: the links printed are where it listens."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMD_", "TELEGRAM_"))}
+    env |= {
+        "PMD_ENV": "development",
+        "PMD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'pmd.sqlite3'}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pmd_cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        lines = _read_until(process, "Para detenerlo", timeout=120)
+        [chat] = [line for line in lines if "Chat en el navegador" in line]
+        assert f"http://127.0.0.1:{port}/participa" in chat, chat
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)  # and close its pipe
