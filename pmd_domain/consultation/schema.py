@@ -7,7 +7,15 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from pmd_domain.assurance import Assurance
 
@@ -31,6 +39,10 @@ def pick(text: Text, language: str, default: str) -> str:
     if isinstance(text, str):
         return text
     return text.get(language) or text.get(default) or next(iter(text.values()))
+
+
+# The years an exercise may open and close in (dates past them overflow the calendars).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 class Strict(BaseModel):
@@ -72,6 +84,11 @@ class Exercise(Strict):
                 object.__setattr__(self, name, moment.replace(tzinfo=zone))
         if self.closes <= self.opens:
             raise ValueError("closes debe ser posterior a opens")
+        if not (self.opens.year >= FIRST_YEAR and self.closes.year <= LAST_YEAR):
+            # the retention period and the calendars are counted from these dates
+            raise ValueError(
+                f"opens y closes deben estar entre los años {FIRST_YEAR} y {LAST_YEAR}"
+            )
         return self
 
 
@@ -154,9 +171,9 @@ class Privacy(Strict):
     keep_anonymous_proposals: bool = True
     controller: str = ""
     # Personal data are deleted or anonymised this many days after the exercise closes.
-    retention_days: int = Field(default=365, ge=0, le=36_500)
+    retention_days: StrictInt = Field(default=365, ge=0, le=36_500)
     # Younger people are not registered (LGPDPPSO art. 20; see docs/privacy.md).
-    minimum_age: int = Field(default=18, ge=0, le=120)
+    minimum_age: StrictInt = Field(default=18, ge=0, le=120)
 
 
 class Vision(Strict):

@@ -163,3 +163,20 @@ def test_the_plan_s_labels_by_key_for_pages_files_and_the_panel() -> None:
     assert labels[f"action:{action.key}"] == consultation.text(action.name, "es")
     numbered = consultation.labels("es", numbered=True)
     assert numbered[pillar.key] == f"{pillar.number}. Servicios públicos y desarrollo sostenible"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        ("closes = 2023-06-25T23:59:59", "closes = 9999-12-31T00:00:00", "2100"),
+        ("opens = 2023-06-14T00:00:00", "opens = 1023-06-14T00:00:00", "2000"),
+        ("minimum_age = 18", "minimum_age = true", "número entero"),
+        ("retention_days = 365", 'retention_days = "365"', "número entero"),
+    ],
+)
+def test_values_that_would_break_later_are_refused_now(old: str, new: str, said: str) -> None:
+    text = DEFAULT.read_text("utf-8")
+    assert old in text
+    with pytest.raises(ConsultationError) as caught:
+        parse_consultation(text.replace(old, new, 1))
+    assert any(said in str(p) for p in caught.value.problems), caught.value.problems
