@@ -13,6 +13,7 @@ from typing import Any
 from pmd_cli.common import CommandError
 from pmd_domain.consultation import ConsultationError, load_consultation, parse_consultation
 from pmd_domain.consultation.loader import DEFAULT_NAME
+from pmd_domain.consultation.schema import KEY_PATTERN
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -54,8 +55,14 @@ def run_init(args: argparse.Namespace) -> int:
         if value is not None:
             moment = f"{value.isoformat()}T{'00:00:00' if key == 'opens' else '23:59:59'}"
             text = re.sub(rf"^{key} = .*$", f"{key} = {moment}", text, count=1, flags=re.M)
-    if args.slug:
-        text = re.sub(r'^slug = ".*"$', f'slug = "{args.slug}"', text, count=1, flags=re.M)
+    if args.slug is not None:
+        if not re.fullmatch(KEY_PATTERN, args.slug):
+            raise CommandError(
+                f"--slug «{args.slug}» no sirve de identificador: usa letras minúsculas sin "
+                "acentos, números, - y _ (por ejemplo pachuca-pmd-2027)."
+            )
+        line = f'slug = "{args.slug}"'
+        text = re.sub(r'^slug = ".*"$', lambda _: line, text, count=1, flags=re.M)
     parse_consultation(text, name=str(target))  # never write a file that would not load
     target.write_text(text, "utf-8")
     print(

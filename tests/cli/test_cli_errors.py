@@ -88,3 +88,13 @@ def test_numbers_out_of_their_range_are_refused_before_anything_runs(
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "debe ser un número entero de" in result.stderr
     assert not (tmp_path / "pmd.sqlite3").exists()  # nothing ran
+
+
+@pytest.mark.parametrize("slug", ["a\\1", 'a"b', "", "Con Espacios"])
+def test_a_slug_that_is_no_identifier_is_refused_and_nothing_written(
+    slug: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "c.toml"
+    result = pmd("consultation", "init", str(target), "--slug", slug)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "--slug" in result.stderr and not target.exists()
