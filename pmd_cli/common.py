@@ -48,9 +48,11 @@ _NETWORK_REASONS = {
 
 def os_problem(error: OSError) -> str:
     """One Spanish line about a file that could not be used, or a connection not made."""
-    if error.filename:
+    network = error.errno in _NETWORK_REASONS or isinstance(error, ConnectionError | TimeoutError)
+    if error.filename or not (network or isinstance(error, socket.gaierror)):
         reason = _OS_REASONS.get(error.errno or 0, error.strerror or type(error).__name__)
-        return f"No se pudo usar el archivo {error.filename}: {reason}."
+        where = f" {error.filename}" if error.filename else ""
+        return f"No se pudo usar el archivo{where}: {reason}."
     if isinstance(error, socket.gaierror):
         return "No se encontró el servidor: revisa el nombre en PMD_DATABASE_URL o PMD_HOST."
     reason = _NETWORK_REASONS.get(error.errno or 0, error.strerror or type(error).__name__)

@@ -57,7 +57,8 @@ def run_issue(args: argparse.Namespace) -> int:
 
     codes = common.run(common.with_database(settings, work))
     print(
-        f"{len(codes):,} códigos de verificación en {target} (vencen en {days} días). "
+        f"{len(codes):,} {'código' if len(codes) == 1 else 'códigos'} de verificación en "
+        f"{target} (vencen en {days} {'día' if days == 1 else 'días'}). "
         "Solo existen en ese archivo: guárdalo como un documento de valor y destrúyelo "
         "cuando los entregues."
     )

@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         os.replace(partial, output)
     finally:
         partial.unlink(missing_ok=True)
-    print(f"{count} propuestas exportadas a {output}.")
+    what = "propuesta exportada" if count == 1 else "propuestas exportadas"
+    print(f"{count:,} {what} a {output}.")
     return 0
 
 

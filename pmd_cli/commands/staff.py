@@ -12,6 +12,7 @@ from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
 from pmd_domain.digits import is_digits, number
 from pmd_domain.errors import ConfiguredAdmin, InvalidEmail, NotAllowed
+from pmd_domain.i18n import DEFAULT_LANGUAGE, Catalogs
 from pmd_domain.services import staff, staff_login
 from web.panel.login import login_url
 
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
                 await staff.add(
                     session, user_id=args.user_id, role=args.role, now=utcnow(), name=args.name
                 )
-                return f"{args.user_id} ahora es {args.role}."
+                return f"{args.user_id} ahora tiene el rol {args.role} ({_role_name(args.role)})."
             if args.staff_command == "add-web":
                 try:
                     member = await staff.add_web(
@@ -42,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
                 except InvalidEmail:
                     raise common.CommandError(f"«{args.email}» no es un correo válido.") from None
                 return (
-                    f"{member.email} ({member.name or 'sin nombre'}) ahora es {member.role}, "
+                    f"{member.email} ({member.name or 'sin nombre'}) ahora tiene el rol "
+                    f"{member.role} ({_role_name(member.role)}), "
                     "solo en el panel web. Su enlace de entrada: "
                     f"pmd staff link {member.email}"
                 )
@@ -82,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
 
     print(common.run(common.with_database(settings, work)))
     return 0
+
+
+def _role_name(role: str) -> str:
+    """The role in Spanish words, as the bot and the panel say it."""
+    return Catalogs.load().text(DEFAULT_LANGUAGE, f"staff.role.{role}")
 
 
 async def _member_id(session: AsyncSession, member: str) -> int:
