@@ -92,4 +92,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {os_problem(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("\nInterrumpido.", file=sys.stderr)  # after a prompt's half-typed line
         return 130

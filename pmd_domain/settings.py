@@ -207,6 +207,7 @@ class Settings(BaseSettings):
         "whatsapp_app_secret",
         "whatsapp_verify_token",
         "telegram_bot_username",
+        "consultation",  # empty: the packaged file, not the current folder
         mode="before",
     )
     @classmethod

@@ -10,12 +10,17 @@ from pmd_cli import common
 from pmd_domain.clock import utcnow
 from pmd_domain.db import Database
 from pmd_domain.db.backup import BackupFile, backup_async, restore_async
-from pmd_domain.db.migrate import upgrade
+from pmd_domain.db.migrate import known_revisions, upgrade
 from pmd_domain.services import serving
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
-    """Apply the database migrations."""
+    """Apply the database migrations (up to ``head``, or a known revision)."""
+    if args.revision != "head" and args.revision not in known_revisions():
+        raise common.CommandError(
+            f"«{args.revision}» no es una versión de la base de datos de Participa PMD; "
+            "sin argumento se aplica la más reciente (head)."
+        )
     upgrade(common.settings().database_url, args.revision)
     print("Base de datos actualizada.")
     return 0

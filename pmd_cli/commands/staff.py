@@ -31,14 +31,26 @@ def run(args: argparse.Namespace) -> int:
                         f"{args.user_id} es administrador por PMD_ADMIN_IDS: su rol no cambia "
                         "aquí; quítalo de esa variable y reinicia el servicio."
                     )
-                await staff.add(
-                    session, user_id=args.user_id, role=args.role, now=utcnow(), name=args.name
+                await staff.add_by(
+                    session,
+                    actor_id=None,
+                    admin_ids=settings.admin_ids,
+                    user_id=args.user_id,
+                    role=args.role,
+                    now=utcnow(),
+                    name=args.name,
                 )
                 return f"{args.user_id} ahora tiene el rol {args.role} ({_role_name(args.role)})."
             if args.staff_command == "add-web":
                 try:
-                    member = await staff.add_web(
-                        session, email=args.email, role=args.role, now=utcnow(), name=args.name
+                    member = await staff.add_web_by(
+                        session,
+                        actor_id=None,
+                        admin_ids=settings.admin_ids,
+                        email=args.email,
+                        role=args.role,
+                        now=utcnow(),
+                        name=args.name,
                     )
                 except InvalidEmail:
                     raise common.CommandError(f"«{args.email}» no es un correo válido.") from None
@@ -62,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
                 return login_url(settings.public_url, token)
             if args.staff_command == "remove":
                 try:
-                    removed = await staff.remove(
-                        session, user_id=args.user_id, admin_ids=settings.admin_ids
+                    removed = await staff.remove_by(
+                        session, actor_id=None, admin_ids=settings.admin_ids, user_id=args.user_id
                     )
                 except ConfiguredAdmin:
                     raise common.CommandError(

@@ -66,7 +66,12 @@ def backup(url: str, target: Path) -> BackupFile:
         # Every citizen's data: readable by its owner only, like the database (0600).
         os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         if is_sqlite(url):
-            _sqlite_backup(_sqlite_path(url), partial)
+            try:
+                _sqlite_backup(_sqlite_path(url), partial)
+            except sqlite3.Error as exc:  # a place SQLite cannot write to (/proc, a full disk)
+                raise BackupError(
+                    f"No se pudo escribir el respaldo en {target} ({type(exc).__name__})."
+                ) from None
             checked = check_sqlite(partial)
         else:
             _pg("pg_dump", url, "--format=custom", "--no-owner",

@@ -221,16 +221,17 @@ async def roster(session: AsyncSession, *, admin_ids: Iterable[int]) -> list[Mem
 async def add_by(
     session: AsyncSession,
     *,
-    actor_id: int,
+    actor_id: int | None,
     admin_ids: Iterable[int],
     user_id: int,
     role: str,
     now: datetime,
     name: str | None = None,
 ) -> StaffMember:
-    """An admin adds a staff member or changes their role (bootstrap admins stay admins)."""
+    """An admin (or the command line: ``actor_id`` None) adds a staff member or changes
+    their role (bootstrap admins stay admins)."""
     admins = set(admin_ids)
-    await require(session, user_id=actor_id, admin_ids=admins, permission="manage_staff")
+    await _may_manage(session, actor_id, admins)
     if user_id in admins:
         raise ConfiguredAdmin(user_id=user_id)
     if user_id < 0 and await session.get(StaffMember, user_id) is None:
@@ -243,26 +244,38 @@ async def add_by(
 async def add_web_by(
     session: AsyncSession,
     *,
-    actor_id: int,
+    actor_id: int | None,
     admin_ids: Iterable[int],
     email: str,
     role: str,
     now: datetime,
     name: str | None = None,
 ) -> StaffMember:
-    """An admin adds a member of the web panel only, by name and e-mail."""
-    await require(session, user_id=actor_id, admin_ids=admin_ids, permission="manage_staff")
+    """An admin (or the command line) adds a member of the web panel only, by e-mail."""
+    await _may_manage(session, actor_id, admin_ids)
     member = await add_web(session, email=email, role=role, now=now, name=name, added_by=actor_id)
     await _audit(session, actor_id, "staff.role", member.user_id, now, role=role, web=True)
     return member
 
 
+async def _may_manage(session: AsyncSession, actor_id: int | None, admins: Iterable[int]) -> None:
+    """NotAllowed unless the actor may manage the team; the command line (``None``) may:
+    its operator holds the server's keys."""
+    if actor_id is not None:
+        await require(session, user_id=actor_id, admin_ids=admins, permission="manage_staff")
+
+
 async def _audit(
-    session: AsyncSession, actor_id: int, action: str, user_id: int, now: datetime, **details: Any
+    session: AsyncSession,
+    actor_id: int | None,
+    action: str,
+    user_id: int,
+    now: datetime,
+    **details: Any,
 ) -> None:
     await audit.record(
         session,
-        actor=audit.staff_actor(actor_id),
+        actor=audit.CLI if actor_id is None else audit.staff_actor(actor_id),
         action=action,
         target=f"staff:{user_id}",
         now=now,
@@ -273,14 +286,15 @@ async def _audit(
 async def remove_by(
     session: AsyncSession,
     *,
-    actor_id: int,
+    actor_id: int | None,
     admin_ids: Iterable[int],
     user_id: int,
     now: datetime | None = None,
 ) -> bool:
-    """An admin removes a staff member (not a bootstrap admin, not themselves)."""
+    """An admin (or the command line) removes a staff member (not a bootstrap admin, not
+    themselves)."""
     admins = set(admin_ids)
-    await require(session, user_id=actor_id, admin_ids=admins, permission="manage_staff")
+    await _may_manage(session, actor_id, admins)
     if user_id == actor_id and user_id not in admins:  # a bootstrap admin: refused below
         raise SelfRemoval()
     removed = await remove(session, user_id=user_id, admin_ids=admins)

@@ -98,3 +98,17 @@ def test_a_slug_that_is_no_identifier_is_refused_and_nothing_written(
     result = pmd("consultation", "init", str(target), "--slug", slug)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "--slug" in result.stderr and not target.exists()
+
+
+def test_unknown_revisions_unwritable_backups_and_an_empty_consultation_setting(
+    tmp_path: Path,
+) -> None:
+    env = {"PMD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'pmd.sqlite3'}"}
+    for revision in ("nonsense", ""):
+        result = pmd("db", "upgrade", revision, env=env)
+        assert result.returncode == 2 and "no es una versión" in result.stderr, result.stderr
+    assert pmd("db", "upgrade", env=env).returncode == 0
+    result = pmd("db", "backup", "/proc/respaldo.bak", env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    listed = pmd("staff", "list", env={**env, "PMD_CONSULTATION": ""})
+    assert listed.returncode == 0 and "Errno" not in listed.stderr, listed.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from pmd_domain.db import Database
-from pmd_domain.db.models import VerificationCode
+from pmd_domain.db.models import AuditEntry, VerificationCode
 from tests.botapi import BotApiServer
 from tests.cli.test_cli import pmd
 
@@ -164,3 +164,26 @@ def test_staff_commands_take_telegram_ids_and_plain_names_only(tmp_path: Path) -
     code, said = _said("staff", "add", "78", "--role", "analyst", "--name", "x" * 5000, env=env)
     assert code == 0
     assert max(len(line) for line in _said("staff", "list", env=env)[1].splitlines()) < 200
+
+
+async def test_team_changes_from_the_command_line_are_in_the_audit_log(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    for args in (
+        ("staff", "add", "77", "--role", "analyst"),
+        ("staff", "add-web", "ana@example.mx", "--role", "moderator"),
+        ("staff", "remove", "77"),
+    ):
+        assert (await asyncio.to_thread(_said, *args, env=env))[0] == 0, args
+    database = Database(env["PMD_DATABASE_URL"])
+    try:
+        async with database.reading() as session:
+            rows = await session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+            entries = [(e.actor, e.action, e.target) for e in rows]
+    finally:
+        await database.dispose()
+    assert [(actor, action) for actor, action, _ in entries] == [
+        ("cli", "staff.role"),
+        ("cli", "staff.role"),
+        ("cli", "staff.remove"),
+    ]
+    assert entries[0][2] == entries[2][2] == "staff:77"
