@@ -24,6 +24,8 @@ def run(args: argparse.Namespace) -> int:
         settings.check_for_serving()  # the link is signed with the secret, on the public URL
 
     async def work(database: Database) -> str:
+        # The command line acts with the server's keys (audited as such): no member acts.
+        by_cli: dict[str, Any] = {"actor_id": None, "admin_ids": settings.admin_ids}
         async with database.transaction() as session:
             if args.staff_command == "add":
                 if args.user_id in settings.admin_ids:
@@ -33,24 +35,22 @@ def run(args: argparse.Namespace) -> int:
                     )
                 await staff.add_by(
                     session,
-                    actor_id=None,
-                    admin_ids=settings.admin_ids,
                     user_id=args.user_id,
                     role=args.role,
                     now=utcnow(),
                     name=args.name,
+                    **by_cli,
                 )
                 return f"{args.user_id} ahora tiene el rol {args.role} ({_role_name(args.role)})."
             if args.staff_command == "add-web":
                 try:
                     member = await staff.add_web_by(
                         session,
-                        actor_id=None,
-                        admin_ids=settings.admin_ids,
                         email=args.email,
                         role=args.role,
                         now=utcnow(),
                         name=args.name,
+                        **by_cli,
                     )
                 except InvalidEmail:
                     raise common.CommandError(f"«{args.email}» no es un correo válido.") from None
@@ -74,9 +74,7 @@ def run(args: argparse.Namespace) -> int:
                 return login_url(settings.public_url, token)
             if args.staff_command == "remove":
                 try:
-                    removed = await staff.remove_by(
-                        session, actor_id=None, admin_ids=settings.admin_ids, user_id=args.user_id
-                    )
+                    removed = await staff.remove_by(session, user_id=args.user_id, **by_cli)
                 except ConfiguredAdmin:
                     raise common.CommandError(
                         f"{args.user_id} es administrador por PMD_ADMIN_IDS; quítalo de esa "
