@@ -315,6 +315,7 @@ async def revoke(
         action="certificate.revoke",
         target=f"certificate:{record.folio}",
         now=now,
+        details={"reason": text},  # a later revocation's reason replaces the page's, not this
     )
     return record
 

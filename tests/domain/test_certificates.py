@@ -304,3 +304,24 @@ async def test_certificates_keep_working_after_the_exercise_closes(
             now=utcnow(),
         )
         assert issued.folio
+
+
+async def test_each_revocation_keeps_its_reason_in_the_audit_log(
+    db: Database, consultation: Consultation
+) -> None:
+    from pmd_domain.db.models import AuditEntry
+
+    async with db.transaction() as session:
+        person = await make_participant(session, consultation)
+        await make_proposal(session, consultation, person)
+        issued = await certificates.issue(
+            session, consultation=consultation, participant=person, name="Ana Pérez", now=utcnow()
+        )
+    assert issued.folio is not None
+    for reason in ("Nombre suplantado", "Corrección: datos de otra persona"):
+        async with db.transaction() as session:
+            await certificates.revoke(session, folio=issued.folio, reason=reason, now=utcnow())
+    async with db.reading() as session:
+        entries = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+    reasons = [e.details.get("reason") for e in entries if e.action == "certificate.revoke"]
+    assert reasons == ["Nombre suplantado", "Corrección: datos de otra persona"]
