@@ -88,6 +88,8 @@ def restore(url: str, source: Path) -> BackupFile:
 
     The caller decides whether the database may be overwritten (see ``serving``).
     """
+    if source.is_dir():
+        raise BackupError(f"{source} es una carpeta, no un respaldo.")
     if not source.is_file():
         raise BackupError(f"No existe el archivo {source}.")
     if is_sqlite(url):

@@ -109,3 +109,5 @@ async def test_restore_refuses_a_file_that_is_not_a_backup(
     assert code == 2 and "no es un respaldo válido" in err
     code, _out, err = await run("db", "restore", str(tmp_path / "falta.bak"), url=database_url)
     assert code == 2 and "No existe" in err
+    code, _out, err = await run("db", "restore", str(tmp_path), url=database_url)
+    assert code == 2 and "es una carpeta" in err
