@@ -17,7 +17,9 @@ def run(args: argparse.Namespace) -> int:
     consultation = common.consultation(settings)
 
     async def work(database: Database) -> Any:
-        async with database.transaction() as session:
+        # A bulk transaction: its statements run in the connection's thread, so that
+        # Ctrl+C (a cancel at the next statement) stops it, and nothing is kept.
+        async with database.transaction(bulk=True) as session:
             return await generate(
                 session, consultation=consultation, participants=args.participants, seed=args.seed
             )

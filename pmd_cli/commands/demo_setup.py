@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         if not demo:
             return None
         try:
-            async with database.transaction() as session:
+            async with database.transaction(bulk=True) as session:  # Ctrl+C stops it
                 return await generate(
                     session,
                     consultation=consultation,

@@ -112,3 +112,39 @@ def test_unknown_revisions_unwritable_backups_and_an_empty_consultation_setting(
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     listed = pmd("staff", "list", env={**env, "PMD_CONSULTATION": ""})
     assert listed.returncode == 0 and "Errno" not in listed.stderr, listed.stderr
+
+
+def test_ctrl_c_stops_a_long_demo_generation_and_keeps_nothing(tmp_path: Path) -> None:
+    """The generation's statements run where an interrupt can reach them (bulk writes)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'pmd.sqlite3'}"
+    assert pmd("db", "upgrade", env={"PMD_DATABASE_URL": url}).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMD_", "TELEGRAM_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pmd_cli", "demo-data", "--participants", "1000000"],
+        env={**env, "PMD_DATABASE_URL": url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(6)  # started, and generating
+    process.send_signal(signal.SIGINT)
+    try:
+        _out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError("Ctrl+C did not stop the generation within a minute") from None
+    assert process.returncode == 130, err
+    assert "Interrumpido" in err and "Traceback" not in err
+    listed = pmd("staff", "list", env={"PMD_DATABASE_URL": url})
+    assert listed.returncode == 0
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "pmd.sqlite3") as connection:
+        assert connection.execute("SELECT count(*) FROM participants").fetchone() == (0,)
