@@ -23,7 +23,7 @@ from pmd_domain.services import activity
 from pmd_domain.services.counters import Bump, bucket, bump
 
 DEMOGRAPHIC_FIELDS = ("gender", "age_group", "sector", "postal_code")
-POSTAL_CODE = re.compile(r"^\d{5}$")
+POSTAL_CODE = re.compile(r"^[0-9]{5}$")
 _PARTICIPANTS = cast(Table, Participant.__table__)
 # One statement per demographic field, built once: an answer is written straight to
 # its row rather than through the session's unit of work, on every step of the

@@ -28,7 +28,7 @@ from pmd_domain.statuses import ProposalStatus
 PER_PAGE = 20
 QUERY_MAX_CHARS = 100
 NO_OUTCOME = "sin_resultado"
-_FOLIO = re.compile(r"^[A-Z0-9]{2,10}-(\d{1,12})$")
+_FOLIO = re.compile(r"^[A-Z0-9]{2,10}-([0-9]{1,12})$")
 
 
 def folio_id(folio: str) -> int | None:

@@ -41,3 +41,14 @@ def test_no_isdigit_in_the_product() -> None:
         if re.search(r"\.isdigit\(|\.isdecimal\(|\.isnumeric\(", line)
     ]
     assert found == []
+
+
+def test_a_postal_code_in_other_digits_is_not_a_postal_code() -> None:
+    from pmd_domain.errors import InvalidChoice
+    from pmd_domain.services.participants import validate_answer
+    from tests.factories import open_consultation
+
+    consultation = open_consultation()
+    assert validate_answer(consultation, question="postal_code", answer="42000") == "42000"
+    with pytest.raises(InvalidChoice):
+        validate_answer(consultation, question="postal_code", answer="٤٢٠٠٠")

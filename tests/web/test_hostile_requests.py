@@ -108,6 +108,14 @@ async def test_numbers_are_ascii_digits_in_addresses_and_forms(
         assert response.status < 500, raw
     async with database(client).reading() as session:
         assert await session.scalar(select(StaffMember).where(StaffMember.user_id == 3)) is None
+    # Nor in an address: the routes' numbers are 0-9 (a regex's \d is any decimal digit).
+    for path in [
+        "/panel/equipo/%D9%A3/quitar",
+        "/panel/moderar/%D9%A3",
+        "/panel/difusiones/%D9%A3",
+    ]:
+        response = await client.post(path, data={"csrf": csrf})
+        assert response.status in (404, 405), path
     _clean_log(caplog)
 
 

@@ -44,7 +44,7 @@ CONTROLS = {
     "cancelar": CampaignControl.CANCEL,
 }
 NOTICES = ("pause", "resume", "cancel", "estado", "sin_permiso")
-CAMPAIGN = r"{campaign:\d{1,18}}"
+CAMPAIGN = r"{campaign:[0-9]{1,18}}"
 
 
 def _content(form: MultiDictProxy[Any]) -> Content:

@@ -74,7 +74,7 @@ async def queue(request: web.Request, who: Staff) -> web.StreamResponse:
     return page(request, "panel/moderation.html", context)
 
 
-@routes.post(r"/panel/moderar/{proposal:\d{1,18}}", name="panel_moderate")
+@routes.post(r"/panel/moderar/{proposal:[0-9]{1,18}}", name="panel_moderate")
 @staff_only(permission=PERMISSION)
 async def decide(request: web.Request, who: Staff) -> web.StreamResponse:
     """One decision: ``decision`` publicar | rechazar (a quick or a typed reason) | tema."""

@@ -43,7 +43,7 @@ NOTICES = (
     "a_ti_mismo",
     "sin_permiso",
 )
-MEMBER = r"{member:-?\d{1,18}}"
+MEMBER = r"{member:-?[0-9]{1,18}}"
 TELEGRAM_ID_MAX_DIGITS = 15
 
 
