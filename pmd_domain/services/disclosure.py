@@ -8,24 +8,19 @@ participants, new proposals and erasures; the ``changes`` counter) have accumula
 since the last one, and no sooner than ``limits.publication_interval_minutes`` after
 it. So two snapshots around one person's participation show the same breakdowns.
 
-Within a batch, each *family* of figures that counts people moves only when its own
-figures changed by at least ``k`` since they were last published
-(``next_figures``): the counts of people (every ``participants`` series, their total
-included, together), and each pillar's column of the cross-tabulations (that column in
-every table, together). A family that changed less keeps its published values for
-another batch. Otherwise the k changes that make a batch due could all be elsewhere:
-one woman's proposal in a pillar where nobody else proposed, among four proposals in
-other pillars, would be the whole difference in that pillar's column, and one
-person's correction of an answer among other people's proposals the whole difference
-in that series. How much a family changed is the largest, over its series, of the sum
-of the differences of its cells (a person who joins or leaves moves one cell of each
-series by one, a correction two), so the difference of a family between two
-publications is never one person's. Proposals and supports by pillar, topic and day
-count contributions, each public on its own, and move with every batch.
-
-Whichever process notices first publishes, with an UPDATE conditional on the version
-it read: two processes never publish twice for the same changes. Publishing copies a
-few hundred counter rows, whatever the number of participants.
+Within a batch, each series that counts people (participants by an answer, source, day,
+level, and their total) and each pillar's column of each cross-tabulation (its
+proposals by their authors' answers) moves only when its own cells changed by at least
+``2k - 1`` since they were last published (``next_figures``); otherwise it keeps its
+published values for another batch. A person moves a series' cells by at most 2 (a join
+or an erasure by 1, a correction of an answer by 2), so what a series shows changed
+between two publications is always at least k people's. Without this, the k changes
+that make a batch due could all be elsewhere: one woman's proposal in a pillar where
+nobody else proposed would be the whole difference in that pillar's column, and one
+person's correction among other people's proposals (or among level changes, which no
+public series shows) the whole difference in that series. Proposals and supports by
+pillar, topic and day count contributions, each public on its own, and move with every
+batch.
 """
 
 from __future__ import annotations
@@ -120,31 +115,23 @@ def _column(cells: dict[str, int], pillar: str) -> dict[str, int]:
 
 
 def next_figures(published: Counters, live: Counters, *, k: int) -> Counters:
-    """The figures of the next batch: the live ones, except the families of figures
-    that changed by less than ``k`` since ``published`` (see the module docstring)."""
+    """The figures of the next batch: the live ones, except each series of people and
+    each cross-tabulation column that changed by less than ``2k - 1`` since
+    ``published`` (see the module docstring)."""
+    enough = 2 * k - 1
     result = {key: dict(v) for key, v in live.items() if key[0] != CHANGES[0]}
-    keys = set(result) | set(published)
-    people = [key for key in keys if key[0] == PEOPLE]
-    moved = max((_distance(live.get(x, {}), published.get(x, {})) for x in people), default=0)
-    if moved < k:
-        for key in people:
-            result[key] = dict(published.get(key, {}))
-    tables = [key for key in keys if key[0] == "proposals" and key[1].endswith(CROSSTAB_SUFFIX)]
-    pillars = {
-        bucket.partition("|")[2]
-        for key in tables
-        for bucket in (*live.get(key, {}), *published.get(key, {}))
-    }
-    for pillar in sorted(pillars):
-        change = max(
-            _distance(_column(live.get(x, {}), pillar), _column(published.get(x, {}), pillar))
-            for x in tables
-        )
-        if change >= k:
-            continue
-        for key in tables:
-            kept = {b: v for b, v in result.get(key, {}).items() if b.partition("|")[2] != pillar}
-            result[key] = {**kept, **_column(published.get(key, {}), pillar)}
+    for key in set(result) | set(published):
+        before = published.get(key, {})
+        if key[0] == PEOPLE and _distance(live.get(key, {}), before) < enough:
+            result[key] = dict(before)
+        elif key[0] == "proposals" and key[1].endswith(CROSSTAB_SUFFIX):
+            now = live.get(key, {})
+            kept = dict(now)
+            for pillar in {b.partition("|")[2] for b in (*now, *before)}:
+                if _distance(_column(now, pillar), _column(before, pillar)) < enough:
+                    kept = {b: v for b, v in kept.items() if b.partition("|")[2] != pillar}
+                    kept.update(_column(before, pillar))
+            result[key] = kept
     return result
 
 

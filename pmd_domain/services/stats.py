@@ -239,7 +239,8 @@ def exact(
             "participants": total(figures, "participants"),
             "proposals": total(figures, "proposals"),
             "supports": total(figures, "supports"),
-            "every": consultation.limits.small_cell_k,
+            # a series moves with 2k - 1 changes of its own (services/disclosure)
+            "every": 2 * consultation.limits.small_cell_k - 1,
             "interval_minutes": consultation.limits.publication_interval_minutes,
         },
         "participants": {
@@ -291,14 +292,17 @@ def public(figures: dict[str, Any], consultation: Consultation) -> dict[str, Any
         name: {**table, "cells": publication.crosstab(table["cells"], k)}
         for name, table in figures["crosstabs"].items()
     }
-    result["representativeness"] = representativeness(
-        consultation, result["participants"], figures["breakdowns"]["participants"]
-    )
+    # Each series against its own sum: a series waits for enough change of its own
+    # (services/disclosure), so it may be from another batch than the total.
+    sums = {dim: sum(i["count"] for i in items) for dim, items in figures["participants"].items()}
+    result["representativeness"] = representativeness(consultation, result["participants"], sums)
     return result
 
 
 def representativeness(
-    consultation: Consultation, participants: dict[str, list[dict[str, Any]]], total: int
+    consultation: Consultation,
+    participants: dict[str, list[dict[str, Any]]],
+    totals: dict[str, int],
 ) -> dict[str, list[dict[str, Any]]]:
     """Share of participants per group against the census reference, where configured.
 
@@ -324,9 +328,9 @@ def representativeness(
         else:
             whole_share = sum(reference.values()) or 1
             reference = {key: value / whole_share for key, value in reference.items()}
-        # the people who answered: the published total less the published "no answer"
+        # the people who answered: the series' total less the published "no answer"
         no_answer = next((i["count"] for i in items if i["key"] == NO_ANSWER), 0)
-        answered = total - no_answer if isinstance(no_answer, int) else None
+        answered = totals.get(dim, 0) - no_answer if isinstance(no_answer, int) else None
         result[dim] = [
             {
                 "key": key,

@@ -1,9 +1,10 @@
 """Breakdowns in batches: the difference between two publications never shows one person.
 
-A batch is due after k changes of any kind, but each family of figures moves only with
-k changes of its own: the counts of people (joins, corrections, erasures) and each
-pillar's column of the cross-tabulations (its proposals). Otherwise one proposal in a
-quiet pillar, or one person's correction among other people's proposals, would be the
+A batch is due after k changes of any kind, but each series of people (and each pillar's
+column in each cross-tabulation) moves only when its own cells changed by at least
+2k - 1: a person moves a series by at most 2, so its difference is at least k people's.
+Otherwise one proposal in a quiet pillar, or one person's correction among other
+people's proposals (or among level changes, which no public series shows), would be the
 whole difference in its figures between two batches.
 """
 
@@ -51,21 +52,22 @@ async def test_one_new_proposal_in_a_pillar_does_not_show_its_author_in_the_cros
             other = await make_participant(session, consultation, gender="hombre")
             await make_proposal(session, consultation, other, pillar="bienestar", topic="salud")
     batch = await disclosure.publish_if_due(db, consultation=consultation, now=now + LATER)
-    assert batch.version == 2  # a batch was due: the people and the other pillar moved
+    assert batch.version == 2  # a batch was due (five changes)
     assert await _column(db, "gender", "seguridad") == {"hombre": 6}  # not "mujer: 1"
-    assert await _column(db, "gender", "bienestar") == {}  # 4 proposals: under k
-    assert await _series(db, "gender") == {"hombre": 10, "mujer": 1}
-    # Once the column has k new proposals of its own, it moves, all of them together.
+    assert await _column(db, "gender", "bienestar") == {}  # 4 proposals: too few
+    assert await _series(db, "gender") == {"hombre": 6}  # 5 people: too few as well
+    # Once the column changed by 2k - 1 of its own, it moves, all of them together.
     async with db.transaction() as session:
-        for _ in range(4):
+        for _ in range(8):
             other = await make_participant(session, consultation)
             await make_proposal(session, consultation, other, pillar="seguridad", topic="policia")
     await disclosure.publish_if_due(db, consultation=consultation, now=now + 2 * LATER)
     assert await _column(db, "gender", "seguridad") == {
         "hombre": 6,
         "mujer": 1,
-        "sin_respuesta": 4,
+        "sin_respuesta": 8,
     }
+    assert await _series(db, "gender") == {"hombre": 10, "mujer": 1, "sin_respuesta": 8}
 
 
 async def test_a_correction_among_other_peoples_proposals_does_not_show(
@@ -93,9 +95,26 @@ async def test_a_correction_among_other_peoples_proposals_does_not_show(
     batch = await disclosure.publish_if_due(db, consultation=consultation, now=now + LATER)
     assert batch.version == 2
     assert await _series(db, "sector") == {"comercio": 8}  # the correction waits
-    # With k people's changes of its own the series moves.
+    # With 2k - 1 of its own the series moves.
     async with db.transaction() as session:
-        for _ in range(5):
+        for _ in range(9):
             await make_participant(session, consultation, sector="comercio")
     await disclosure.publish_if_due(db, consultation=consultation, now=now + 2 * LATER)
-    assert await _series(db, "sector") == {"comercio": 12, "hogar": 1}
+    assert await _series(db, "sector") == {"comercio": 16, "hogar": 1}
+
+
+def test_each_series_is_judged_by_its_own_change() -> None:
+    """Level changes (no public series) do not carry one correction into the figures."""
+    published = {
+        ("participants", "gender"): {"hombre": 10, "mujer": 5, "sin_respuesta": 5},
+        ("participants", "assurance"): {"phone": 10, "anonymous": 10},
+        ("participants", "total"): {"all": 20},
+    }
+    live = {
+        ("participants", "gender"): {"hombre": 10, "mujer": 6, "sin_respuesta": 4},
+        ("participants", "assurance"): {"phone": 13, "anonymous": 7},  # three raised
+        ("participants", "total"): {"all": 20},
+    }
+    for k in (2, 5):
+        shown = disclosure.next_figures(published, live, k=k)
+        assert shown[("participants", "gender")] == published[("participants", "gender")], k

@@ -168,13 +168,14 @@ async def test_two_snapshots_around_one_participation_show_no_change_in_the_brea
         assert after["totals"]["proposals"] == before["totals"]["proposals"] + 1
         for part in ("breakdowns", "participants", "proposals", "supports", "crosstabs"):
             assert after[part] == before[part], part
-        # k people later the breakdowns are published again, with everyone
+        # 2k - 1 people later the breakdowns are published again, with everyone (a
+        # series moves with that much change of its own: services/disclosure)
         async with database.transaction() as session:
-            for _ in range(K - 1):
+            for _ in range(2 * K - 2):
                 await make_participant(session, consultation, gender="mujer")
         later = await _figures(client)
         assert later["breakdowns"]["version"] == before["breakdowns"]["version"] + 1
-        assert later["breakdowns"]["participants"] == len(PEOPLE) + K
+        assert later["breakdowns"]["participants"] == len(PEOPLE) + 2 * K - 1
     finally:
         await database.dispose()
 
@@ -241,14 +242,15 @@ async def test_an_erased_participant_is_no_longer_counted(
         async with database.reading() as session:
             left = await session.get(Participant, lone)
             assert left is not None and left.gender is None
-        # the erasure waits, like any change, for the next batch; k - 1 more changes
+        # the erasure waits, like any change, for a batch where each series changed by
+        # 2k - 1 (services/disclosure): 2k more people, less her
         async with database.transaction() as session:
-            for _ in range(K - 1):
+            for _ in range(2 * K):
                 await make_participant(session, consultation, gender="mujer")
         body = await _figures(client)
     finally:
         await database.dispose()
-    assert body["totals"]["participants"] == len(PEOPLE) - 1 + K - 1
+    assert body["totals"]["participants"] == len(PEOPLE) - 1 + 2 * K
     assert body["breakdowns"]["participants"] == body["totals"]["participants"]
     # the only non-binary person is gone from every count: the column of her proposal and
     # the series add up without her
