@@ -78,20 +78,16 @@ def new_file(target: Path, *, force: bool, database_url: str, makes_folder: bool
         writable_folder(target)
 
 
-def write_private(target: Path, content: bytes) -> None:
-    """Write ``content`` to ``target`` readable and writable by its owner only (0600),
-    through a file beside it that replaces ``target`` once complete."""
-    partial = target.with_name(f".{target.name}.partial")
+def write_private(path: Path, content: bytes, *, named: Path | None = None) -> None:
+    """Write ``content`` to ``path``, created readable and writable by its owner only
+    (0600); an error names ``named`` (the user's file, when ``path`` is one beside it)."""
     try:
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
-        os.replace(partial, target)
     except OSError as error:
-        error.filename = str(target)  # the user's file, not the one beside it
+        error.filename = str(named or path)
         raise
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 TELEGRAM_ID_DIGITS = 15

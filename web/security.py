@@ -119,7 +119,10 @@ def _missing_static(request: web.Request) -> bool:
     if not isinstance(resource, web.StaticResource):
         return False
     folder = resource.get_info()["directory"]
-    return not (folder / request.match_info.get("filename", "")).is_file()
+    try:
+        return not (folder / request.match_info.get("filename", "")).is_file()
+    except OSError:  # a name too long for the file system, say
+        return True
 
 
 @web.middleware

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -51,11 +52,19 @@ def run_issue(args: argparse.Namespace) -> int:
                 chat_url=chat_url(settings.public_url),
                 catalogs=Catalogs.load(),
             )
-            # Written before the commit: a file that cannot be written issues nothing.
-            common.write_private(target, pdf)
+            # Written beside the target before the commit (a file that cannot be written
+            # issues nothing), and put in its place after it (a failed commit leaves an
+            # earlier sheet as it was).
+            common.write_private(partial, pdf, named=target)
             return codes
 
-    codes = common.run(common.with_database(settings, work))
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        codes = common.run(common.with_database(settings, work))
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     print(
         f"{len(codes):,} {'código' if len(codes) == 1 else 'códigos'} de verificación en "
         f"{target} (vencen en {days} {'día' if days == 1 else 'días'}). "

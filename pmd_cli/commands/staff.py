@@ -73,16 +73,17 @@ def run(args: argparse.Namespace) -> int:
                     ) from None
                 return login_url(settings.public_url, token)
             if args.staff_command == "remove":
+                user_id = await _member_id(session, args.member)
                 try:
-                    removed = await staff.remove_by(session, user_id=args.user_id, **by_cli)
+                    removed = await staff.remove_by(session, user_id=user_id, **by_cli)
                 except ConfiguredAdmin:
                     raise common.CommandError(
-                        f"{args.user_id} es administrador por PMD_ADMIN_IDS; quítalo de esa "
+                        f"{args.member} es administrador por PMD_ADMIN_IDS; quítalo de esa "
                         "variable y reinicia el servicio."
                     ) from None
                 if removed:
-                    return f"{args.user_id} ya no es parte del equipo."
-                return f"{args.user_id} no estaba en el equipo."
+                    return f"{args.member} ya no es parte del equipo."
+                return f"{args.member} no estaba en el equipo."
             rows = await staff.roster(session, admin_ids=settings.admin_ids)
             listed = [
                 f"{m.user_id}\tadmin\t(PMD_ADMIN_IDS)"
@@ -127,7 +128,9 @@ def register(sub: Any) -> None:
     add.add_argument("--name")
     add.set_defaults(func=run)
     remove = actions.add_parser("remove", help="quita a una persona del equipo")
-    remove.add_argument("user_id", type=common.telegram_user, help="id de usuario de Telegram")
+    remove.add_argument(
+        "member", help="id de usuario de Telegram o correo de quien usa solo la web"
+    )
     remove.set_defaults(func=run)
     web_only = actions.add_parser(
         "add-web", help="agrega a alguien solo para el panel web (sin Telegram), por correo"

@@ -161,6 +161,10 @@ def test_staff_commands_take_telegram_ids_and_plain_names_only(tmp_path: Path) -
     assert "ana@example.mx\tanalyst" in said  # still an analyst
     assert [line for line in said.splitlines() if line.startswith("Falsa")] == []
     assert "77\tanalyst\tAna Falsa 99 admin" in said
+    # A member of the web panel only is removed by e-mail (their id is never shown).
+    code, said = _said("staff", "remove", "ana@example.mx", env=env)
+    assert code == 0 and "ya no es parte del equipo" in said
+    assert "ana@example.mx" not in _said("staff", "list", env=env)[1]
     code, said = _said("staff", "add", "78", "--role", "analyst", "--name", "x" * 5000, env=env)
     assert code == 0
     assert max(len(line) for line in _said("staff", "list", env=env)[1].splitlines()) < 200

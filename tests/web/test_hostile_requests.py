@@ -201,7 +201,7 @@ async def test_every_refusal_is_a_spanish_page(
     )
     assert chat.status == 413 and "demasiado grande" in (await chat.json())["error"]
     assert "Content-Security-Policy" in chat.headers
-    for path in ["/static/", "/static/no-existe.css"]:
+    for path in ["/static/", "/static/no-existe.css", "/static/" + "a" * 300 + ".css"]:
         response = await client.get(path)
         assert response.status in (403, 404), path
         text = await response.text()
