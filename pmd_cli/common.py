@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from pmd_domain.consultation import Consultation, load_consultation
 from pmd_domain.db import Database
+from pmd_domain.db.engine import sqlite_file
 from pmd_domain.db.migrate import upgrade
 from pmd_domain.digits import number
 from pmd_domain.settings import Settings, load_settings
@@ -141,8 +142,22 @@ def run(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coro)
 
 
-async def with_database(config: Settings, work: Callable[[Database], Awaitable[Any]]) -> Any:
-    """Migrate, open the database, run ``work`` with it and close it."""
+async def with_database(
+    config: Settings, work: Callable[[Database], Awaitable[Any]], *, existing: bool = False
+) -> Any:
+    """Migrate, open the database, run ``work`` with it and close it.
+
+    ``existing``: the command only reads or changes records that must already be there
+    (a list, an export, a revocation, a purge). A SQLite file that does not exist is
+    then a mistyped ``PMD_DATABASE_URL``, not an empty consultation: refused, and
+    nothing is created.
+    """
+    missing = sqlite_file(config.database_url) if existing else None
+    if missing is not None and not missing.exists():
+        raise CommandError(
+            f"No existe la base de datos {missing}: revisa PMD_DATABASE_URL "
+            "(una base nueva se crea con pmd db upgrade)."
+        )
     await asyncio.to_thread(upgrade, config.database_url)
     database = Database(config.database_url)
     try:

@@ -53,7 +53,7 @@ def send(args: argparse.Namespace) -> int:
         async with database.reading() as session:
             return await broadcasts.count_audience(session, audience=audience)
 
-    size = common.run(common.with_database(settings, count))
+    size = common.run(common.with_database(settings, count, existing=True))
     print(
         f"Audiencia {audience.spec}: {size.reachable} personas "
         f"({size.matching - size.reachable} más silenciaron o bloquearon el bot)."
@@ -78,7 +78,7 @@ def send(args: argparse.Namespace) -> int:
             )
             return queued.campaign.id, queued.recipients
 
-    campaign_id, recipients = common.run(common.with_database(settings, queue))
+    campaign_id, recipients = common.run(common.with_database(settings, queue, existing=True))
     print(
         f"Difusión {campaign_id} en cola para {recipients} personas; "
         "el servicio (pmd serve) la envía. Sigue su avance con "
@@ -136,7 +136,7 @@ def manage(args: argparse.Namespace) -> int:
             ) from None
         return _describe(args.id, progress)
 
-    print(common.run(common.with_database(settings, work)))
+    print(common.run(common.with_database(settings, work, existing=True)))
     return 0
 
 

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         await certificates.pages_agree()
         return said
 
-    print(common.run(common.with_database(settings, revoke_and_wait)))
+    print(common.run(common.with_database(settings, revoke_and_wait, existing=True)))
     return 0
 
 

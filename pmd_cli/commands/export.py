@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         return len(rows)
 
     try:
-        count = common.run(common.with_database(settings, work))
+        count = common.run(common.with_database(settings, work, existing=True))
         os.replace(partial, output)
     finally:
         partial.unlink(missing_ok=True)

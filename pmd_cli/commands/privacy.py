@@ -23,7 +23,7 @@ def run_purge(args: argparse.Namespace) -> int:
                 session, consultation=consultation, now=utcnow(), dry_run=args.dry_run
             )
 
-    found: retention.Purge = common.run(common.with_database(settings, work))
+    found: retention.Purge = common.run(common.with_database(settings, work, existing=True))
     zone = ZoneInfo(consultation.exercise.timezone)
     date = found.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if not found.due:

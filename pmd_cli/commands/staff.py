@@ -93,7 +93,10 @@ def run(args: argparse.Namespace) -> int:
             ]
             return "\n".join(listed) or "No hay personal registrado."
 
-    print(common.run(common.with_database(settings, work)))
+    # Listing or removing needs the team's records; adding (and a link for a member
+    # configured by PMD_ADMIN_IDS) may start the database of a new installation.
+    existing = args.staff_command in {"list", "remove"}
+    print(common.run(common.with_database(settings, work, existing=existing)))
     return 0
 
 

@@ -62,6 +62,16 @@ log = logging.getLogger("pmd.db")
 T = TypeVar("T")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite database URL names (``None``: not SQLite, in memory, or a URI)."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 def _prepare_sqlite_file(url: str) -> None:
     """Create the database file readable by its owner only, in a folder of its own.
 
@@ -69,10 +79,9 @@ def _prepare_sqlite_file(url: str) -> None:
     SQLite creates beside it with the same mode, are 0600 (an existing file is
     tightened). An existing folder is left as the operator made it.
     """
-    database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    path = sqlite_file(url)
+    if path is None:
         return
-    path = Path(database)
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700)
         path.parent.chmod(0o700)  # mkdir's mode is filtered by the umask

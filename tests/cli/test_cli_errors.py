@@ -68,6 +68,36 @@ def test_a_domain_refusal_is_its_sentence_and_text_that_is_not_utf8_is_told(
         assert "UTF-8" in result.stderr
 
 
+def test_a_database_that_does_not_exist_is_refused_where_only_its_records_could_serve(
+    tmp_path: Path,
+) -> None:
+    """A mistyped PMD_DATABASE_URL: "nobody on the team", "0 proposals exported" or a
+    purge of nothing would be false answers. Nothing is created, not even the folder."""
+    missing = tmp_path / "mal-escrita" / "pmd.sqlite3"
+    env = {"PMD_DATABASE_URL": f"sqlite+aiosqlite:///{missing}"}
+    exported = tmp_path / "propuestas.csv"
+    for args in (
+        ("staff", "list"),
+        ("staff", "remove", "5"),
+        ("export", "--output", str(exported)),
+        ("certificate", "revoke", "C23-000001", "--reason", "error de captura"),
+        ("broadcast", "list"),
+        ("broadcast", "status", "1"),
+        ("broadcast", "send", "--text", "Hola", "--audience", "all", "--yes"),
+        ("privacy", "purge", "--dry-run"),
+    ):
+        result = pmd(*args, env=env)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr)
+        assert f"No existe la base de datos {missing}" in result.stderr, (args, result.stderr)
+        assert "PMD_DATABASE_URL" in result.stderr and "pmd db upgrade" in result.stderr
+        assert not missing.parent.exists() and not exported.exists(), args
+    # What may start a new database still does: the first member of the team.
+    added = pmd("staff", "add", "5", "--role", "analyst", env=env)
+    assert added.returncode == 0, added.stderr
+    listed = pmd("staff", "list", env=env)
+    assert listed.returncode == 0 and "5\tanalyst" in listed.stdout, listed.stderr
+
+
 @pytest.mark.parametrize(
     "args",
     [

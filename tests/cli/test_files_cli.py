@@ -32,7 +32,7 @@ def _said(*args: str, env: dict[str, str]) -> tuple[int, str]:
 
 def test_no_file_is_replaced_unasked_and_never_the_database(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    assert _said("staff", "list", env=env)[0] == 0  # the database exists
+    assert _said("db", "upgrade", env=env)[0] == 0  # the database exists
     database = tmp_path / "pmd.sqlite3"
     precious = tmp_path / "precious.txt"
     precious.write_text("no me borres")

@@ -84,6 +84,7 @@ def test_purge_before_the_date_does_nothing(tmp_path: Path) -> None:
         "closes = 2023-06-25T23:59:59", "closes = 2099-06-25T23:59:59"
     )
     future.write_text(text, "utf-8")
+    assert pmd("db", "upgrade", env={"PMD_DATABASE_URL": url}).returncode == 0
     result = pmd("privacy", "purge", env={"PMD_DATABASE_URL": url, "PMD_CONSULTATION": str(future)})
     assert result.returncode == 0, result.stderr
     assert "Nada que borrar todavía" in result.stdout and "2100-06-25" in result.stdout
