@@ -18,23 +18,12 @@ from pmd_domain.db import Database
 from pmd_domain.db.engine import sqlite_file
 from pmd_domain.db.migrate import upgrade
 from pmd_domain.digits import number
+from pmd_domain.file_errors import file_reason
 from pmd_domain.settings import Settings, load_settings
 
 
 class CommandError(Exception):
     """A command could not be carried out; the message is shown to the user."""
-
-
-# What a failed file operation means, in the words of the rest of the command line.
-_OS_REASONS = {
-    errno.ENOENT: "no existe",
-    errno.EACCES: "no hay permiso",
-    errno.EPERM: "no hay permiso",
-    errno.ENOSPC: "el disco está lleno",
-    errno.EISDIR: "es una carpeta",
-    errno.ENOTDIR: "una parte de la ruta no es una carpeta",
-    errno.EROFS: "el disco es de solo lectura",
-}
 
 
 _NETWORK_REASONS = {
@@ -51,7 +40,7 @@ def os_problem(error: OSError) -> str:
     """One Spanish line about a file that could not be used, or a connection not made."""
     network = error.errno in _NETWORK_REASONS or isinstance(error, ConnectionError | TimeoutError)
     if error.filename or not (network or isinstance(error, socket.gaierror)):
-        reason = _OS_REASONS.get(error.errno or 0, error.strerror or type(error).__name__)
+        reason = file_reason(error)
         where = f" {error.filename}" if error.filename else ""
         return f"No se pudo usar el archivo{where}: {reason}."
     if isinstance(error, socket.gaierror):

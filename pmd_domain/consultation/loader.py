@@ -12,6 +12,8 @@ from pydantic import ValidationError
 
 from pmd_domain.consultation.locate import find_line, line_index
 from pmd_domain.consultation.schema import Consultation, Text
+from pmd_domain.consultation.toml_errors import spanish_toml_error
+from pmd_domain.file_errors import file_reason
 from pmd_domain.validation import spanish
 
 DEFAULT_NAME = "pachuca-2023.toml"
@@ -48,8 +50,11 @@ def parse_consultation(text: str, *, name: str = "<consulta>") -> Consultation:
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = int(match.group(1)) if match else None
-        detail = re.sub(r"\s*\(at line.*\)$", "", str(exc))
-        raise ConsultationError([Problem(name, line, "", f"sintaxis TOML: {detail}")]) from exc
+        if line is None and str(exc).endswith("(at end of document)"):
+            line = text.count("\n") + 1
+        detail = re.sub(r"\s*\(at (line|end of document).*\)$", "", str(exc))
+        problem = f"sintaxis TOML: {spanish_toml_error(detail)}"
+        raise ConsultationError([Problem(name, line, "", problem)]) from exc
     try:
         return Consultation.model_validate(data)
     except ValidationError as exc:
@@ -93,7 +98,8 @@ def load_consultation(path: Path | None = None) -> Consultation:
         text = Path(path).read_text("utf-8")
         stamp = _stamp(Path(path))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConsultationError([Problem(str(path), None, "", f"no se puede leer: {exc}")]) from exc
+        problem = f"no se puede leer: {file_reason(exc)}"
+        raise ConsultationError([Problem(str(path), None, "", problem)]) from exc
     consultation = parse_consultation(text, name=str(path))
     consultation.attach_coat_of_arms(_coat_of_arms(consultation, Path(path)))
     consultation.follow_sources(_SourcesFile(Path(path), stamp))
@@ -116,7 +122,7 @@ def _coat_of_arms(consultation: Consultation, path: Path) -> bytes | None:
         with image.open("rb") as handle:
             data = handle.read(COAT_OF_ARMS_MAX_BYTES + 1)
     except OSError as exc:
-        problem = f"no se puede leer el escudo {str(image)!r}: {exc.strerror or exc}"
+        problem = f"no se puede leer el escudo {str(image)!r}: {file_reason(exc)}"
         raise ConsultationError([Problem(str(path), None, where, problem)]) from exc
     if len(data) > COAT_OF_ARMS_MAX_BYTES:
         problem = "el escudo pesa más de 2 MB; usa una imagen más ligera"

@@ -86,9 +86,50 @@ def test_duplicate_topic_key_is_an_error() -> None:
     assert any("clave repetida en topics: 'salud'" in str(p) for p in caught.value.problems)
 
 
-def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ConsultationError, match="no se puede leer"):
-        load_consultation(tmp_path / "no-existe.toml")
+@pytest.mark.parametrize(
+    ("text", "line", "said"),
+    [
+        ("[exercise\nslug = 1\n", 1, "falta «]» al final del nombre de la sección"),
+        ("[exercise]\nslug = \n", 2, "valor no válido"),
+        ('[exercise]\nslug = "a"\nslug = "b"\n', 3, "un valor se define dos veces"),
+        ('[exercise]\nslug = "abc\n', 2, "un texto no cierra sus comillas"),
+        ("[exercise]\nslug\n", 2, "falta «=» después de la clave"),
+        ("[exercise]\n[exercise]\n", 2, "la sección ('exercise',) se declara dos veces"),
+        ("[exercise]\nopens = 2024-13-01\n", 2, "sobra algo después del valor"),
+        ("[exercise]\nlist = [1, 2\n", 3, "una lista [...] no se cierra"),
+    ],
+)
+def test_toml_syntax_errors_are_told_in_spanish(text: str, line: int, said: str) -> None:
+    with pytest.raises(ConsultationError) as caught:
+        parse_consultation(text, name="consulta.toml")
+    (problem,) = caught.value.problems
+    assert problem.line == line and str(problem).startswith(f"consulta.toml:{line}: sintaxis TOML")
+    assert said in problem.message, problem.message
+    for english in ("Expected", "Invalid", "Cannot", "Unterminated", "Unclosed", "declare"):
+        assert english not in problem.message, problem.message
+
+
+def test_a_file_that_cannot_be_read_says_why_in_spanish(tmp_path: Path) -> None:
+    not_text = tmp_path / "latin1.toml"
+    not_text.write_bytes("[exercise]\nslug = 'año'\n".encode("latin-1"))
+    arms = tmp_path / "con-escudo.toml"
+    arms.write_text(
+        DEFAULT.read_text("utf-8").replace('coat_of_arms = ""', 'coat_of_arms = "no-existe.png"'),
+        "utf-8",
+    )
+    for path, why in (
+        (tmp_path / "no-existe.toml", "no se puede leer: no existe"),
+        (tmp_path, "no se puede leer: es una carpeta"),
+        (not_text, "no se puede leer: no es texto UTF-8"),
+        (arms, "no se puede leer el escudo"),
+    ):
+        with pytest.raises(ConsultationError) as caught:
+            load_consultation(path)
+        said = "\n".join(str(p) for p in caught.value.problems)
+        assert why in said, said
+        for english in ("Errno", "No such file", "codec", "Is a directory"):
+            assert english not in said, said
+    assert "no-existe.png': no existe" in said
 
 
 def test_the_integrity_section_has_safe_defaults() -> None:
