@@ -20,6 +20,7 @@ from pmd_cli.commands import (
     telegram,
 )
 from pmd_cli.common import CommandError, os_problem
+from pmd_cli.parser import Parser
 from pmd_domain.consultation import ConsultationError
 from pmd_domain.db.backup import BackupError
 from pmd_domain.db.migrate import DatabaseUnavailable
@@ -46,7 +47,7 @@ COMMANDS = [
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pmd``."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="pmd",
         description="Participa PMD: consulta ciudadana para el Plan Municipal de Desarrollo.",
     )

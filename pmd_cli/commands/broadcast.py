@@ -153,7 +153,9 @@ def register(sub: Any) -> None:
     new.add_argument("--yes", action="store_true", help="no preguntar antes de enviar")
     new.set_defaults(func=send)
     listing = actions.add_parser("list", help="las últimas difusiones")
-    listing.add_argument("--limit", type=common.whole(1, 1000), default=20)
+    listing.add_argument(
+        "--limit", type=common.whole(1, 1000), default=20, help="cuántas (por omisión 20)"
+    )
     listing.set_defaults(func=manage)
     for action, text in (
         ("status", "avance de una difusión"),

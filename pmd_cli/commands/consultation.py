@@ -84,12 +84,12 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("consultation", help="definición de la consulta")
     actions = parser.add_subparsers(dest="consultation_command", required=True, metavar="ACCIÓN")
     check = actions.add_parser("check", help="valida un archivo de consulta")
-    check.add_argument("file")
+    check.add_argument("file", help="el archivo TOML de la consulta")
     check.set_defaults(func=run_check)
     init = actions.add_parser(
         "init", help="crea un archivo de consulta a partir del de Pachuca 2023"
     )
-    init.add_argument("file")
+    init.add_argument("file", help="el archivo TOML que se escribe")
     init.add_argument("--opens", type=_day, help="día de apertura (AAAA-MM-DD)")
     init.add_argument("--closes", type=_day, help="día de cierre (AAAA-MM-DD)")
     init.add_argument("--slug", help="identificador del ejercicio")

@@ -66,7 +66,9 @@ def register(sub: Any) -> None:
     db = sub.add_parser("db", help="base de datos")
     actions = db.add_subparsers(dest="db_command", required=True, metavar="ACCIÓN")
     up = actions.add_parser("upgrade", help="aplica las migraciones")
-    up.add_argument("revision", nargs="?", default="head")
+    up.add_argument(
+        "revision", nargs="?", default="head", help="hasta qué versión (por omisión, la última)"
+    )
     up.set_defaults(func=run_upgrade)
     save = actions.add_parser("backup", help="escribe un respaldo comprobado (también en servicio)")
     save.add_argument("file", metavar="ARCHIVO")

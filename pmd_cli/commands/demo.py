@@ -35,6 +35,16 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add ``demo-data`` to the parser."""
     demo = sub.add_parser("demo-data", help="genera participación sintética realista")
-    demo.add_argument("--participants", type=common.whole(1, 1_000_000), default=1000)
-    demo.add_argument("--seed", type=common.whole(0, 10**9), default=1)
+    demo.add_argument(
+        "--participants",
+        type=common.whole(1, 1_000_000),
+        default=1000,
+        help="cuántos participantes (por omisión 1,000)",
+    )
+    demo.add_argument(
+        "--seed",
+        type=common.whole(0, 10**9),
+        default=1,
+        help="la misma semilla da los mismos datos (por omisión 1)",
+    )
     demo.set_defaults(func=run)

@@ -122,6 +122,8 @@ def _staff_link(settings: Settings) -> str | None:
 def register(sub: Any) -> None:
     """Add ``serve`` to the parser."""
     serve = sub.add_parser("serve", help="inicia el sitio web y el bot")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=common.whole(1, 65535))
+    serve.add_argument("--host", help="dirección donde escucha (si no, PMD_HOST)")
+    serve.add_argument(
+        "--port", type=common.whole(1, 65535), help="puerto donde escucha (si no, PMD_PORT)"
+    )
     serve.set_defaults(func=run)

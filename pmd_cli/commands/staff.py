@@ -121,14 +121,18 @@ async def _member_id(session: AsyncSession, member: str) -> int:
     return found.user_id
 
 
+ROLES = list(staff.ROLES)
+ROLE_HELP = "admin (administración), moderator (moderación) o analyst (análisis)"
+
+
 def register(sub: Any) -> None:
     """Add ``staff`` to the parser."""
     parser = sub.add_parser("staff", help="personal de la oficina de planeación")
     actions = parser.add_subparsers(dest="staff_command", required=True, metavar="ACCIÓN")
     add = actions.add_parser("add", help="agrega o cambia el rol de una persona")
     add.add_argument("user_id", type=common.telegram_user, help="id de usuario de Telegram")
-    add.add_argument("--role", required=True, choices=["admin", "moderator", "analyst"])
-    add.add_argument("--name")
+    add.add_argument("--role", required=True, choices=ROLES, help=ROLE_HELP)
+    add.add_argument("--name", help="su nombre, como lo verá el equipo")
     add.set_defaults(func=run)
     remove = actions.add_parser("remove", help="quita a una persona del equipo")
     remove.add_argument(
@@ -139,8 +143,8 @@ def register(sub: Any) -> None:
         "add-web", help="agrega a alguien solo para el panel web (sin Telegram), por correo"
     )
     web_only.add_argument("email", help="correo electrónico")
-    web_only.add_argument("--role", required=True, choices=["admin", "moderator", "analyst"])
-    web_only.add_argument("--name")
+    web_only.add_argument("--role", required=True, choices=ROLES, help=ROLE_HELP)
+    web_only.add_argument("--name", help="su nombre, como lo verá el equipo")
     web_only.set_defaults(func=run)
     link = actions.add_parser("link", help="enlace de un solo uso al panel del personal (15 min)")
     link.add_argument("member", help="id de usuario de Telegram o correo de quien usa solo la web")

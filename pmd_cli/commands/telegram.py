@@ -94,10 +94,14 @@ def register(sub: Any) -> None:
     put.add_argument(
         "--max-connections", type=common.whole(1, 100), default=40, help="1 a 100 (por omisión 40)"
     )
-    put.add_argument("--drop-pending-updates", action="store_true")
+    put.add_argument(
+        "--drop-pending-updates", action="store_true", help="descarta los mensajes en espera"
+    )
     verbs.add_parser("info", help="lo que Telegram tiene registrado")
     drop = verbs.add_parser("delete", help="quita el webhook (para volver a long polling)")
-    drop.add_argument("--drop-pending-updates", action="store_true")
+    drop.add_argument(
+        "--drop-pending-updates", action="store_true", help="descarta los mensajes en espera"
+    )
     for verb in (put, drop):
         verb.set_defaults(func=run)
     verbs.choices["info"].set_defaults(func=run, drop_pending_updates=False)

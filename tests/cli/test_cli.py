@@ -98,7 +98,7 @@ def test_db_upgrade_staff_and_demo_data(tmp_path: Path) -> None:
     listed = pmd("staff", "list", env={**env, "PMD_ADMIN_IDS": "77,88"})
     assert "5551234\tmoderator\tLucía" in listed.stdout and "77\tadmin" in listed.stdout
     bad_role = pmd("staff", "add", "1", "--role", "jefe", env=env)
-    assert bad_role.returncode == 2 and "invalid choice" in bad_role.stderr
+    assert bad_role.returncode == 2 and "«jefe» no es una opción" in bad_role.stderr
     bootstrap = pmd("staff", "remove", "77", env={**env, "PMD_ADMIN_IDS": "77"})
     assert bootstrap.returncode == 2 and "PMD_ADMIN_IDS" in bootstrap.stderr
     first = pmd("demo-data", "--participants", "500", "--seed", "7", env=env)
