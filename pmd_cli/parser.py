@@ -10,10 +10,10 @@ in Python 3.11 to 3.13). A message not listed is shown as argparse wrote it.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from collections.abc import Iterable
 from typing import Any, NoReturn
+
+from pmd_domain.retell import Retelling
 
 
 def _unquoted(text: str) -> str:
@@ -29,10 +29,26 @@ def _required(names: str) -> str:
     return f"faltan los argumentos {names}" if many else f"falta el argumento {names}"
 
 
-# (argparse's message, what to say instead); the first that matches the whole message.
-_MESSAGES: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
-    (re.compile(f"^{pattern}$", re.DOTALL), spanish)
-    for pattern, spanish in (
+# The argument a message is about, then what is wrong with it.
+_argument = Retelling(
+    (
+        (
+            r"invalid choice: (.+?) \(choose from (.+)\)",
+            lambda m: f"«{_unquoted(m[1])}» no es una opción (elige entre {_choices(m[2])})",
+        ),
+        (r"invalid \S+ value: (.+)", lambda m: f"«{_unquoted(m[1])}» no es un valor válido"),
+        (r"expected one argument", "falta su valor"),
+        (r"expected at most one argument", "lleva a lo más un valor"),
+        (r"expected at least one argument", "lleva al menos un valor"),
+        (r"expected (\d+) arguments?", lambda m: f"lleva {m[1]} valores"),
+        (r"not allowed with argument (.+)", lambda m: f"no se puede usar junto con {m[1]}"),
+        (r"ignored explicit argument (.+)", lambda m: f"no lleva valor: {m[1]}"),
+    )
+)
+
+# argparse's error message in Spanish (as it is when it is not a known one).
+spanish = Retelling(
+    (
         (r"the following arguments are required: (.+)", lambda m: _required(m[1])),
         (r"one of the arguments (.+) is required", lambda m: f"falta uno de {m[1]}"),
         (r"unrecognized arguments: (.+)", lambda m: f"argumentos que no se esperaban: {m[1]}"),
@@ -40,46 +56,9 @@ _MESSAGES: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
             r"ambiguous option: (\S+) could match (.+)",
             lambda m: f"la opción {m[1]} puede ser cualquiera de {m[2]}",
         ),
-        (
-            r"argument (\S+): (.+)",
-            lambda m: f"argumento {m[1]}: {_argument(m[2])}",
-        ),
+        (r"argument (\S+): (.+)", lambda m: f"argumento {m[1]}: {_argument(m[2])}"),
     )
 )
-
-_ARGUMENT: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
-    (re.compile(f"^{pattern}$", re.DOTALL), spanish)
-    for pattern, spanish in (
-        (
-            r"invalid choice: (.+?) \(choose from (.+)\)",
-            lambda m: f"«{_unquoted(m[1])}» no es una opción (elige entre {_choices(m[2])})",
-        ),
-        (r"invalid \S+ value: (.+)", lambda m: f"«{_unquoted(m[1])}» no es un valor válido"),
-        (r"expected one argument", lambda m: "falta su valor"),
-        (r"expected at most one argument", lambda m: "lleva a lo más un valor"),
-        (r"expected at least one argument", lambda m: "lleva al menos un valor"),
-        (r"expected (\d+) arguments?", lambda m: f"lleva {m[1]} valores"),
-        (r"not allowed with argument (.+)", lambda m: f"no se puede usar junto con {m[1]}"),
-        (r"ignored explicit argument (.+)", lambda m: f"no lleva valor: {m[1]}"),
-    )
-)
-
-
-def _told(message: str, table: Iterable[tuple[re.Pattern[str], Any]]) -> str | None:
-    for pattern, spanish in table:
-        found = pattern.match(message)
-        if found is not None:
-            return str(spanish(found))
-    return None
-
-
-def _argument(message: str) -> str:
-    return _told(message, _ARGUMENT) or message
-
-
-def spanish(message: str) -> str:
-    """argparse's error ``message`` in Spanish (as it is when it is not a known one)."""
-    return _told(message, _MESSAGES) or message
 
 
 # What a value stands for in the usage and the errors, by the argument's ``dest`` (argparse

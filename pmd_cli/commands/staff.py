@@ -121,7 +121,6 @@ async def _member_id(session: AsyncSession, member: str) -> int:
     return found.user_id
 
 
-ROLES = list(staff.ROLES)
 ROLE_HELP = "admin (administración), moderator (moderación) o analyst (análisis)"
 
 
@@ -131,7 +130,7 @@ def register(sub: Any) -> None:
     actions = parser.add_subparsers(dest="staff_command", required=True, metavar="ACCIÓN")
     add = actions.add_parser("add", help="agrega o cambia el rol de una persona")
     add.add_argument("user_id", type=common.telegram_user, help="id de usuario de Telegram")
-    add.add_argument("--role", required=True, choices=ROLES, help=ROLE_HELP)
+    add.add_argument("--role", required=True, choices=staff.ROLES, help=ROLE_HELP)
     add.add_argument("--name", help="su nombre, como lo verá el equipo")
     add.set_defaults(func=run)
     remove = actions.add_parser("remove", help="quita a una persona del equipo")
@@ -143,7 +142,7 @@ def register(sub: Any) -> None:
         "add-web", help="agrega a alguien solo para el panel web (sin Telegram), por correo"
     )
     web_only.add_argument("email", help="correo electrónico")
-    web_only.add_argument("--role", required=True, choices=ROLES, help=ROLE_HELP)
+    web_only.add_argument("--role", required=True, choices=staff.ROLES, help=ROLE_HELP)
     web_only.add_argument("--name", help="su nombre, como lo verá el equipo")
     web_only.set_defaults(func=run)
     link = actions.add_parser("link", help="enlace de un solo uso al panel del personal (15 min)")

@@ -7,11 +7,10 @@ in Python 3.11 to 3.13); each is matched here and told in Spanish. One not liste
 
 from __future__ import annotations
 
-import re
+from pmd_domain.retell import Retelling
 
-_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(f"^{pattern}$"), spanish)
-    for pattern, spanish in (
+spanish_toml_error = Retelling(
+    (
         (r"Cannot overwrite a value", "un valor se define dos veces"),
         (
             r"Escaped character is not a Unicode scalar value",
@@ -42,21 +41,19 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"Unclosed inline table", "una tabla {...} no se cierra"),
         (r"Unescaped '\\' in a string", "una «\\» sin escapar en un texto (escribe «\\\\»)"),
         (r"Unterminated string", "un texto no cierra sus comillas"),
-        (r"Cannot declare (.+) twice", r"la sección \1 se declara dos veces"),
-        (r"Cannot mutate immutable namespace (.+)", r"\1 ya está definido y no se puede cambiar"),
-        (r"Cannot redefine namespace (.+)", r"\1 ya está definido y no se puede volver a definir"),
-        (r"Duplicate inline table key (.+)", r"clave repetida en una tabla: \1"),
-        (r"Found invalid character (.+)", r"carácter no válido: \1"),
+        (r"Cannot declare (.+) twice", lambda m: f"la sección {m[1]} se declara dos veces"),
+        (
+            r"Cannot mutate immutable namespace (.+)",
+            lambda m: f"{m[1]} ya está definido y no se puede cambiar",
+        ),
+        (
+            r"Cannot redefine namespace (.+)",
+            lambda m: f"{m[1]} ya está definido y no se puede volver a definir",
+        ),
+        (r"Duplicate inline table key (.+)", lambda m: f"clave repetida en una tabla: {m[1]}"),
+        (r"Found invalid character (.+)", lambda m: f"carácter no válido: {m[1]}"),
         (r"Illegal character '\\n'", "un texto no cierra sus comillas en su línea"),
-        (r"Illegal character (.+)", r"carácter no permitido: \1"),
-        (r"Expected (.+)", r"se esperaba \1"),
+        (r"Illegal character (.+)", lambda m: f"carácter no permitido: {m[1]}"),
+        (r"Expected (.+)", lambda m: f"se esperaba {m[1]}"),
     )
 )
-
-
-def spanish_toml_error(message: str) -> str:
-    """tomllib's ``message`` (without its position) in Spanish, when it is a known one."""
-    for pattern, spanish in _MESSAGES:
-        if pattern.match(message):
-            return pattern.sub(spanish, message)
-    return message

@@ -97,6 +97,7 @@ def test_duplicate_topic_key_is_an_error() -> None:
         ("[exercise]\n[exercise]\n", 2, "la sección ('exercise',) se declara dos veces"),
         ("[exercise]\nopens = 2024-13-01\n", 2, "sobra algo después del valor"),
         ("[exercise]\nlist = [1, 2\n", 3, "una lista [...] no se cierra"),
+        ('[exercise]\nslug = "a\\q"\n', 2, "una «\\» sin escapar en un texto (escribe «\\\\»)"),
     ],
 )
 def test_toml_syntax_errors_are_told_in_spanish(text: str, line: int, said: str) -> None:
